@@ -1,0 +1,45 @@
+# The README's two commands, `make run` and `make test`, do all the set-up on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= project.settings.dev
+
+.PHONY: run test lint format install migrate demo superuser check-deploy clean-db
+
+# Re-installs only when a requirements file changed since the last install.
+$(BIN)/.installed: requirements/base.txt requirements/dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo_catalogue
+	$(BIN)/python manage.py ensure_dev_superuser
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+# Stop the embedded PostgreSQL and delete its data (the next `make run` starts afresh).
+clean-db:
+	-test -f .data/postgres/postmaster.pid && $(BIN)/python -c "import pgserver, pathlib; pgserver.get_server(pathlib.Path('.data/postgres'), cleanup_mode='delete').cleanup()"
+	rm -rf .data/postgres

@@ -1,0 +1,159 @@
+"""One error shape for the whole API, produced by ``api_exception_handler``.
+
+Every error response body is::
+
+    {"status": 400, "code": "invalid", "detail": "Invalid input.",
+     "fields": {"price": ["Ensure this value is greater than or equal to 0."]},
+     "request_id": "5f0c..."}
+
+``fields`` is present only when input was rejected; it maps each offending field (or
+``non_field_errors``) to its messages.
+"""
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import CheckConstraint, F, ProtectedError, Q, RestrictedError, UniqueConstraint
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler
+
+from .middleware import get_request_id
+
+NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
+
+# Rules enforced by the database outside Meta.constraints (triggers): name -> (field, message).
+_database_rules: dict[str, tuple[str, str]] = {}
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with data already stored."
+
+
+def register_database_rule(name: str, *, field: str, message: str) -> None:
+    """Name the field and message to report when the database rule ``name`` rejects a write."""
+    _database_rules[name] = (field, message)
+
+
+def error_body(
+    *, status_code: int, code: str, detail: str, fields: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the API's error body; every error response goes through here."""
+    body: dict[str, Any] = {"status": status_code, "code": code, "detail": detail}
+    if fields is not None:
+        body["fields"] = fields
+    body["request_id"] = get_request_id()
+    return body
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn any exception a view raises into the API's error shape, or leave it to become a 500."""
+    if isinstance(exc, ProtectedError | RestrictedError):
+        exc = Conflict(
+            detail="This item is still in use by other items and cannot be deleted.",
+            code="protected",
+        )
+    elif isinstance(exc, IntegrityError):
+        exc = integrity_error_to_validation_error(exc)
+    elif isinstance(exc, DjangoValidationError):
+        # Services and models raise Django's ValidationError; report it like a serializer's.
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+        )
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        fields = detail if isinstance(detail, Mapping) else {NON_FIELD_ERRORS: detail}
+        response.data = error_body(
+            status_code=response.status_code, code="invalid", detail="Invalid input.", fields=fields
+        )
+    else:
+        codes = exc.get_codes()
+        response.data = error_body(
+            status_code=response.status_code,
+            code=codes if isinstance(codes, str) else exc.default_code,
+            detail=str(exc.detail) if not isinstance(exc.detail, Mapping) else _first_message(exc.detail),
+        )
+    return response
+
+
+def _first_message(detail: Mapping[str, Any]) -> str:
+    # simplejwt raises {"detail": "...", "code": "...", "messages": [...]}.
+    return str(detail.get("detail") or next(iter(detail.values()), ""))
+
+
+def integrity_error_to_validation_error(error: IntegrityError) -> exceptions.APIException:
+    """Name the field and rule behind a database constraint violation (a 400), or give a 409."""
+    diag = getattr(error.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    rule = _constraint_rules().get(name or "") or _database_rules.get(name or "")
+    if rule is None:
+        return Conflict()
+    field, message = rule
+    return exceptions.ValidationError({field: [message]}, code="invalid")
+
+
+@cache
+def _constraint_rules() -> dict[str, tuple[str, str]]:
+    rules = {}
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if field.unique and not field.primary_key:
+                # PostgreSQL's name for a UNIQUE column constraint created with its table.
+                message = field.error_messages["unique"] % {
+                    "model_name": model._meta.verbose_name.capitalize(),
+                    "field_label": field.verbose_name,
+                }
+                rules[f"{model._meta.db_table}_{field.column}_key"] = (field.name, message)
+        for constraint in model._meta.constraints:
+            rules[constraint.name] = (
+                _constraint_field(constraint),
+                str(constraint.violation_error_message or constraint.default_violation_error_message),
+            )
+    return rules
+
+
+def _constraint_field(constraint: Any) -> str:
+    """Return the field a constraint is about: its first field, or the first one it reads."""
+    if isinstance(constraint, UniqueConstraint):
+        if constraint.fields:
+            return constraint.fields[0]
+        for expression in constraint.expressions:
+            name = _first_field_name(expression)
+            if name:
+                return name
+    if isinstance(constraint, CheckConstraint):
+        name = _first_field_name(constraint.condition)
+        if name:
+            return name
+    return NON_FIELD_ERRORS
+
+
+def _first_field_name(node: Any) -> str | None:
+    if isinstance(node, F):
+        return node.name.split("__")[0]
+    if isinstance(node, Q):
+        for child in node.children:
+            if isinstance(child, tuple):
+                return child[0].split("__")[0]
+            found = _first_field_name(child)
+            if found:
+                return found
+        return None
+    for source in getattr(node, "get_source_expressions", lambda: [])():
+        found = _first_field_name(source)
+        if found:
+            return found
+    return None

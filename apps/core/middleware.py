@@ -1,0 +1,60 @@
+"""Request-scoped plumbing: the request id, and health probes that bypass everything else."""
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.http import HttpRequest, HttpResponse
+
+from .health import HEALTH_VIEWS
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Accept a caller's id only if it is short and tame, so it cannot forge log lines.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+def get_request_id() -> str:
+    """Return the id of the request being handled, or ``-`` outside a request."""
+    return _request_id.get()
+
+
+class RequestIdMiddleware:
+    """Tag each request with an id (the caller's ``X-Request-ID`` or a new one) and echo it back."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Add ``request_id`` to every log record, for the log format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = get_request_id()
+        return True
+
+
+class HealthCheckMiddleware:
+    """Answer ``/health/live/`` and ``/health/ready/`` before host checks and HTTPS redirects."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        view = HEALTH_VIEWS.get(request.path_info)
+        if view is not None and request.method in ("GET", "HEAD"):
+            return view(request)
+        return self.get_response(request)

@@ -1,0 +1,117 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from .models import Category, Product
+from .services import category_validate_parent
+
+
+class CategorySummarySerializer(serializers.ModelSerializer[Category]):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+        read_only_fields = fields
+
+
+class CategorySerializer(serializers.ModelSerializer[Category]):
+    """Read and write a category; ``parent`` is a category id (null for a root)."""
+
+    slug = serializers.SlugField(
+        max_length=140,
+        required=False,
+        allow_blank=True,
+        help_text="Derived from the name when left out.",
+    )
+
+    class Meta:
+        model = Category
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "parent",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_slug(self, value: str) -> str:
+        others = Category.objects.exclude(pk=getattr(self.instance, "pk", None))
+        if value and others.filter(slug=value).exists():
+            raise serializers.ValidationError("A category with this slug already exists.")
+        return value
+
+    def validate_parent(self, value: Category | None) -> Category | None:
+        try:
+            category_validate_parent(category=self.instance, parent=value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["parent"]) from error
+        return value
+
+
+class ProductReadSerializer(serializers.ModelSerializer[Product]):
+    category = CategorySummarySerializer()
+    in_stock = serializers.BooleanField()
+    average_rating = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        allow_null=True,
+        coerce_to_string=False,
+        help_text="Mean of the ratings, null while the product has no reviews.",
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "sku",
+            "description",
+            "price",
+            "stock",
+            "in_stock",
+            "is_active",
+            "category",
+            "average_rating",
+            "review_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ProductWriteSerializer(serializers.ModelSerializer[Product]):
+    """Create or change a product; ``category`` is a category id. Answers with the read shape."""
+
+    slug = serializers.SlugField(
+        max_length=220,
+        required=False,
+        allow_blank=True,
+        help_text="Derived from the name when left out.",
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "name",
+            "slug",
+            "sku",
+            "description",
+            "price",
+            "stock",
+            "is_active",
+            "category",
+        ]
+
+    def validate_slug(self, value: str) -> str:
+        others = Product.objects.exclude(pk=getattr(self.instance, "pk", None))
+        if value and others.filter(slug=value).exists():
+            raise serializers.ValidationError("A product with this slug already exists.")
+        return value
+
+    def to_representation(self, instance: Product) -> dict[str, Any]:
+        return ProductReadSerializer(instance, context=self.context).data

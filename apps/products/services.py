@@ -1,0 +1,103 @@
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from apps.users.models import User
+
+from .models import CATEGORY_CYCLE_MESSAGE, Category, Product
+
+
+def _unique_slug(model: type[Category] | type[Product], text: str, *, exclude_pk: int | None) -> str:
+    """Return ``slugify(text)``, suffixed with -2, -3 ... until no other row uses it."""
+    max_length = model._meta.get_field("slug").max_length or 50
+    base = slugify(text)[: max_length - 8] or "item"
+    taken = set(
+        model.objects.filter(slug__startswith=base)
+        .exclude(pk=exclude_pk)
+        .values_list("slug", flat=True)
+    )
+    candidate, suffix = base, 2
+    while candidate in taken:
+        candidate, suffix = f"{base}-{suffix}", suffix + 1
+    return candidate
+
+
+def category_validate_parent(*, category: Category | None, parent: Category | None) -> None:
+    """Refuse a parent that is the category itself or one of its descendants."""
+    if category is None or category.pk is None or parent is None:
+        return
+    if parent.pk == category.pk or category.pk in Category.objects.ancestor_ids(parent.pk):
+        raise ValidationError({"parent": CATEGORY_CYCLE_MESSAGE})
+
+
+@transaction.atomic
+def category_create(
+    *,
+    name: str,
+    parent: Category | None = None,
+    slug: str = "",
+    description: str = "",
+    is_active: bool = True,
+) -> Category:
+    """Create a category; the slug is derived from the name when not given."""
+    return Category.objects.create(
+        name=name,
+        slug=slug or _unique_slug(Category, name, exclude_pk=None),
+        parent=parent,
+        description=description,
+        is_active=is_active,
+    )
+
+
+@transaction.atomic
+def category_update(*, category: Category, **changes: Any) -> Category:
+    """Change a category; moving it under a new parent moves its whole subtree with it."""
+    if "parent" in changes:
+        category_validate_parent(category=category, parent=changes["parent"])
+    if changes.get("slug") == "":
+        changes["slug"] = _unique_slug(Category, changes.get("name", category.name), exclude_pk=category.pk)
+    for field, value in changes.items():
+        setattr(category, field, value)
+    category.save()
+    return category
+
+
+@transaction.atomic
+def product_create(
+    *,
+    created_by: User | None,
+    name: str,
+    sku: str,
+    price: Decimal,
+    category: Category,
+    slug: str = "",
+    description: str = "",
+    stock: int = 0,
+    is_active: bool = True,
+) -> Product:
+    """Create a product; the slug is derived from the name when not given."""
+    return Product.objects.create(
+        name=name,
+        slug=slug or _unique_slug(Product, name, exclude_pk=None),
+        sku=sku,
+        description=description,
+        price=price,
+        stock=stock,
+        is_active=is_active,
+        category=category,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def product_update(*, product: Product, **changes: Any) -> Product:
+    """Change a product's own fields; rating figures are not among them."""
+    if changes.get("slug") == "":
+        changes["slug"] = _unique_slug(Product, changes.get("name", product.name), exclude_pk=product.pk)
+    for field, value in changes.items():
+        setattr(product, field, value)
+    product.save()
+    return product

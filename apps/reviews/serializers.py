@@ -1,0 +1,38 @@
+from rest_framework import serializers
+
+from apps.products.models import Product
+from apps.users.serializers import UserPublicSerializer
+
+from .models import MAX_RATING, MIN_RATING, Review
+
+
+class ReviewReadSerializer(serializers.ModelSerializer[Review]):
+    user = UserPublicSerializer(read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "product", "user", "rating", "comment", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ReviewContentSerializer(serializers.ModelSerializer[Review]):
+    """Write a review's rating and comment: one's own review, or a new one of the product in the
+    URL. Answers with the read shape."""
+
+    rating = serializers.IntegerField(min_value=MIN_RATING, max_value=MAX_RATING)
+
+    class Meta:
+        model = Review
+        fields = ["rating", "comment"]
+
+    def to_representation(self, instance: Review) -> dict[str, object]:
+        return ReviewReadSerializer(instance, context=self.context).data
+
+
+class ReviewCreateSerializer(ReviewContentSerializer):
+    """Write a review of ``product``, the id of an active product."""
+
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.active())
+
+    class Meta(ReviewContentSerializer.Meta):
+        fields = ["product", "rating", "comment"]

@@ -1,0 +1,48 @@
+"""Local development: DEBUG, the browsable API, and the embedded PostgreSQL unless DATABASE_URL is set."""
+
+from project.embedded_postgres import embedded_database_url
+
+from .base import *  # noqa: F403
+from .base import DATABASE_OPTIONS, EMBEDDED_POSTGRES_DIR, REST_FRAMEWORK, SIMPLE_JWT, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Dev only: a fixed key is fine here and nowhere else (prod has no default).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-never-used-in-production")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+if not env.str("DATABASE_URL", default=""):
+    env.ENVIRON["DATABASE_URL"] = embedded_database_url(EMBEDDED_POSTGRES_DIR, "catalogue")
+DATABASES = {"default": {**env.db("DATABASE_URL"), **DATABASE_OPTIONS}}
+
+SIMPLE_JWT = {
+    **SIMPLE_JWT,
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="dev-only-jwt-signing-key-not-secret"),
+}
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Log in once through /admin/ (or the browsable API's login) and explore with the session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+}
+
+CORS_ALLOWED_ORIGINS = env.list(
+    "CORS_ALLOWED_ORIGINS", default=["http://localhost:3000", "http://127.0.0.1:3000"]
+)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Serve collected-or-not static files straight from the apps while developing.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

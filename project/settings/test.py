@@ -1,0 +1,8 @@
+"""Test run: dev settings (embedded PostgreSQL unless DATABASE_URL is set) made fast and quiet."""
+
+from .dev import *  # noqa: F403
+
+# Hashing with PBKDF2's full work factor would dominate the suite's time.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
