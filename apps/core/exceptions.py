@@ -15,8 +15,10 @@ from functools import cache
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import Http404
 from django.db.models import CheckConstraint, F, ProtectedError, Q, RestrictedError, UniqueConstraint
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -55,38 +57,49 @@ def error_body(
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn any exception a view raises into the API's error shape, or leave it to become a 500."""
-    if isinstance(exc, ProtectedError | RestrictedError):
-        exc = Conflict(
-            detail="This item is still in use by other items and cannot be deleted.",
-            code="protected",
-        )
-    elif isinstance(exc, IntegrityError):
-        exc = integrity_error_to_validation_error(exc)
-    elif isinstance(exc, DjangoValidationError):
-        # Services and models raise Django's ValidationError; report it like a serializer's.
-        exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
-        )
-
-    response = exception_handler(exc, context)
-    if response is None:
+    api_exception = as_api_exception(exc)
+    if api_exception is None:
         return None
-
-    assert isinstance(exc, exceptions.APIException)
-    if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
+    response = exception_handler(api_exception, context)
+    assert response is not None  # DRF answers every APIException
+    if isinstance(api_exception, exceptions.ValidationError):
+        detail = api_exception.detail
         fields = detail if isinstance(detail, Mapping) else {NON_FIELD_ERRORS: detail}
         response.data = error_body(
             status_code=response.status_code, code="invalid", detail="Invalid input.", fields=fields
         )
     else:
-        codes = exc.get_codes()
+        codes = api_exception.get_codes()
+        message = api_exception.detail
         response.data = error_body(
             status_code=response.status_code,
-            code=codes if isinstance(codes, str) else exc.default_code,
-            detail=str(exc.detail) if not isinstance(exc.detail, Mapping) else _first_message(exc.detail),
+            code=codes if isinstance(codes, str) else api_exception.default_code,
+            detail=_first_message(message) if isinstance(message, Mapping) else str(message),
         )
     return response
+
+
+def as_api_exception(exc: Exception) -> exceptions.APIException | None:
+    """Return the API exception that stands for ``exc``, or None for an unexpected error."""
+    if isinstance(exc, exceptions.APIException):
+        return exc
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return Conflict(
+            detail="This item is still in use by other items and cannot be deleted.",
+            code="protected",
+        )
+    if isinstance(exc, IntegrityError):
+        return integrity_error_to_validation_error(exc)
+    if isinstance(exc, DjangoValidationError):
+        # Services and models raise Django's ValidationError; report it like a serializer's.
+        return exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+        )
+    return None
 
 
 def _first_message(detail: Mapping[str, Any]) -> str:

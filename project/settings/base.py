@@ -6,6 +6,7 @@ Every value that differs between deployments is read from the environment with d
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
@@ -86,14 +87,25 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------------
 
-# Settings modules fill DATABASES["default"] from DATABASE_URL (dev and test fall back to the
-# embedded server); these options apply to whichever server that is.
-DATABASE_OPTIONS = {
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """Return Django's settings for the database at ``url``, with persistent connections.
+
+    A Unix socket folder may be given as ``?host=/path`` (libpq's convention); it becomes HOST
+    so that ``dbshell`` and every other client see it too.
+    """
+    config: dict[str, Any] = environ.Env.db_url_config(url)
+    options = config.setdefault("OPTIONS", {})
+    if "host" in options:
+        config["HOST"] = options.pop("host")
     # Persistent connections, checked before reuse so that a restarted server costs one retry,
     # not an error page.
-    "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
-    "CONN_HEALTH_CHECKS": True,
-}
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
 EMBEDDED_POSTGRES_DIR = BASE_DIR / ".data" / "postgres"
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -108,7 +120,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Static and media files -------------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
@@ -163,6 +175,7 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "AUTH_HEADER_TYPES": ("Bearer",),
+    "TOKEN_REFRESH_SERIALIZER": "apps.users.serializers.TokenRefreshSerializer",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -3,7 +3,7 @@
 from project.embedded_postgres import embedded_database_url
 
 from .base import *  # noqa: F403
-from .base import DATABASE_OPTIONS, EMBEDDED_POSTGRES_DIR, REST_FRAMEWORK, SIMPLE_JWT, env
+from .base import database_from_url, EMBEDDED_POSTGRES_DIR, REST_FRAMEWORK, SIMPLE_JWT, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # Dev only: a fixed key is fine here and nowhere else (prod has no default).
@@ -12,7 +12,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 
 if not env.str("DATABASE_URL", default=""):
     env.ENVIRON["DATABASE_URL"] = embedded_database_url(EMBEDDED_POSTGRES_DIR, "catalogue")
-DATABASES = {"default": {**env.db("DATABASE_URL"), **DATABASE_OPTIONS}}
+DATABASES = {"default": database_from_url(env.str("DATABASE_URL"))}
 
 SIMPLE_JWT = {
     **SIMPLE_JWT,
@@ -41,7 +41,9 @@ CORS_ALLOWED_ORIGINS = env.list(
     "CORS_ALLOWED_ORIGINS", default=["http://localhost:3000", "http://127.0.0.1:3000"]
 )
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-# Serve collected-or-not static files straight from the apps while developing.
+# Serve static files straight from the apps while developing, without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -5,14 +5,14 @@ reports nothing.
 """
 
 from .base import *  # noqa: F403
-from .base import DATABASE_OPTIONS, SIMPLE_JWT, env
+from .base import database_from_url, SIMPLE_JWT, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-DATABASES = {"default": {**env.db("DATABASE_URL"), **DATABASE_OPTIONS}}
+DATABASES = {"default": database_from_url(env.str("DATABASE_URL"))}
 
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": env.str("JWT_SIGNING_KEY")}
 

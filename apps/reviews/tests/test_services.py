@@ -1,0 +1,56 @@
+import pytest
+
+from apps.products.models import Product
+from apps.products.tests.factories import ProductFactory
+from apps.reviews.models import Review
+from apps.reviews.services import rating_figures_recompute, review_update
+from apps.reviews.tests.factories import ReviewFactory
+from apps.users.services import user_delete
+from apps.users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_recompute_repairs_drifted_figures_and_reports_how_many() -> None:
+    drifted, exact, empty = ProductFactory(), ProductFactory(), ProductFactory()
+    ReviewFactory(product=drifted, rating=4)
+    ReviewFactory(product=drifted, rating=2)
+    ReviewFactory(product=exact, rating=5)
+    Product.objects.filter(pk=drifted.pk).update(review_count=1, rating_sum=1)
+    Product.objects.filter(pk=empty.pk).update(review_count=1, rating_sum=3)
+
+    changed = rating_figures_recompute()
+
+    assert changed == 2
+    assert Product.objects.get(pk=drifted.pk).rating_sum == 6
+    assert Product.objects.get(pk=empty.pk).review_count == 0
+    assert rating_figures_recompute() == 0
+
+
+def test_update_reads_the_stored_rating_not_a_stale_instance() -> None:
+    review = ReviewFactory(rating=2)
+    stale = Review.objects.get(pk=review.pk)
+    review_update(review=review, rating=5)
+
+    review_update(review=stale, comment="edited from a stale copy")
+
+    product = Product.objects.get(pk=review.product_id)
+    assert (product.review_count, product.rating_sum) == (1, 5)
+    assert Review.objects.get(pk=review.pk).rating == 5
+
+
+def test_deleting_a_user_takes_their_reviews_out_of_the_figures() -> None:
+    leaving, staying = UserFactory(), UserFactory()
+    first, second = ProductFactory(), ProductFactory()
+    ReviewFactory(product=first, user=leaving, rating=1)
+    ReviewFactory(product=second, user=leaving, rating=2)
+    ReviewFactory(product=first, user=staying, rating=5)
+
+    leaving_id = leaving.pk
+
+    user_delete(user=leaving)
+
+    assert not Review.objects.filter(user_id=leaving_id).exists()
+    assert Product.objects.get(pk=first.pk).rating_sum == 5
+    assert Product.objects.get(pk=second.pk).review_count == 0
+    assert rating_figures_recompute() == 0

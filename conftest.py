@@ -1,0 +1,73 @@
+"""Fixtures shared by every app's tests."""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from apps.users.models import User
+from apps.users.tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    # Throttle counters live in the cache; one test's requests must not throttle the next.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def user_client(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], APIClient]:
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def staff_with_perms(db: None) -> Callable[..., User]:
+    """Return a factory of staff users holding exactly the named permissions ("app.codename")."""
+
+    def make(*perms: str) -> User:
+        staff = UserFactory(is_staff=True)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            staff.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        # A fresh instance: has_perm caches permissions on the object.
+        return User.objects.get(pk=staff.pk)
+
+    return make
+
+
+@pytest.fixture
+def superuser(db: None) -> User:
+    return UserFactory(is_staff=True, is_superuser=True)

@@ -1,0 +1,66 @@
+"""Gunicorn settings for the container (``gunicorn -c gunicorn.conf.py``).
+
+Everything that differs between deployments is read from the environment, like Django's settings.
+"""
+
+import os
+
+
+def _int_from_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def _default_workers() -> int:
+    # The CPUs this process may run on (a container's cpuset), not the host's count; capped,
+    # because every sync worker holds its own memory and database connection.
+    cpus = len(os.sched_getaffinity(0))
+    return min(2 * cpus + 1, 8)
+
+
+wsgi_app = "project.wsgi:application"
+
+# 0.0.0.0 so that the published port reaches the server inside the container; PORT as most
+# platforms (Heroku, Cloud Run, Render) set it.
+bind = f"0.0.0.0:{_int_from_env('PORT', 8000)}"
+
+workers = _int_from_env("WEB_CONCURRENCY", _default_workers())
+# Sync workers: Django and psycopg block, each worker keeps one persistent database connection
+# (CONN_MAX_AGE), and a reverse proxy in front buffers slow clients. GUNICORN_THREADS > 1
+# switches gunicorn to its gthread worker, for a platform with no buffering proxy.
+worker_class = "sync"
+threads = _int_from_env("GUNICORN_THREADS", 1)
+
+# A request slower than this is killed and logged; the API has nothing legitimate that slow.
+timeout = 30
+# On SIGTERM (docker stop), let requests in flight finish. Keep this below the stop timeout of
+# the orchestrator (compose.yaml's stop_grace_period), or they are killed anyway.
+graceful_timeout = 25
+# Only the gthread worker keeps connections alive; a little longer than gunicorn's default 2 s,
+# so that a load balancer's reused connection is not closed under it.
+keepalive = 5
+
+# Recycle each worker after this many requests, so a slow leak cannot grow without bound; the
+# jitter keeps the workers from restarting all at once.
+max_requests = 1000
+max_requests_jitter = 100
+
+# The heartbeat file on tmpfs: a container's overlay filesystem can block os.fchmod for seconds,
+# and the arbiter would then kill a healthy worker.
+worker_tmp_dir = "/dev/shm"
+# Containers are managed by signals from the orchestrator; no control socket to write under
+# $HOME, which keeps a read-only root filesystem possible.
+control_socket_disable = True
+
+# Logs go to the container's output: the access log to stdout, errors to stderr.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# The common format, plus the request id Django echoes back and the time taken in microseconds.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s %(D)s'
+)
+
+# Addresses of the proxies whose X-Forwarded-* headers gunicorn trusts; "*" when only the proxy
+# can reach the container. Django reads X-Forwarded-Proto itself (SECURE_PROXY_SSL_HEADER).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
