@@ -6,6 +6,7 @@ a Unix socket inside the git-ignored data folder, is left running when the proce
 command. Production never imports this module: ``prod`` requires ``DATABASE_URL``.
 """
 
+import contextlib
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -21,7 +22,7 @@ def embedded_database_url(data_dir: Path, database: str) -> str:
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset (as it is in CI) and uses /tmp.
         warnings.simplefilter("ignore")
-        import pgserver
+        import pgserver  # noqa: PLC0415
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode=None)
@@ -39,7 +40,6 @@ def _create_database_if_missing(admin_uri: str, database: str) -> None:
         ).fetchone()
         if exists:
             return
-        try:
+        # Another process (a parallel make target) may create it first.
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase):
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        except psycopg.errors.DuplicateDatabase:
-            pass  # another process (a parallel make target) created it first

@@ -5,14 +5,25 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework import permissions, routers
 
 from apps.products.urls import router as products_router
 from apps.reviews.urls import router as reviews_router
 from apps.users.urls import urlpatterns as users_urlpatterns
 
+
+class APIRootView(routers.APIRootView):
+    """The catalogue API, version 1. Start from any of these endpoints."""
+
+    permission_classes = [permissions.AllowAny]
+
+
+class APIRouter(routers.DefaultRouter):
+    APIRootView = APIRootView
+
+
 # One router for every app's ViewSets, so that /api/v1/ lists them all in the browsable API.
-api_router = DefaultRouter()
+api_router = APIRouter()
 for app_router in (products_router, reviews_router):
     api_router.registry.extend(app_router.registry)
 

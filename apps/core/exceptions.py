@@ -3,10 +3,10 @@
 Every error response body is::
 
     {"status": 400, "code": "invalid", "detail": "Invalid input.",
-     "fields": {"price": ["Ensure this value is greater than or equal to 0."]},
+     "errors": {"price": ["Ensure this value is greater than or equal to 0."]},
      "request_id": "5f0c..."}
 
-``fields`` is present only when input was rejected; it maps each offending field (or
+``errors`` is present only when input was rejected; it maps each offending field (or
 ``non_field_errors``) to its messages.
 """
 
@@ -18,8 +18,15 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import (
+    CheckConstraint,
+    F,
+    ProtectedError,
+    Q,
+    RestrictedError,
+    UniqueConstraint,
+)
 from django.http import Http404
-from django.db.models import CheckConstraint, F, ProtectedError, Q, RestrictedError, UniqueConstraint
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -45,12 +52,12 @@ def register_database_rule(name: str, *, field: str, message: str) -> None:
 
 
 def error_body(
-    *, status_code: int, code: str, detail: str, fields: Mapping[str, Any] | None = None
+    *, status_code: int, code: str, detail: str, errors: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """Return the API's error body; every error response goes through here."""
     body: dict[str, Any] = {"status": status_code, "code": code, "detail": detail}
-    if fields is not None:
-        body["fields"] = fields
+    if errors is not None:
+        body["errors"] = errors
     body["request_id"] = get_request_id()
     return body
 
@@ -64,9 +71,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     assert response is not None  # DRF answers every APIException
     if isinstance(api_exception, exceptions.ValidationError):
         detail = api_exception.detail
-        fields = detail if isinstance(detail, Mapping) else {NON_FIELD_ERRORS: detail}
+        errors = detail if isinstance(detail, Mapping) else {NON_FIELD_ERRORS: detail}
         response.data = error_body(
-            status_code=response.status_code, code="invalid", detail="Invalid input.", fields=fields
+            status_code=response.status_code, code="invalid", detail="Invalid input.", errors=errors
         )
     else:
         codes = api_exception.get_codes()
@@ -126,14 +133,16 @@ def _constraint_rules() -> dict[str, tuple[str, str]]:
             if field.unique and not field.primary_key:
                 # PostgreSQL's name for a UNIQUE column constraint created with its table.
                 message = field.error_messages["unique"] % {
-                    "model_name": model._meta.verbose_name.capitalize(),
+                    "model_name": str(model._meta.verbose_name).capitalize(),
                     "field_label": field.verbose_name,
                 }
                 rules[f"{model._meta.db_table}_{field.column}_key"] = (field.name, message)
         for constraint in model._meta.constraints:
             rules[constraint.name] = (
                 _constraint_field(constraint),
-                str(constraint.violation_error_message or constraint.default_violation_error_message),
+                str(
+                    constraint.violation_error_message or constraint.default_violation_error_message
+                ),
             )
     return rules
 
@@ -165,7 +174,7 @@ def _first_field_name(node: Any) -> str | None:
             if found:
                 return found
         return None
-    for source in getattr(node, "get_source_expressions", lambda: [])():
+    for source in getattr(node, "get_source_expressions", list)():
         found = _first_field_name(source)
         if found:
             return found

@@ -15,4 +15,3 @@ class IsStaffWithModelPermissionOrReadOnly(permissions.DjangoModelPermissions):
         if not (user and user.is_authenticated and user.is_staff):
             return False
         return super().has_permission(request, view)
-

@@ -19,7 +19,7 @@ def run_together(*actions: Callable[[], Any]) -> list[Any]:
         try:
             barrier.wait()
             outcomes[index] = action()
-        except Exception as error:  # noqa: BLE001 (collected for the caller to assert on)
+        except Exception as error:
             outcomes[index] = error
         finally:
             connection.close()

@@ -20,7 +20,16 @@ class CategoryAdmin(admin.ModelAdmin[Category]):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin[Product]):
-    list_display = ["name", "sku", "category", "price", "stock", "is_active", "review_count", "updated_at"]
+    list_display = [
+        "name",
+        "sku",
+        "category",
+        "price",
+        "stock",
+        "is_active",
+        "review_count",
+        "updated_at",
+    ]
     list_select_related = ["category"]
     list_filter = ["is_active", "created_at"]
     list_editable = ["price", "stock", "is_active"]

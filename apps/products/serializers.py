@@ -39,8 +39,10 @@ class CategorySerializer(serializers.ModelSerializer[Category]):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_slug(self, value: str) -> str:
-        others = Category.objects.exclude(pk=getattr(self.instance, "pk", None))
-        if value and others.filter(slug=value).exists():
+        others = Category.objects.filter(slug=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if value and others.exists():
             raise serializers.ValidationError("A category with this slug already exists.")
         return value
 
@@ -108,8 +110,10 @@ class ProductWriteSerializer(serializers.ModelSerializer[Product]):
         ]
 
     def validate_slug(self, value: str) -> str:
-        others = Product.objects.exclude(pk=getattr(self.instance, "pk", None))
-        if value and others.filter(slug=value).exists():
+        others = Product.objects.filter(slug=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if value and others.exists():
             raise serializers.ValidationError("A product with this slug already exists.")
         return value
 

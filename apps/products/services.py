@@ -10,15 +10,16 @@ from apps.users.models import User
 from .models import CATEGORY_CYCLE_MESSAGE, Category, Product
 
 
-def _unique_slug(model: type[Category] | type[Product], text: str, *, exclude_pk: int | None) -> str:
+def _unique_slug(
+    model: type[Category] | type[Product], text: str, *, exclude_pk: int | None
+) -> str:
     """Return ``slugify(text)``, suffixed with -2, -3 ... until no other row uses it."""
     max_length = model._meta.get_field("slug").max_length or 50
     base = slugify(text)[: max_length - 8] or "item"
-    taken = set(
-        model.objects.filter(slug__startswith=base)
-        .exclude(pk=exclude_pk)
-        .values_list("slug", flat=True)
-    )
+    others = model.objects.filter(slug__startswith=base)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    taken = set(others.values_list("slug", flat=True))
     candidate, suffix = base, 2
     while candidate in taken:
         candidate, suffix = f"{base}-{suffix}", suffix + 1
@@ -58,7 +59,9 @@ def category_update(*, category: Category, **changes: Any) -> Category:
     if "parent" in changes:
         category_validate_parent(category=category, parent=changes["parent"])
     if changes.get("slug") == "":
-        changes["slug"] = _unique_slug(Category, changes.get("name", category.name), exclude_pk=category.pk)
+        changes["slug"] = _unique_slug(
+            Category, changes.get("name", category.name), exclude_pk=category.pk
+        )
     for field, value in changes.items():
         setattr(category, field, value)
     category.save()
@@ -96,7 +99,9 @@ def product_create(
 def product_update(*, product: Product, **changes: Any) -> Product:
     """Change a product's own fields; rating figures are not among them."""
     if changes.get("slug") == "":
-        changes["slug"] = _unique_slug(Product, changes.get("name", product.name), exclude_pk=product.pk)
+        changes["slug"] = _unique_slug(
+            Product, changes.get("name", product.name), exclude_pk=product.pk
+        )
     for field, value in changes.items():
         setattr(product, field, value)
     product.save()

@@ -4,7 +4,7 @@ from rest_framework.serializers import BaseSerializer
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 
 from .filters import CategoryFilter, ProductFilter
-from .models import Category, Product
+from .models import Category, CategoryQuerySet, Product, ProductQuerySet
 from .serializers import CategorySerializer, ProductReadSerializer, ProductWriteSerializer
 from .services import category_create, category_update, product_create, product_update
 
@@ -16,7 +16,7 @@ class CategoryViewSet(viewsets.ModelViewSet[Category]):
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
     filterset_class = CategoryFilter
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> CategoryQuerySet:
         return Category.objects.visible_to(self.request.user)
 
     def perform_create(self, serializer: BaseSerializer[Category]) -> None:
@@ -24,7 +24,9 @@ class CategoryViewSet(viewsets.ModelViewSet[Category]):
 
     def perform_update(self, serializer: BaseSerializer[Category]) -> None:
         assert serializer.instance is not None
-        serializer.instance = category_update(category=serializer.instance, **serializer.validated_data)
+        serializer.instance = category_update(
+            category=serializer.instance, **serializer.validated_data
+        )
 
 
 class ProductViewSet(viewsets.ModelViewSet[Product]):
@@ -33,7 +35,7 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
     filterset_class = ProductFilter
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> ProductQuerySet:
         return Product.objects.visible_to(self.request.user).for_list()
 
     def get_serializer_class(self) -> type[BaseSerializer[Product]]:
@@ -49,4 +51,6 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
 
     def perform_update(self, serializer: BaseSerializer[Product]) -> None:
         assert serializer.instance is not None
-        serializer.instance = product_update(product=serializer.instance, **serializer.validated_data)
+        serializer.instance = product_update(
+            product=serializer.instance, **serializer.validated_data
+        )

@@ -30,7 +30,9 @@ def review_create(*, product: Product, user: User, rating: int, comment: str = "
 
 
 @transaction.atomic
-def review_update(*, review: Review, rating: int | None = None, comment: str | None = None) -> Review:
+def review_update(
+    *, review: Review, rating: int | None = None, comment: str | None = None
+) -> Review:
     """Change a review's rating or comment, keeping the product's figures exact."""
     # Lock the row and read the stored rating: the instance may be stale under concurrency.
     stored = Review.objects.select_for_update().get(pk=review.pk)

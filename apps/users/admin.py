@@ -11,13 +11,13 @@ from .services import user_delete
 
 
 class UserCreationForm(AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):
+    class Meta(AdminUserCreationForm.Meta):  # type: ignore[name-defined]
         model = User
         fields = ("email", "username")
 
 
-class UserEditForm(UserChangeForm):  # type: ignore[type-arg]
-    class Meta(UserChangeForm.Meta):
+class UserEditForm(UserChangeForm[User]):
+    class Meta(UserChangeForm.Meta):  # type: ignore[name-defined]
         model = User
         fields = "__all__"
 
@@ -53,10 +53,21 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:  # type: ignore[union-attr]
+        if not request.user.is_superuser:
             # Only a superuser grants privileges, so a staff user cannot raise their own.
             fields += ["is_staff", "is_superuser", "groups", "user_permissions"]
         return fields
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Changing a superuser's password or email would be a way to become one.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         user_delete(user=obj)

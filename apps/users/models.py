@@ -16,7 +16,9 @@ class UserManager(DjangoUserManager["User"]):
     def _create_user_object(
         self, username: str, email: str | None, password: str | None, **extra_fields: Any
     ) -> "User":
-        user = super()._create_user_object(username, email, password, **extra_fields)
+        user = super()._create_user_object(  # type: ignore[misc]  # missing from django-stubs
+            username, email, password, **extra_fields
+        )
         user.email = self.normalize_email(email).lower()
         return user
 
@@ -47,7 +49,7 @@ class User(TimeStampedModel, AbstractUser):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["username"]
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         ordering = ["id"]

@@ -88,7 +88,6 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------
 
 
-
 def database_from_url(url: str) -> dict[str, Any]:
     """Return Django's settings for the database at ``url``, with persistent connections.
 
@@ -145,7 +144,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -182,8 +181,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Catalogue API",
     "DESCRIPTION": (
         "Product catalogue for storefronts: categories, products, reviews and accounts. "
-        "Authenticate with a JWT from `/api/v1/auth/token/` sent as `Authorization: Bearer <access>`. "
-        "Every error has the same shape (`ErrorResponse`)."
+        "Authenticate with a JWT from `/api/v1/auth/token/`, sent as "
+        "`Authorization: Bearer <access>`. Every error has the same shape (`ErrorResponse`)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

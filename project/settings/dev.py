@@ -1,9 +1,9 @@
-"""Local development: DEBUG, the browsable API, and the embedded PostgreSQL unless DATABASE_URL is set."""
+"""Local development: DEBUG, the browsable API, the embedded PostgreSQL unless DATABASE_URL."""
 
 from project.embedded_postgres import embedded_database_url
 
 from .base import *  # noqa: F403
-from .base import database_from_url, EMBEDDED_POSTGRES_DIR, REST_FRAMEWORK, SIMPLE_JWT, env
+from .base import EMBEDDED_POSTGRES_DIR, REST_FRAMEWORK, SIMPLE_JWT, database_from_url, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # Dev only: a fixed key is fine here and nowhere else (prod has no default).

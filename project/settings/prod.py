@@ -5,7 +5,7 @@ reports nothing.
 """
 
 from .base import *  # noqa: F403
-from .base import database_from_url, SIMPLE_JWT, env
+from .base import SIMPLE_JWT, database_from_url, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")

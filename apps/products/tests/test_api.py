@@ -80,7 +80,9 @@ def test_product_without_reviews_has_null_average(api_client: APIClient) -> None
 
 @pytest.mark.parametrize("page_size", [1, 10, 100])
 def test_product_list_query_count_does_not_grow_with_page_size(
-    api_client: APIClient, django_assert_num_queries, page_size: int  # type: ignore[no-untyped-def]
+    api_client: APIClient,
+    django_assert_num_queries,
+    page_size: int,  # type: ignore[no-untyped-def]
 ) -> None:
     for category in CategoryFactory.create_batch(3):
         ProductFactory.create_batch(4, category=category)
@@ -130,7 +132,7 @@ def test_list_refuses_a_malformed_or_unknown_category(api_client: APIClient, val
     response = api_client.get(PRODUCTS, {"category": value})
 
     assert response.status_code == 400
-    assert "category" in response.data["fields"]
+    assert "category" in response.data["errors"]
 
 
 def test_inactive_product_is_404_to_shoppers_but_visible_to_staff_who_edit(
@@ -162,7 +164,10 @@ def test_anonymous_cannot_create_a_product(api_client: APIClient) -> None:
 
 @pytest.mark.parametrize("perms", [(), ("products.change_product",)])
 def test_customers_and_staff_without_add_permission_cannot_create(
-    client_for, staff_with_perms, user: User, perms: tuple[str, ...]  # type: ignore[no-untyped-def]
+    client_for,
+    staff_with_perms,
+    user: User,
+    perms: tuple[str, ...],  # type: ignore[no-untyped-def]
 ) -> None:
     category = CategoryFactory()
 
@@ -191,7 +196,8 @@ def test_created_by_cannot_be_forged(client_for, staff_with_perms, other_user: U
     staff = staff_with_perms("products.add_product")
 
     response = client_for(staff).post(
-        PRODUCTS, valid_product_payload(CategoryFactory(), created_by=other_user.pk, review_count=99)
+        PRODUCTS,
+        valid_product_payload(CategoryFactory(), created_by=other_user.pk, review_count=99),
     )
 
     product = Product.objects.get(pk=response.data["id"])
@@ -216,14 +222,17 @@ def test_created_by_cannot_be_forged(client_for, staff_with_perms, other_user: U
     ],
 )
 def test_create_refuses_bad_input_naming_the_field(
-    client_for, staff_with_perms, overrides: dict[str, object], field: str  # type: ignore[no-untyped-def]
+    client_for,
+    staff_with_perms,
+    overrides: dict[str, object],
+    field: str,  # type: ignore[no-untyped-def]
 ) -> None:
     staff = client_for(staff_with_perms("products.add_product"))
 
     response = staff.post(PRODUCTS, valid_product_payload(CategoryFactory(), **overrides))
 
     assert response.status_code == 400
-    assert list(response.data["fields"]) == [field]
+    assert list(response.data["errors"]) == [field]
     assert not Product.objects.exists()
 
 
@@ -231,7 +240,7 @@ def test_create_refuses_missing_fields(client_for, staff_with_perms) -> None:  #
     response = client_for(staff_with_perms("products.add_product")).post(PRODUCTS, {})
 
     assert response.status_code == 400
-    assert set(response.data["fields"]) == {"name", "sku", "price", "category"}
+    assert set(response.data["errors"]) == {"name", "sku", "price", "category"}
 
 
 def test_create_refuses_a_duplicate_sku_or_slug(client_for, staff_with_perms) -> None:  # type: ignore[no-untyped-def]
@@ -241,8 +250,8 @@ def test_create_refuses_a_duplicate_sku_or_slug(client_for, staff_with_perms) ->
     by_sku = staff.post(PRODUCTS, valid_product_payload(existing.category, sku=existing.sku))
     by_slug = staff.post(PRODUCTS, valid_product_payload(existing.category, slug=existing.slug))
 
-    assert by_sku.status_code == 400 and "sku" in by_sku.data["fields"]
-    assert by_slug.status_code == 400 and "slug" in by_slug.data["fields"]
+    assert by_sku.status_code == 400 and "sku" in by_sku.data["errors"]
+    assert by_slug.status_code == 400 and "slug" in by_slug.data["errors"]
     assert Product.objects.count() == 1
 
 
@@ -275,7 +284,7 @@ def test_bad_update_changes_nothing(client_for, staff_with_perms) -> None:  # ty
     response = staff.patch(product_url(product), {"price": "11.00", "stock": -3})
 
     assert response.status_code == 400
-    assert list(response.data["fields"]) == ["stock"]
+    assert list(response.data["errors"]) == ["stock"]
     product.refresh_from_db()
     assert (product.price, product.stock) == (Decimal("10.00"), 5)
 
@@ -332,7 +341,9 @@ def test_staff_creates_a_category_with_a_derived_slug(client_for, staff_with_per
 
 
 @pytest.mark.parametrize("depth", [0, 1, 3])
-def test_a_category_cannot_become_its_own_ancestor(client_for, staff_with_perms, depth: int) -> None:  # type: ignore[no-untyped-def]
+def test_a_category_cannot_become_its_own_ancestor(
+    client_for, staff_with_perms, depth: int
+) -> None:  # type: ignore[no-untyped-def]
     top = CategoryFactory()
     bottom = top
     for _ in range(depth):
@@ -342,7 +353,7 @@ def test_a_category_cannot_become_its_own_ancestor(client_for, staff_with_perms,
     response = staff.patch(category_url(top), {"parent": bottom.pk})
 
     assert response.status_code == 400
-    assert list(response.data["fields"]) == ["parent"]
+    assert list(response.data["errors"]) == ["parent"]
     top.refresh_from_db()
     assert top.parent is None
 
@@ -359,7 +370,9 @@ def test_moving_a_subtree_is_one_request(client_for, staff_with_perms) -> None: 
     assert Category.objects.ancestor_ids(leaf.pk) == [branch.pk, new_root.pk]
 
 
-def test_deleting_a_category_in_use_is_a_409_and_deletes_nothing(client_for, staff_with_perms) -> None:  # type: ignore[no-untyped-def]
+def test_deleting_a_category_in_use_is_a_409_and_deletes_nothing(
+    client_for, staff_with_perms
+) -> None:  # type: ignore[no-untyped-def]
     product = ProductFactory()
     parent = CategoryFactory()
     CategoryFactory(parent=parent)
@@ -373,7 +386,19 @@ def test_deleting_a_category_in_use_is_a_409_and_deletes_nothing(client_for, sta
     assert Category.objects.count() == 3
 
 
-def test_category_writes_need_staff_permission(api_client: APIClient, user_client: APIClient) -> None:
+def test_category_writes_need_staff_permission(
+    api_client: APIClient, user_client: APIClient
+) -> None:
     assert api_client.post(CATEGORIES, {"name": "X"}).status_code == 401
     assert user_client.post(CATEGORIES, {"name": "X"}).status_code == 403
     assert not Category.objects.exists()
+
+
+def test_browsable_api_renders_for_developers(api_client: APIClient) -> None:
+    ProductFactory()
+
+    root = api_client.get(reverse("v1:api-root"), HTTP_ACCEPT="text/html")
+    listing = api_client.get(PRODUCTS, HTTP_ACCEPT="text/html")
+
+    assert root.status_code == 200 and b"/api/v1/products/" in root.content
+    assert listing.status_code == 200 and listing["Content-Type"].startswith("text/html")

@@ -34,7 +34,9 @@ def figures(product: Product) -> tuple[int, int]:
 
 @pytest.mark.parametrize("page_size", [1, 20])
 def test_product_reviews_list_is_paginated_with_public_authors(
-    api_client: APIClient, django_assert_num_queries, page_size: int  # type: ignore[no-untyped-def]
+    api_client: APIClient,
+    django_assert_num_queries,
+    page_size: int,  # type: ignore[no-untyped-def]
 ) -> None:
     product = ProductFactory()
     ReviewFactory.create_batch(5, product=product)
@@ -59,7 +61,9 @@ def test_reviews_of_an_unknown_or_inactive_product_are_404(api_client: APIClient
 
 @pytest.mark.parametrize("page_size", [1, 20])
 def test_review_list_filters_by_product_in_fixed_queries(
-    api_client: APIClient, django_assert_num_queries, page_size: int  # type: ignore[no-untyped-def]
+    api_client: APIClient,
+    django_assert_num_queries,
+    page_size: int,  # type: ignore[no-untyped-def]
 ) -> None:
     product = ProductFactory()
     mine = ReviewFactory.create_batch(3, product=product)
@@ -80,7 +84,7 @@ def test_review_list_refuses_a_malformed_product_filter(api_client: APIClient, v
     response = api_client.get(REVIEWS, {"product": value})
 
     assert response.status_code == 400
-    assert "product" in response.data["fields"]
+    assert "product" in response.data["errors"]
 
 
 def test_review_detail_is_public(api_client: APIClient, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
@@ -144,16 +148,18 @@ def test_bad_review_input_is_a_400_naming_the_field(
     response = user_client.post(product_reviews_url(product), payload)
 
     assert response.status_code == 400
-    assert list(response.data["fields"]) == [field]
+    assert list(response.data["errors"]) == [field]
     assert figures(product) == (0, 0)
 
 
 @pytest.mark.parametrize("product_value", [987654, "abc", None])
-def test_review_of_an_unknown_product_is_a_400_naming_it(user_client: APIClient, product_value) -> None:  # type: ignore[no-untyped-def]
+def test_review_of_an_unknown_product_is_a_400_naming_it(
+    user_client: APIClient, product_value
+) -> None:  # type: ignore[no-untyped-def]
     response = user_client.post(REVIEWS, {"product": product_value, "rating": 3})
 
     assert response.status_code == 400
-    assert list(response.data["fields"]) == ["product"]
+    assert list(response.data["errors"]) == ["product"]
 
 
 def test_review_of_an_inactive_product_is_refused(user_client: APIClient) -> None:
@@ -170,7 +176,7 @@ def test_a_second_review_of_the_same_product_is_a_400(user_client: APIClient, us
     response = user_client.post(product_reviews_url(product), {"rating": 1})
 
     assert response.status_code == 400
-    assert response.data["fields"] == {"product": ["You have already reviewed this product."]}
+    assert response.data["errors"] == {"product": ["You have already reviewed this product."]}
     assert figures(product) == (1, 5)
 
 
@@ -184,7 +190,7 @@ def test_duplicate_reviews_racing_at_the_same_instant_create_exactly_one() -> No
         client = APIClient()
         client.force_authenticate(user)
         response = client.post(product_reviews_url(product), {"rating": 5})
-        assert response.status_code == 201 or response.data["fields"] == {
+        assert response.status_code == 201 or response.data["errors"] == {
             "product": ["You have already reviewed this product."]
         }
         return response.status_code

@@ -25,7 +25,11 @@ def obtain_tokens(client: APIClient, email: str, password: str = TEST_PASSWORD) 
 def test_register_creates_a_customer_and_echoes_no_password(api_client: APIClient) -> None:
     response = api_client.post(
         REGISTER,
-        {"email": "New.Person@Example.com", "username": "newperson", "password": "a-Long-pass-phrase-9"},
+        {
+            "email": "New.Person@Example.com",
+            "username": "newperson",
+            "password": "a-Long-pass-phrase-9",
+        },
     )
 
     assert response.status_code == 201
@@ -42,7 +46,10 @@ def test_register_creates_a_customer_and_echoes_no_password(api_client: APIClien
         ({"username": "x", "password": "a-Long-pass-phrase-9"}, "email"),
         ({"email": "not-an-email", "username": "x", "password": "a-Long-pass-phrase-9"}, "email"),
         ({"email": "a@example.com", "password": "a-Long-pass-phrase-9"}, "username"),
-        ({"email": "a@example.com", "username": "bad name!", "password": "a-Long-pass-phrase-9"}, "username"),
+        (
+            {"email": "a@example.com", "username": "bad name!", "password": "a-Long-pass-phrase-9"},
+            "username",
+        ),
         ({"email": "a@example.com", "username": "abc"}, "password"),
         ({"email": "a@example.com", "username": "abc", "password": "short"}, "password"),
         ({"email": "a@example.com", "username": "abc", "password": "12345678901"}, "password"),
@@ -56,7 +63,7 @@ def test_register_rejects_bad_input_naming_the_field(
 
     assert response.status_code == 400
     assert response.data["code"] == "invalid"
-    assert field in response.data["fields"]
+    assert field in response.data["errors"]
     assert not User.objects.exists()
 
 
@@ -64,14 +71,16 @@ def test_register_refuses_an_email_or_username_taken_in_another_case(api_client:
     UserFactory(email="taken@example.com", username="Taken")
 
     by_email = api_client.post(
-        REGISTER, {"email": "TAKEN@example.com", "username": "fresh", "password": "a-Long-pass-phrase-9"}
+        REGISTER,
+        {"email": "TAKEN@example.com", "username": "fresh", "password": "a-Long-pass-phrase-9"},
     )
     by_username = api_client.post(
-        REGISTER, {"email": "fresh@example.com", "username": "taken", "password": "a-Long-pass-phrase-9"}
+        REGISTER,
+        {"email": "fresh@example.com", "username": "taken", "password": "a-Long-pass-phrase-9"},
     )
 
-    assert by_email.status_code == 400 and "email" in by_email.data["fields"]
-    assert by_username.status_code == 400 and "username" in by_username.data["fields"]
+    assert by_email.status_code == 400 and "email" in by_email.data["errors"]
+    assert by_username.status_code == 400 and "username" in by_username.data["errors"]
     assert User.objects.count() == 1
 
 
@@ -103,7 +112,9 @@ def test_refresh_rotates_and_blacklists_the_used_token(api_client: APIClient, us
     assert api_client.post(REFRESH, {"refresh": first.data["refresh"]}).status_code == 200
 
 
-def test_verify_accepts_a_valid_token_and_refuses_garbage(api_client: APIClient, user: User) -> None:
+def test_verify_accepts_a_valid_token_and_refuses_garbage(
+    api_client: APIClient, user: User
+) -> None:
     tokens = obtain_tokens(api_client, user.email)
 
     assert api_client.post(VERIFY, {"token": tokens["access"]}).status_code == 200
@@ -125,7 +136,7 @@ def test_logout_without_a_token_is_a_400_naming_it(api_client: APIClient) -> Non
     response = api_client.post(LOGOUT, {})
 
     assert response.status_code == 400
-    assert "refresh" in response.data["fields"]
+    assert "refresh" in response.data["errors"]
 
 
 def test_access_token_of_a_deactivated_user_is_refused(api_client: APIClient, user: User) -> None:
@@ -153,7 +164,9 @@ def test_me_needs_authentication(api_client: APIClient) -> None:
     assert response.data["code"] == "not_authenticated"
 
 
-def test_me_shows_own_profile(user_client: APIClient, user: User, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_me_shows_own_profile(
+    user_client: APIClient, user: User, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
     with django_assert_max_num_queries(0):  # force_authenticate: the user is already loaded
         response = user_client.get(ME)
 
@@ -187,7 +200,7 @@ def test_me_patch_refuses_a_taken_username(user_client: APIClient, other_user: U
     response = user_client.patch(ME, {"username": other_user.username.upper()})
 
     assert response.status_code == 400
-    assert "username" in response.data["fields"]
+    assert "username" in response.data["errors"]
 
 
 def test_me_refuses_put_and_delete(user_client: APIClient) -> None:
@@ -195,9 +208,13 @@ def test_me_refuses_put_and_delete(user_client: APIClient) -> None:
     assert user_client.delete(ME).status_code == 405
 
 
-def test_auth_endpoints_are_throttled(api_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auth_endpoints_are_throttled(
+    api_client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(
-        ScopedRateThrottle, "THROTTLE_RATES", {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/minute"}
+        ScopedRateThrottle,
+        "THROTTLE_RATES",
+        {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/minute"},
     )
 
     statuses = [

@@ -4,6 +4,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils.text import slugify
@@ -99,12 +100,20 @@ class Command(BaseCommand):
         leaves = self._create_tree()
         users = User.objects.bulk_create(
             [
-                User(email=f"{name}@example.com", username=name, password="!", is_verified=True)
+                User(
+                    email=f"{name}@example.com",
+                    username=name,
+                    password=make_password(None),  # unusable: demo reviewers cannot sign in
+                    is_verified=True,
+                )
                 for name in REVIEWERS
             ]
         )
         products = Product.objects.bulk_create(
-            [self._product(rng, number, rng.choice(leaves)) for number in range(1, product_total + 1)],
+            [
+                self._product(rng, number, rng.choice(leaves))
+                for number in range(1, product_total + 1)
+            ],
             batch_size=1000,
         )
         self._spread_creation_dates()

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         if user is None or not password or not user.check_password(password):
             password = secrets.token_urlsafe(12)
             if user is None:
-                user = User.objects.create_superuser(email=EMAIL, username="admin", password=password)
+                user = User.objects.create_superuser(
+                    email=EMAIL, username="admin", password=password
+                )
             else:
                 user.set_password(password)
                 user.save(update_fields=["password"])

@@ -1,0 +1,170 @@
+"""Every admin page renders for a superuser, and admin writes keep the catalogue's rules."""
+
+import pytest
+from django.contrib.admin.sites import site
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from apps.products.models import Product
+from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.reviews.models import Review
+from apps.reviews.tests.factories import ReviewFactory
+from apps.users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client: Client, superuser: User) -> Client:
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def catalogue() -> Review:
+    return ReviewFactory(product=ProductFactory(category=CategoryFactory(parent=CategoryFactory())))
+
+
+@pytest.mark.parametrize(
+    "model",
+    sorted(site._registry, key=lambda model: model._meta.label),
+    ids=lambda m: m._meta.label,
+)
+def test_every_changelist_add_and_change_page_renders(
+    admin_client: Client,
+    superuser: User,
+    catalogue: Review,
+    rf,
+    model,  # type: ignore[no-untyped-def]
+) -> None:
+    opts = model._meta
+    request = rf.get("/")
+    request.user = superuser
+    may_add = site._registry[model].has_add_permission(request)
+    changelist = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    search = admin_client.get(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"), {"q": "x"}
+    )
+    add = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+
+    assert changelist.status_code == 200
+    assert search.status_code == 200
+    assert add.status_code == (200 if may_add else 403)
+    instance = model.objects.first()
+    if instance is not None:
+        change = admin_client.get(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[instance.pk])
+        )
+        assert change.status_code == 200
+
+
+def test_product_changelist_query_count_is_flat(
+    admin_client: Client, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    ProductFactory.create_batch(30)
+
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(reverse("admin:products_product_changelist"))
+
+    assert response.status_code == 200
+
+
+def test_product_created_in_the_admin_records_its_creator(
+    admin_client: Client, superuser: User
+) -> None:
+    category = CategoryFactory()
+
+    response = admin_client.post(
+        reverse("admin:products_product_add"),
+        {
+            "name": "Desk Lamp",
+            "slug": "desk-lamp",
+            "sku": "LAMP-1",
+            "category": category.pk,
+            "description": "",
+            "price": "25.00",
+            "stock": "3",
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    assert Product.objects.get(sku="LAMP-1").created_by == superuser
+
+
+def test_negative_price_in_the_admin_is_a_form_error(admin_client: Client) -> None:
+    response = admin_client.post(
+        reverse("admin:products_product_add"),
+        {
+            "name": "X",
+            "slug": "x",
+            "sku": "X-1",
+            "category": CategoryFactory().pk,
+            "price": "-1",
+            "stock": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "price" in response.context["adminform"].form.errors
+    assert not Product.objects.exists()
+
+
+def test_review_edits_and_deletes_in_the_admin_keep_figures_exact(
+    admin_client: Client, catalogue: Review
+) -> None:
+    product = catalogue.product
+    change_url = reverse("admin:reviews_review_change", args=[catalogue.pk])
+
+    admin_client.post(change_url, {"rating": "1", "comment": "changed my mind"})
+    product.refresh_from_db()
+    assert (product.review_count, product.rating_sum) == (1, 1)
+
+    admin_client.post(reverse("admin:reviews_review_delete", args=[catalogue.pk]), {"post": "yes"})
+    product.refresh_from_db()
+    assert (product.review_count, product.rating_sum) == (0, 0)
+
+
+def test_staff_without_superuser_cannot_raise_their_own_privileges(
+    client: Client, staff_with_perms
+) -> None:  # type: ignore[no-untyped-def]
+    staff = staff_with_perms("users.change_user", "users.view_user")
+    client.force_login(staff)
+
+    response = client.post(
+        reverse("admin:users_user_change", args=[staff.pk]),
+        {
+            "first_name": "Changed",
+            "email": staff.email,
+            "username": staff.username,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "user_permissions": [p.pk for p in Permission.objects.all()[:20]],
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    staff.refresh_from_db()
+    assert staff.first_name == "Changed"
+    assert not staff.is_superuser
+    assert staff.user_permissions.count() == 2
+
+
+def test_staff_cannot_change_a_superusers_account(
+    client: Client, superuser: User, staff_with_perms
+) -> None:  # type: ignore[no-untyped-def]
+    staff = staff_with_perms("users.change_user", "users.view_user")
+    client.force_login(staff)
+
+    password_page = client.get(reverse("admin:auth_user_password_change", args=[superuser.pk]))
+    response = client.post(
+        reverse("admin:users_user_change", args=[superuser.pk]),
+        {"email": "mine@example.com", "username": superuser.username, "is_active": "on"},
+    )
+
+    assert password_page.status_code == 403
+    assert response.status_code == 403
+    superuser.refresh_from_db()
+    assert superuser.email != "mine@example.com"

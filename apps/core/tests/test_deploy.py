@@ -1,0 +1,137 @@
+"""Production settings and serving, checked in real subprocesses as a deployment would run them."""
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def env_example() -> dict[str, str]:
+    """Return the variables that .env.example sets, as a deployment would export them."""
+    values = {}
+    for line in (BASE_DIR / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value.strip('"')
+    return values
+
+
+def prod_environment(**overrides: str) -> dict[str, str]:
+    """Return an environment with nothing but .env.example's variables (and PATH, HOME)."""
+    bare = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    return {**bare, **env_example(), **overrides}
+
+
+@pytest.mark.parametrize("secret", ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "EMAIL_HOST_PASSWORD"])
+def test_prod_has_no_default_for_secrets(secret: str) -> None:
+    environment = prod_environment()
+    del environment[secret]
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode != 0
+    assert f"Set the {secret} environment variable" in result.stderr
+
+
+def test_prod_passes_the_deploy_check_at_warning_level() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=prod_environment(),
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fetch(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    """GET ``path`` without following redirects, as catalogue.example.com."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": "catalogue.example.com", **headers})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_admin_renders_with_compressed_static_files_under_gunicorn(tmp_path: Path) -> None:
+    environment = prod_environment(DJANGO_STATIC_ROOT=str(tmp_path / "static"))
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=BASE_DIR,
+        env=environment,
+        check=True,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--workers", "1"],
+        cwd=BASE_DIR,
+        env={**environment, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    https = {"X-Forwarded-Proto": "https"}
+    try:
+        for _ in range(100):
+            try:
+                if fetch(port, "/health/live/")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        status, _, page = fetch(port, "/admin/login/", **https)
+        stylesheet = re.search(rb'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', page)
+        assert status == 200 and stylesheet, page[:500]
+        css_status, css_headers, _ = fetch(
+            port, stylesheet.group(1).decode(), **https, **{"Accept-Encoding": "gzip"}
+        )
+        redirect_status, redirect_headers, _ = fetch(port, "/admin/login/")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert css_status == 200
+    assert css_headers.get("Content-Encoding") == "gzip"
+    assert "immutable" in css_headers.get("Cache-Control", "")
+    assert redirect_status == 301  # plain HTTP goes to HTTPS
+    assert redirect_headers["Location"].startswith("https://")
+
+
+@pytest.mark.django_db
+def test_openapi_schema_validates_without_warnings(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.yaml"
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(schema))
+
+    text = schema.read_text()
+    for path in [
+        "/api/v1/products/",
+        "/api/v1/reviews/",
+        "/api/v1/auth/token/",
+        "/api/v1/users/me/",
+    ]:
+        assert path in text

@@ -1,0 +1,77 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.products.models import Category, Product
+from apps.reviews.models import Review
+from apps.reviews.services import rating_figures_recompute
+from apps.users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def catalogue_fingerprint() -> tuple[object, ...]:
+    return (
+        list(
+            Product.objects.order_by("sku").values_list(
+                "sku", "name", "price", "stock", "category__slug"
+            )
+        ),
+        list(
+            Review.objects.order_by("product__sku", "user__username").values_list(
+                "product__sku", "user__username", "rating"
+            )
+        ),
+    )
+
+
+def test_demo_catalogue_is_a_three_level_tree_with_reviews_and_exact_figures() -> None:
+    call_command("load_demo_catalogue", products=200)
+
+    assert Product.objects.count() == 200
+    leaves = Category.objects.filter(children__isnull=True)
+    assert leaves.exists()
+    assert all(len(Category.objects.ancestor_ids(leaf.pk)) == 2 for leaf in leaves)
+    assert not Product.objects.exclude(category__in=leaves).exists()
+    assert User.objects.filter(reviews__isnull=False).distinct().count() >= 5
+    assert Review.objects.count() > 50
+    assert rating_figures_recompute() == 0  # stored figures already match the reviews
+
+
+def test_demo_catalogue_is_deterministic_and_loads_only_into_an_empty_database() -> None:
+    call_command("load_demo_catalogue", products=100)
+    first = catalogue_fingerprint()
+    call_command("load_demo_catalogue", products=100)
+    assert Product.objects.count() == 100  # the second run left it alone
+
+    Review.objects.all().delete()
+    Product.objects.all().delete()
+    Category.objects.filter(parent__parent__isnull=False).delete()
+    Category.objects.filter(parent__isnull=False).delete()
+    Category.objects.all().delete()
+    User.objects.all().delete()
+    call_command("load_demo_catalogue", products=100)
+
+    assert catalogue_fingerprint() == first
+
+
+def test_dev_superuser_is_created_once_and_its_password_printed(settings, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = True
+    settings.BASE_DIR = tmp_path
+
+    call_command("ensure_dev_superuser")
+    call_command("ensure_dev_superuser")
+
+    printed = capsys.readouterr().out.splitlines()
+    password = (tmp_path / ".data" / "dev-admin-password").read_text().strip()
+    assert printed[0] == printed[1]
+    assert password in printed[0]
+    admin = User.objects.get(email="admin@example.com")
+    assert admin.is_superuser and admin.check_password(password)
+
+
+def test_dev_superuser_refuses_without_debug(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError):
+        call_command("ensure_dev_superuser")
+    assert not User.objects.exists()
