@@ -55,7 +55,8 @@ control_socket_disable = True
 # Logs go to the container's output: the access log to stdout, errors to stderr.
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# One LOG_LEVEL for Django and gunicorn (.env.example).
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # The common format, plus the request id Django echoes back and the time taken in microseconds.
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s %(D)s'

@@ -168,3 +168,10 @@ def test_staff_cannot_change_a_superusers_account(
     assert response.status_code == 403
     superuser.refresh_from_db()
     assert superuser.email != "mine@example.com"
+
+
+def test_admin_is_branded(admin_client: Client) -> None:
+    response = admin_client.get(reverse("admin:index"))
+
+    assert b"Catalogue admin" in response.content
+    assert b"css/admin.css" in response.content
