@@ -5,6 +5,9 @@ from typing import Any, Literal
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import permissions, serializers
+from rest_framework_simplejwt.views import TokenViewBase
+
+from .permissions import IsStaffWithModelPermissionOrReadOnly
 
 # Schema-only (never used to validate), so declared inline: ``errors`` would otherwise shadow
 # Serializer.errors on a serializer class.
@@ -38,6 +41,14 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+# Permissions that let anyone, signed in or not, read.
+PUBLIC_READS = (
+    permissions.AllowAny,
+    permissions.IsAuthenticatedOrReadOnly,
+    IsStaffWithModelPermissionOrReadOnly,
+)
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, plus the error responses each operation can give."""
 
@@ -53,13 +64,15 @@ class AutoSchema(openapi.AutoSchema):
 
     def _error_codes(self) -> list[str]:
         method = self.method.upper()
-        writes = method not in permissions.SAFE_METHODS
-        codes = ["400"] if writes or self._is_list_view() else []
-        if writes or any(
-            not isinstance(permission, permissions.AllowAny)
-            for permission in self.view.get_permissions()
-        ):
+        reads = method in permissions.SAFE_METHODS
+        codes = []
+        if (not reads and method != "DELETE") or (reads and self._is_list_view()):
+            codes.append("400")  # a rejected body, or a malformed filter
+        public = PUBLIC_READS if reads else (permissions.AllowAny,)
+        if not all(isinstance(p, public) for p in self.view.get_permissions()):
             codes += ["401", "403"]
+        elif isinstance(self.view, TokenViewBase):
+            codes.append("401")  # a wrong password, or a dead token
         if "{" in self.path:
             codes.append("404")
         if method == "DELETE":

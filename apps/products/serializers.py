@@ -6,6 +6,14 @@ from rest_framework import serializers
 from .models import Category, Product
 from .services import category_validate_parent
 
+# Slugs stay unique (ModelSerializer's UniqueValidator) but may be left out or blank: the
+# services derive one from the name.
+OPTIONAL_SLUG = {
+    "required": False,
+    "allow_blank": True,
+    "help_text": "Derived from the name when left out.",
+}
+
 
 class CategorySummarySerializer(serializers.ModelSerializer[Category]):
     class Meta:
@@ -16,13 +24,6 @@ class CategorySummarySerializer(serializers.ModelSerializer[Category]):
 
 class CategorySerializer(serializers.ModelSerializer[Category]):
     """Read and write a category; ``parent`` is a category id (null for a root)."""
-
-    slug = serializers.SlugField(
-        max_length=140,
-        required=False,
-        allow_blank=True,
-        help_text="Derived from the name when left out.",
-    )
 
     class Meta:
         model = Category
@@ -37,14 +38,7 @@ class CategorySerializer(serializers.ModelSerializer[Category]):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def validate_slug(self, value: str) -> str:
-        others = Category.objects.filter(slug=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if value and others.exists():
-            raise serializers.ValidationError("A category with this slug already exists.")
-        return value
+        extra_kwargs = {"slug": OPTIONAL_SLUG}
 
     def validate_parent(self, value: Category | None) -> Category | None:
         try:
@@ -89,13 +83,6 @@ class ProductReadSerializer(serializers.ModelSerializer[Product]):
 class ProductWriteSerializer(serializers.ModelSerializer[Product]):
     """Create or change a product; ``category`` is a category id. Answers with the read shape."""
 
-    slug = serializers.SlugField(
-        max_length=220,
-        required=False,
-        allow_blank=True,
-        help_text="Derived from the name when left out.",
-    )
-
     class Meta:
         model = Product
         fields = [
@@ -108,14 +95,7 @@ class ProductWriteSerializer(serializers.ModelSerializer[Product]):
             "is_active",
             "category",
         ]
-
-    def validate_slug(self, value: str) -> str:
-        others = Product.objects.filter(slug=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if value and others.exists():
-            raise serializers.ValidationError("A product with this slug already exists.")
-        return value
+        extra_kwargs = {"slug": OPTIONAL_SLUG}
 
     def to_representation(self, instance: Product) -> dict[str, Any]:
         return ProductReadSerializer(instance, context=self.context).data

@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,6 +8,8 @@ from django.utils.text import slugify
 from apps.users.models import User
 
 from .models import CATEGORY_CYCLE_MESSAGE, Category, Product
+
+CatalogueItem = TypeVar("CatalogueItem", Category, Product)
 
 
 def _unique_slug(
@@ -24,6 +26,17 @@ def _unique_slug(
     while candidate in taken:
         candidate, suffix = f"{base}-{suffix}", suffix + 1
     return candidate
+
+
+def _save_changes(instance: CatalogueItem, changes: dict[str, Any]) -> CatalogueItem:
+    """Apply ``changes`` and save; a blank slug is derived anew from the (new) name."""
+    if changes.get("slug") == "":
+        name = changes.get("name", instance.name)
+        changes["slug"] = _unique_slug(type(instance), name, exclude_pk=instance.pk)
+    for field, value in changes.items():
+        setattr(instance, field, value)
+    instance.save()
+    return instance
 
 
 def category_validate_parent(*, category: Category | None, parent: Category | None) -> None:
@@ -58,14 +71,7 @@ def category_update(*, category: Category, **changes: Any) -> Category:
     """Change a category; moving it under a new parent moves its whole subtree with it."""
     if "parent" in changes:
         category_validate_parent(category=category, parent=changes["parent"])
-    if changes.get("slug") == "":
-        changes["slug"] = _unique_slug(
-            Category, changes.get("name", category.name), exclude_pk=category.pk
-        )
-    for field, value in changes.items():
-        setattr(category, field, value)
-    category.save()
-    return category
+    return _save_changes(category, changes)
 
 
 @transaction.atomic
@@ -98,11 +104,4 @@ def product_create(
 @transaction.atomic
 def product_update(*, product: Product, **changes: Any) -> Product:
     """Change a product's own fields; rating figures are not among them."""
-    if changes.get("slug") == "":
-        changes["slug"] = _unique_slug(
-            Product, changes.get("name", product.name), exclude_pk=product.pk
-        )
-    for field, value in changes.items():
-        setattr(product, field, value)
-    product.save()
-    return product
+    return _save_changes(product, changes)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from django.conf import settings
 from django.core.management import call_command
 
@@ -127,11 +128,20 @@ def test_openapi_schema_validates_without_warnings(tmp_path: Path) -> None:
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(schema))
 
-    text = schema.read_text()
+    document = yaml.safe_load(schema.read_text())
     for path in [
         "/api/v1/products/",
         "/api/v1/reviews/",
         "/api/v1/auth/token/",
         "/api/v1/users/me/",
     ]:
-        assert path in text
+        assert path in document["paths"]
+    error = document["components"]["schemas"]["ErrorResponse"]
+    assert set(error["properties"]) == {"status", "code", "detail", "errors", "request_id"}
+    create = document["paths"]["/api/v1/products/"]["post"]["responses"]
+    assert create["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse"
+    }
+    assert {"401", "403", "429"} <= set(create)
+    public_read = document["paths"]["/api/v1/products/{id}/"]["get"]["responses"]
+    assert "401" not in public_read
