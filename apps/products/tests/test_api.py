@@ -402,3 +402,30 @@ def test_browsable_api_renders_for_developers(api_client: APIClient) -> None:
 
     assert root.status_code == 200 and b"/api/v1/products/" in root.content
     assert listing.status_code == 200 and listing["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/products/abc/", "/api/v1/categories/1.5/"])
+def test_a_malformed_id_is_a_json_404_not_a_500(api_client: APIClient, path: str) -> None:
+    response = api_client.get(path)
+
+    assert response.status_code == 404
+    assert response.data["code"] == "not_found"
+
+
+def test_a_body_that_is_not_json_is_a_415(client_for, staff_with_perms) -> None:  # type: ignore[no-untyped-def]
+    staff = client_for(staff_with_perms("products.add_product"))
+
+    response = staff.post(PRODUCTS, "name=x", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert response.data["code"] == "unsupported_media_type"
+    assert not Product.objects.exists()
+
+
+def test_a_json_body_that_is_not_an_object_is_a_400(client_for, staff_with_perms) -> None:  # type: ignore[no-untyped-def]
+    staff = client_for(staff_with_perms("products.add_product"))
+
+    response = staff.post(PRODUCTS, [1, 2], format="json")
+
+    assert response.status_code == 400
+    assert "non_field_errors" in response.data["errors"]
