@@ -41,5 +41,5 @@ migrate: install
 
 # Stop the embedded PostgreSQL and delete its data (the next `make run` starts afresh).
 clean-db:
-	-test -f .data/postgres/postmaster.pid && $(BIN)/python -c "import pgserver, pathlib; pgserver.get_server(pathlib.Path('.data/postgres'), cleanup_mode='delete').cleanup()"
+	-test -f .data/postgres/postmaster.pid && $(BIN)/python -W ignore -c "import pgserver, pathlib; pgserver.get_server(pathlib.Path('.data/postgres'), cleanup_mode='delete').cleanup()"
 	rm -rf .data/postgres
