@@ -1,5 +1,42 @@
+"""Pagination for every list: page numbers with a count (estimated on large results), and, where
+a view allows it, keyset cursors for infinite scroll."""
+
+import base64
+import binascii
+import json
+from collections import OrderedDict
+from functools import cached_property
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator
+from django.db.models import BooleanField, Expression, F, GeneratedField, Value
 from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+
+class EstimatingPaginator(Paginator):  # type: ignore[type-arg]
+    """Count exactly up to a limit; past it, take PostgreSQL's planner estimate instead of
+    scanning every matching row. ``count_is_estimate`` says which it did."""
+
+    count_is_estimate = False
+
+    @cached_property
+    def count(self) -> int:
+        limit = settings.API_EXACT_COUNT_LIMIT
+        # COUNT over a LIMIT: at most `limit + 1` rows are read, whatever the table's size.
+        capped = self.object_list[: limit + 1].count()
+        if capped <= limit:
+            return int(capped)
+        self.count_is_estimate = True
+        plan = json.loads(self.object_list.order_by().explain(format="json"))
+        return max(int(plan[0]["Plan"]["Plan Rows"]), capped)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -8,3 +45,185 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = settings.API_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
+    django_paginator_class = EstimatingPaginator
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"Must be a whole number from 1 to {self.max_page_size}."
+                    ]
+                }
+            )
+        return min(int(raw), self.max_page_size)
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: APIView | None = None
+    ) -> list[Any] | None:
+        page = request.query_params.get(self.page_query_param)
+        if page is not None and page != "last" and not page.isdigit():
+            raise ValidationError({self.page_query_param: ["Must be a whole number, or 'last'."]})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None
+        return Response(
+            OrderedDict(
+                [
+                    ("count", self.page.paginator.count),
+                    ("count_is_estimate", self.page.paginator.count_is_estimate),
+                    ("next", self.get_next_link()),
+                    ("previous", self.get_previous_link()),
+                    ("results", data),
+                ]
+            )
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["count_is_estimate"] = {
+            "type": "boolean",
+            "description": "True when `count` is PostgreSQL's estimate: results past "
+            f"{settings.API_EXACT_COUNT_LIMIT:,} are not counted one by one.",
+        }
+        response["required"] = ["count", "count_is_estimate", "results"]
+        return response
+
+
+class RowComparison(Expression):
+    """``(a, b) < (x, y)``: a keyset condition PostgreSQL answers from a composite index."""
+
+    output_field = BooleanField()
+
+    def __init__(self, left: list[Any], operator: str, right: list[Any]) -> None:
+        assert operator in ("<", ">"), "RowComparison compares with < or >"
+        super().__init__()
+        self.left = [F(item) if isinstance(item, str) else item for item in left]
+        self.right = [Value(item) for item in right]
+        self.operator = operator
+
+    def get_source_expressions(self) -> list[Any]:
+        return [*self.left, *self.right]
+
+    def set_source_expressions(self, expressions: list[Any]) -> None:
+        self.left, self.right = expressions[: len(self.left)], expressions[len(self.left) :]
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        left = [compiler.compile(expression) for expression in self.left]
+        right = [compiler.compile(expression) for expression in self.right]
+        sql = "({}) {} ({})".format(
+            ", ".join(sql for sql, _ in left), self.operator, ", ".join(sql for sql, _ in right)
+        )
+        return sql, [param for _, params in left + right for param in params]
+
+
+class PageOrCursorPagination(PageNumberPagination):
+    """Page numbers by default; with ``?cursor=`` (empty for the first page), keyset cursors.
+
+    A cursor continues after the last row seen, on the queryset's own ordering (which must end
+    with a unique key and sort every key the same way), so pages neither repeat nor skip rows
+    while rows are inserted, and a page deep down costs what the first one does.
+    """
+
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: APIView | None = None
+    ) -> list[Any] | None:
+        self.cursor_mode = self.cursor_query_param in request.query_params
+        if not self.cursor_mode:
+            return super().paginate_queryset(queryset, request, view)
+        self.request = request
+        size = self.get_page_size(request)
+        ordering = [str(key) for key in queryset.query.order_by]
+        after = self._decode(request.query_params[self.cursor_query_param], ordering)
+        if after is not None:
+            descending = ordering[0].startswith("-")
+            keys = [key.lstrip("-") for key in ordering]
+            try:
+                typed = [
+                    _from_cursor(queryset.model, key, value)
+                    for key, value in zip(keys, after, strict=True)
+                ]
+            except (DjangoValidationError, ValueError, TypeError) as error:
+                raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from error
+            queryset = queryset.filter(RowComparison(keys, "<" if descending else ">", typed))
+        rows = list(queryset[: size + 1])
+        self.has_next = len(rows) > size
+        self.rows = rows[:size]
+        self.ordering = ordering
+        return self.rows
+
+    def get_paginated_response(self, data: Any) -> Response:
+        if not self.cursor_mode:
+            return super().get_paginated_response(data)
+        return Response(
+            OrderedDict([("next", self._next_link()), ("previous", None), ("results", data)])
+        )
+
+    def _next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        last = self.rows[-1]
+        values = [_cursor_value(getattr(last, key.lstrip("-"))) for key in self.ordering]
+        token = base64.urlsafe_b64encode(
+            json.dumps({"o": self.ordering, "v": values}).encode()
+        ).decode()
+        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        return replace_query_param(url, self.cursor_query_param, token)
+
+    def _decode(self, token: str, ordering: list[str]) -> list[Any] | None:
+        if not token:
+            return None
+        invalid = ValidationError({self.cursor_query_param: ["Invalid cursor."]})
+        try:
+            state = json.loads(base64.urlsafe_b64decode(token.encode()))
+            values = state["v"]
+        except (binascii.Error, ValueError, TypeError, KeyError) as error:
+            raise invalid from error
+        if state.get("o") != ordering or not isinstance(values, list):
+            raise ValidationError(
+                {self.cursor_query_param: ["This cursor belongs to another ordering."]}
+            )
+        return values
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Cursor pagination for infinite scroll: send it empty for the "
+                "first page, then follow `next`. Stable while products are added.",
+                "schema": {"type": "string"},
+            },
+        ]
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        response["required"] = ["results"]
+        response["description"] = "With `cursor`, only `next`, `previous` and `results`."
+        return response
+
+
+def _from_cursor(model: Any, key: str, value: Any) -> Any:
+    """Return a cursor's value as the Python type of ``key`` (a model field or an annotation)."""
+    try:
+        field = model._meta.get_field("id" if key == "pk" else key)
+    except FieldDoesNotExist:
+        return float(value)  # an annotation: the search rank
+    if isinstance(field, GeneratedField):
+        field = field.output_field
+    return field.to_python(value)
+
+
+def _cursor_value(value: Any) -> Any:
+    """Return ``value`` in a form JSON keeps exactly and PostgreSQL compares back correctly."""
+    if isinstance(value, int | float | str) or value is None:
+        return value
+    return str(value)  # Decimal, datetime (ISO 8601 with offset)

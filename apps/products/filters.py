@@ -1,23 +1,202 @@
+"""Query parameters of the product and category lists. Every malformed or unknown value is a
+400 naming its parameter; nothing is silently ignored."""
+
+from typing import Any
+
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 
 from .models import Category, Product
+from .search import ProductSearch, clean_search_text, search_products
+
+MAX_IDS = 100
+
+# ?ordering= values and the columns they sort on; the id breaks ties in the same direction.
+ORDERINGS = {
+    "price": "price",
+    "name": "name",
+    "created_at": "created_at",
+    "rating": "rating_average",
+    "review_count": "review_count",
+    "relevance": "rank",
+}
+ORDERING_CHOICES = [
+    (f"{sign}{name}", f"{name} ({'descending' if sign else 'ascending'})")
+    for name in ORDERINGS
+    for sign in ("", "-")
+]
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``); anything else is an error, not a silent "unset"."""
+
+    truthy = {"true", "1"}
+    falsy = {"false", "0"}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).lower()
+        if text in self.truthy:
+            return True
+        if text in self.falsy:
+            return False
+        raise DjangoValidationError("Use true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
+    pass
+
+
+class ProductFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for low, high in [("price_min", "price_max"), ("created_after", "created_before")]:
+            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
+                self.add_error(high, f"Must not be before {low}.")
+        return data
 
 
 class ProductFilter(django_filters.FilterSet):
-    category = django_filters.ModelChoiceFilter(
-        queryset=Category.objects.all(), help_text="Products directly in this category (id)."
+    category = django_filters.CharFilter(
+        method="filter_category",
+        help_text="Category id or slug. Includes products of every descendant category.",
     )
+    price_min = django_filters.NumberFilter(
+        field_name="price", lookup_expr="gte", min_value=0, help_text="Lowest price, inclusive."
+    )
+    price_max = django_filters.NumberFilter(
+        field_name="price", lookup_expr="lte", min_value=0, help_text="Highest price, inclusive."
+    )
+    in_stock = StrictBooleanFilter(
+        method="filter_in_stock", help_text="true: stock above 0; false: out of stock."
+    )
+    rating_min = django_filters.NumberFilter(
+        field_name="rating_average",
+        lookup_expr="gte",
+        min_value=1,
+        max_value=5,
+        help_text="Lowest average rating, 1 to 5.",
+    )
+    created_after = django_filters.DateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="ISO 8601 date or date-time."
+    )
+    created_before = django_filters.DateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="ISO 8601 date or date-time."
+    )
+    sku = django_filters.CharFilter(
+        field_name="sku", lookup_expr="iexact", max_length=64, help_text="Exact SKU, any case."
+    )
+    ids = NumberInFilter(
+        method="filter_ids", help_text=f"Comma-separated product ids, at most {MAX_IDS}."
+    )
+    search = django_filters.CharFilter(
+        method="filter_nothing",
+        help_text="Full-text search of names (weighted) and descriptions; an exact SKU also "
+        "matches. When nothing matches, misspelled words are corrected to the closest words in "
+        "the catalogue. Results are ranked by relevance unless `ordering` says otherwise.",
+    )
+    ordering = django_filters.ChoiceFilter(
+        choices=ORDERING_CHOICES,
+        method="filter_nothing",
+        empty_label=None,
+        help_text="Sort order; `-` for descending. Default: `-relevance` with `search`, else "
+        "`-created_at` (newest first). Ties are broken by id.",
+    )
+    facets = StrictBooleanFilter(
+        method="filter_nothing",
+        help_text="true: add facet counts (categories, ratings, prices, stock) to the response.",
+    )
+
+    # Parameters that shape the result rather than filter it.
+    CONTROLS = ("search", "ordering", "facets")
 
     class Meta:
         model = Product
-        fields = ["category"]
+        fields: list[str] = []
+        form = ProductFilterForm
+
+    category_object: Category | None = None
+    search_result: ProductSearch | None = None
+
+    def filter_nothing(
+        self, queryset: QuerySet[Product], name: str, value: Any
+    ) -> QuerySet[Product]:
+        return queryset  # applied in filter_queryset, after every filter
+
+    def filter_category(
+        self, queryset: QuerySet[Product], name: str, value: str
+    ) -> QuerySet[Product]:
+        categories = Category.objects.visible_to(getattr(self.request, "user", None))
+        lookup = {"pk": int(value)} if value.isdigit() else {"slug": value}
+        category = categories.filter(**lookup).first()
+        if category is None:
+            raise ValidationError({"category": [f"No category with id or slug {value!r}."]})
+        self.category_object = category
+        return queryset.in_category(category)  # type: ignore[attr-defined]
+
+    def filter_in_stock(
+        self, queryset: QuerySet[Product], name: str, value: bool
+    ) -> QuerySet[Product]:
+        return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)
+
+    def filter_ids(
+        self, queryset: QuerySet[Product], name: str, value: list[Any]
+    ) -> QuerySet[Product]:
+        if len(value) > MAX_IDS:
+            raise ValidationError({"ids": [f"Give at most {MAX_IDS} ids."]})
+        if any(number != int(number) or number < 1 for number in value):
+            raise ValidationError({"ids": ["Ids are positive whole numbers."]})
+        return queryset.filter(pk__in=[int(number) for number in value])
+
+    def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        """Apply every filter, then the search, then the ordering."""
+        queryset = self.filter_except(queryset)
+        search = self.form.cleaned_data.get("search")
+        if search:
+            try:
+                text = clean_search_text(search)
+            except DjangoValidationError as error:
+                raise ValidationError({"search": error.messages}) from error
+            self.search_result = search_products(queryset, text)
+            queryset = queryset.filter(self.search_result.condition).annotate(
+                rank=self.search_result.rank
+            )
+        return self.order(queryset)
+
+    def filter_except(self, queryset: QuerySet[Product], *excluded: str) -> QuerySet[Product]:
+        """Apply every filter but those named (a facet's own), and no control parameter."""
+        for name, value in self.form.cleaned_data.items():
+            if name not in excluded and name not in self.CONTROLS:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def order(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        ordering = self.form.cleaned_data.get("ordering") or (
+            "-relevance" if self.search_result else "-created_at"
+        )
+        if ordering.lstrip("-") == "relevance" and self.search_result is None:
+            raise ValidationError({"ordering": ["Order by relevance only together with search."]})
+        sign = "-" if ordering.startswith("-") else ""
+        return queryset.order_by(f"{sign}{ORDERINGS[ordering.lstrip('-')]}", f"{sign}id")
+
+    @property
+    def wants_facets(self) -> bool:
+        return bool(self.form.cleaned_data.get("facets"))
 
 
 class CategoryFilter(django_filters.FilterSet):
     parent = django_filters.ModelChoiceFilter(
         queryset=Category.objects.all(), help_text="Direct children of this category (id)."
     )
-    is_root = django_filters.BooleanFilter(
+    is_root = StrictBooleanFilter(
         field_name="parent", lookup_expr="isnull", help_text="Only root categories."
     )
 

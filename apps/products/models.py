@@ -1,10 +1,14 @@
+import uuid
 from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Cast, Upper
 
 from apps.core.exceptions import register_database_rule
 from apps.core.models import TimeStampedModel
@@ -26,22 +30,24 @@ class CategoryQuerySet(models.QuerySet["Category"]):
         return self.active()
 
     def ancestor_ids(self, category_id: int) -> list[int]:
-        """Return the ids from ``category_id``'s parent up to its root, in one recursive query."""
-        table = Category._meta.db_table
-        rows = Category.objects.raw(
-            f"""
-            WITH RECURSIVE ancestors(id, parent_id, depth) AS (
-                SELECT id, parent_id, 0 FROM {table} WHERE id = %s
-                UNION
-                SELECT c.id, c.parent_id, a.depth + 1
-                FROM {table} c JOIN ancestors a ON c.id = a.parent_id
-                WHERE a.depth < 1000
-            )
-            SELECT id FROM ancestors WHERE id <> %s ORDER BY depth
-            """,
-            [category_id, category_id],
-        )
-        return [row.id for row in rows]
+        """Return the ids from ``category_id``'s parent up to its root, nearest first."""
+        path = Category.objects.filter(pk=category_id).values_list("path", flat=True).first()
+        return list(reversed(path_ids(path or "")[:-1]))
+
+    def subtree_of(self, category: "Category") -> "CategoryQuerySet":
+        """Return ``category`` and all its descendants: one indexed prefix match on ``path``."""
+        return self.filter(path__startswith=category.path)
+
+
+def path_ids(path: str) -> list[int]:
+    """Return the ids in a materialized path such as ``/3/17/42/``, root first."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+class ReturningCharField(models.CharField):  # type: ignore[type-arg]
+    """A column the database fills in (a trigger); read back on INSERT with RETURNING."""
+
+    db_returning = True
 
 
 class Category(TimeStampedModel):
@@ -59,12 +65,18 @@ class Category(TimeStampedModel):
         related_name="children",
     )
     is_active = models.BooleanField(default=True)
+    # Ids from the root down to this category, e.g. "/3/17/42/". Owned by the database: a trigger
+    # (migration 0003) sets it from the parent and rewrites the subtree when a category moves.
+    path = ReturningCharField(max_length=512, editable=False, default="", db_index=False)
 
     objects: ClassVar[CategoryQuerySet] = CategoryQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name_plural = "categories"
         ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["path"], name="category_path", opclasses=["varchar_pattern_ops"])
+        ]
         constraints = [
             # Deeper cycles are refused by the trigger of migration 0002.
             models.CheckConstraint(
@@ -76,6 +88,11 @@ class Category(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def depth(self) -> int:
+        """Return 0 for a root, 1 for its children, and so on."""
+        return self.path.count("/") - 2
 
 
 class ProductQuerySet(models.QuerySet["Product"]):
@@ -92,6 +109,21 @@ class ProductQuerySet(models.QuerySet["Product"]):
     def for_list(self) -> "ProductQuerySet":
         """Return products with everything a list row renders, in one query."""
         return self.select_related("category")
+
+    def for_detail(self) -> "ProductQuerySet":
+        """Return products with their category in one query and their images in a second."""
+        return self.select_related("category").prefetch_related("images")
+
+    def in_category(self, category: "Category") -> "ProductQuerySet":
+        """Return products in ``category`` or any of its descendants, in one indexed query."""
+        return self.filter(category__in=Category.objects.subtree_of(category).values("pk"))
+
+
+class ProductManager(models.Manager.from_queryset(ProductQuerySet)):  # type: ignore[misc]
+    def get_queryset(self) -> ProductQuerySet:
+        # The search document is large and only PostgreSQL reads it. Deferred, it is also never
+        # written back by save(): the search trigger owns it.
+        return super().get_queryset().defer("search_vector")  # type: ignore[no-any-return]
 
 
 class Product(TimeStampedModel):
@@ -115,11 +147,30 @@ class Product(TimeStampedModel):
         related_name="+",
         editable=False,
     )
-    # Stored figures, updated atomically with every review write (see apps.reviews.services).
+    # Stored figures, updated atomically with every review write (see apps.reviews.services):
+    # how many reviews gave 1, 2 ... 5 stars, their count and their sum.
+    rating_1_count = models.IntegerField(default=0, editable=False)
+    rating_2_count = models.IntegerField(default=0, editable=False)
+    rating_3_count = models.IntegerField(default=0, editable=False)
+    rating_4_count = models.IntegerField(default=0, editable=False)
+    rating_5_count = models.IntegerField(default=0, editable=False)
     review_count = models.IntegerField(default=0, editable=False)
     rating_sum = models.IntegerField(default=0, editable=False)
+    # The mean rating, 0 without reviews, kept by PostgreSQL so that lists sort on an index.
+    rating_average = models.GeneratedField(
+        expression=Case(
+            When(review_count=0, then=Value(Decimal("0"))),
+            default=Cast("rating_sum", models.DecimalField(max_digits=12, decimal_places=4))
+            / F("review_count"),
+        ),
+        output_field=models.DecimalField(max_digits=3, decimal_places=2),
+        db_persist=True,
+    )
+    # Full-text document (name weighted A, description B) in the configured language, set by a
+    # trigger in the same statement as every insert or edit: a product is searchable at once.
+    search_vector = SearchVectorField(null=True, editable=False)
 
-    objects: ClassVar[ProductQuerySet] = ProductQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[ProductManager] = ProductManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -135,9 +186,23 @@ class Product(TimeStampedModel):
                 violation_error_message="Stock cannot be negative.",
             ),
             models.CheckConstraint(
-                condition=Q(review_count__gte=0)
-                & Q(rating_sum__gte=F("review_count"))
-                & Q(rating_sum__lte=F("review_count") * 5),
+                condition=Q(
+                    rating_1_count__gte=0,
+                    rating_2_count__gte=0,
+                    rating_3_count__gte=0,
+                    rating_4_count__gte=0,
+                    rating_5_count__gte=0,
+                    review_count=F("rating_1_count")
+                    + F("rating_2_count")
+                    + F("rating_3_count")
+                    + F("rating_4_count")
+                    + F("rating_5_count"),
+                    rating_sum=F("rating_1_count")
+                    + 2 * F("rating_2_count")
+                    + 3 * F("rating_3_count")
+                    + 4 * F("rating_4_count")
+                    + 5 * F("rating_5_count"),
+                ),
                 name="products_product_rating_figures_consistent",
                 violation_error_message="Rating figures must describe ratings from 1 to 5.",
             ),
@@ -158,6 +223,22 @@ class Product(TimeStampedModel):
             models.Index(
                 fields=["price", "id"], condition=Q(is_active=True), name="product_active_price"
             ),
+            models.Index(
+                fields=["name", "id"], condition=Q(is_active=True), name="product_active_name"
+            ),
+            models.Index(
+                fields=["rating_average", "id"],
+                condition=Q(is_active=True),
+                name="product_active_rating",
+            ),
+            models.Index(
+                fields=["review_count", "id"],
+                condition=Q(is_active=True),
+                name="product_active_review_count",
+            ),
+            GinIndex(fields=["search_vector"], name="product_search_vector"),
+            # ?sku= and a search term that is a SKU match whatever the case.
+            models.Index(Upper("sku"), name="product_sku_upper"),
         ]
 
     def __str__(self) -> str:
@@ -173,3 +254,46 @@ class Product(TimeStampedModel):
         if not self.review_count:
             return None
         return (Decimal(self.rating_sum) / self.review_count).quantize(Decimal("0.01"))
+
+    @property
+    def rating_histogram(self) -> dict[str, int]:
+        """Return how many reviews gave each number of stars, "1" to "5"."""
+        return {str(stars): getattr(self, f"rating_{stars}_count") for stars in range(1, 6)}
+
+
+class SearchTerm(models.Model):
+    """A word that appears in some product's name or description: the lexicon that misspelled
+    search terms are corrected against (by trigram similarity). Filled by the search trigger."""
+
+    word = models.CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(OpClass(F("word"), name="gin_trgm_ops"), name="searchterm_word_trgm")]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+def product_image_path(image: "ProductImage", filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower()
+    return f"products/{image.product_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class ProductImage(TimeStampedModel):
+    """A picture of a product; the lowest ``position`` comes first."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(
+        upload_to=product_image_path, width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(editable=False, default=0)
+    height = models.PositiveIntegerField(editable=False, default=0)
+    alt_text = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["product", "position", "id"], name="productimage_order")]
+
+    def __str__(self) -> str:
+        return self.alt_text or self.image.name

@@ -3,7 +3,8 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from .models import Category, Product
+from .images import validate_product_image
+from .models import Category, Product, ProductImage
 from .services import category_validate_parent
 
 # Slugs stay unique (ModelSerializer's UniqueValidator) but may be left out or blank: the
@@ -48,6 +49,56 @@ class CategorySerializer(serializers.ModelSerializer[Category]):
         return value
 
 
+class CategoryDetailSerializer(CategorySerializer):
+    """A category with the way down to it, its children and its active product count."""
+
+    breadcrumbs = CategorySummarySerializer(
+        many=True, read_only=True, help_text="From the root down to this category."
+    )
+    children = CategorySummarySerializer(many=True, read_only=True, source="active_children")
+    product_count = serializers.IntegerField(
+        read_only=True, help_text="Active products in this category and all its descendants."
+    )
+
+    class Meta(CategorySerializer.Meta):
+        fields = [*CategorySerializer.Meta.fields, "breadcrumbs", "children", "product_count"]
+
+
+class CategoryTreeNodeSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    children = serializers.ListField(
+        child=serializers.DictField(), help_text="Nodes of the same shape, one level down."
+    )
+
+
+class CategoryWithBreadcrumbsSerializer(CategorySummarySerializer):
+    breadcrumbs = CategorySummarySerializer(many=True, read_only=True)
+
+    class Meta(CategorySummarySerializer.Meta):
+        fields = [*CategorySummarySerializer.Meta.fields, "breadcrumbs"]
+        read_only_fields = fields
+
+
+class ProductImageSerializer(serializers.ModelSerializer[ProductImage]):
+    """An image of a product. Upload with multipart/form-data (``image``, ``alt_text``,
+    ``position``)."""
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "image", "alt_text", "position", "width", "height", "created_at"]
+        read_only_fields = ["id", "width", "height", "created_at"]
+
+    def validate_image(self, image: Any) -> Any:
+        return validate_product_image(image)
+
+
+class ProductImageUpdateSerializer(ProductImageSerializer):
+    class Meta(ProductImageSerializer.Meta):
+        read_only_fields = ["id", "image", "width", "height", "created_at"]
+
+
 class ProductReadSerializer(serializers.ModelSerializer[Product]):
     category = CategorySummarySerializer()
     in_stock = serializers.BooleanField()
@@ -77,6 +128,34 @@ class ProductReadSerializer(serializers.ModelSerializer[Product]):
             "created_at",
             "updated_at",
         ]
+        read_only_fields = fields
+
+
+class RatingSummarySerializer(serializers.Serializer[Product]):
+    average = serializers.DecimalField(
+        source="average_rating",
+        max_digits=3,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=True,
+    )
+    count = serializers.IntegerField(source="review_count")
+    histogram = serializers.DictField(
+        source="rating_histogram",
+        child=serializers.IntegerField(),
+        help_text='Reviews per number of stars, "1" to "5".',
+    )
+
+
+class ProductDetailSerializer(ProductReadSerializer):
+    """A product page: the list shape plus breadcrumbs, images and the rating summary."""
+
+    category = CategoryWithBreadcrumbsSerializer(read_only=True)
+    images = ProductImageSerializer(many=True, read_only=True)
+    rating = RatingSummarySerializer(source="*", read_only=True)
+
+    class Meta(ProductReadSerializer.Meta):
+        fields = [*ProductReadSerializer.Meta.fields, "images", "rating"]
         read_only_fields = fields
 
 

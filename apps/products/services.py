@@ -3,11 +3,13 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.users.models import User
 
-from .models import CATEGORY_CYCLE_MESSAGE, Category, Product
+from .models import CATEGORY_CYCLE_MESSAGE, Category, Product, ProductImage
 
 CatalogueItem = TypeVar("CatalogueItem", Category, Product)
 
@@ -43,7 +45,7 @@ def category_validate_parent(*, category: Category | None, parent: Category | No
     """Refuse a parent that is the category itself or one of its descendants."""
     if category is None or category.pk is None or parent is None:
         return
-    if parent.pk == category.pk or category.pk in Category.objects.ancestor_ids(parent.pk):
+    if f"/{category.pk}/" in parent.path:  # the parent is the category or below it
         raise ValidationError({"parent": CATEGORY_CYCLE_MESSAGE})
 
 
@@ -71,7 +73,9 @@ def category_update(*, category: Category, **changes: Any) -> Category:
     """Change a category; moving it under a new parent moves its whole subtree with it."""
     if "parent" in changes:
         category_validate_parent(category=category, parent=changes["parent"])
-    return _save_changes(category, changes)
+    _save_changes(category, changes)
+    category.refresh_from_db(fields=["path"])  # the database rewrote it if the category moved
+    return category
 
 
 @transaction.atomic
@@ -105,3 +109,26 @@ def product_create(
 def product_update(*, product: Product, **changes: Any) -> Product:
     """Change a product's own fields; rating figures are not among them."""
     return _save_changes(product, changes)
+
+
+@transaction.atomic
+def product_image_add(
+    *, product: Product, image: Any, alt_text: str = "", position: int | None = None
+) -> ProductImage:
+    """Attach an (already validated) image to ``product``; by default it goes last."""
+    if position is None:
+        last = product.images.aggregate(last=Max("position"))["last"]
+        position = 0 if last is None else last + 1
+    picture = ProductImage.objects.create(
+        product=product, image=image, alt_text=alt_text, position=position
+    )
+    Product.objects.filter(pk=product.pk).update(updated_at=timezone.now())
+    return picture
+
+
+def product_image_delete(*, image: ProductImage) -> None:
+    """Delete an image and, once the deletion is committed, its file."""
+    with transaction.atomic():
+        image.delete()
+        Product.objects.filter(pk=image.product_id).update(updated_at=timezone.now())
+        transaction.on_commit(lambda: image.image.delete(save=False))

@@ -1,23 +1,79 @@
-from rest_framework import viewsets
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.utils.http import http_date
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, parsers, permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from apps.core.pagination import PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 
+from .facets import product_facets
 from .filters import CategoryFilter, ProductFilter
-from .models import Category, CategoryQuerySet, Product, ProductQuerySet
-from .serializers import CategorySerializer, ProductReadSerializer, ProductWriteSerializer
-from .services import category_create, category_update, product_create, product_update
+from .models import Category, CategoryQuerySet, Product, ProductImage, ProductQuerySet
+from .selectors import category_tree, category_with_details, product_with_details
+from .serializers import (
+    CategoryDetailSerializer,
+    CategorySerializer,
+    CategoryTreeNodeSerializer,
+    ProductDetailSerializer,
+    ProductImageSerializer,
+    ProductImageUpdateSerializer,
+    ProductReadSerializer,
+    ProductWriteSerializer,
+)
+from .services import (
+    category_create,
+    category_update,
+    product_create,
+    product_image_add,
+    product_image_delete,
+    product_update,
+)
+
+SLUG_PATH = r"slug/(?P<slug>[-\w]+)"
 
 
 class CategoryViewSet(viewsets.ModelViewSet[Category]):
-    """Categories of the catalogue. Anyone reads active ones; staff with permission write."""
+    """Categories of the catalogue. Anyone reads active ones; staff with permission write.
 
-    serializer_class = CategorySerializer
+    A category's detail carries its breadcrumbs, children and active product count; moving a
+    category (a new ``parent``) moves its whole subtree.
+    """
+
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
     filterset_class = CategoryFilter
 
     def get_queryset(self) -> CategoryQuerySet:
         return Category.objects.visible_to(self.request.user)
+
+    def get_serializer_class(self) -> type[BaseSerializer[Category]]:
+        if self.action in ("retrieve", "by_slug"):
+            return CategoryDetailSerializer
+        return CategorySerializer
+
+    def get_object(self) -> Category:
+        category = super().get_object()
+        return category_with_details(category) if self.action == "retrieve" else category
+
+    @extend_schema(responses=CategoryDetailSerializer)
+    @action(detail=False, url_path=SLUG_PATH)
+    def by_slug(self, request: Request, slug: str) -> Response:
+        """Return one category by its slug, with breadcrumbs, children and product count."""
+        category = get_object_or_404(self.get_queryset(), slug=slug)
+        return Response(self.get_serializer(category_with_details(category)).data)
+
+    @extend_schema(responses=CategoryTreeNodeSerializer(many=True), filters=False)
+    @action(detail=False, pagination_class=None, filter_backends=[])
+    def tree(self, request: Request) -> Response:
+        """Return every active category as a nested tree, in one query."""
+        return Response(category_tree())
 
     def perform_create(self, serializer: BaseSerializer[Category]) -> None:
         serializer.instance = category_create(**serializer.validated_data)
@@ -30,18 +86,65 @@ class CategoryViewSet(viewsets.ModelViewSet[Category]):
 
 
 class ProductViewSet(viewsets.ModelViewSet[Product]):
-    """Products of the catalogue. Anyone reads active ones; staff with permission write."""
+    """Products of the catalogue. Anyone reads active ones; staff with permission write.
+
+    The list filters, searches, sorts, paginates (page numbers, or cursors with ``?cursor=``)
+    and, with ``?facets=true``, counts facets. A product's detail adds breadcrumbs, images and
+    its rating summary.
+    """
 
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
+    filter_backends = [DjangoFilterBackend]
     filterset_class = ProductFilter
+    pagination_class = PageOrCursorPagination
+    filterset: ProductFilter | None = None
 
     def get_queryset(self) -> ProductQuerySet:
-        return Product.objects.visible_to(self.request.user).for_list()
+        products = Product.objects.visible_to(self.request.user)
+        if self.action in ("list",):
+            return products.for_list()
+        return products.for_detail()
 
     def get_serializer_class(self) -> type[BaseSerializer[Product]]:
         if self.action in ("create", "update", "partial_update"):
             return ProductWriteSerializer
+        if self.action in ("retrieve", "by_slug"):
+            return ProductDetailSerializer
         return ProductReadSerializer
+
+    def filter_queryset(self, queryset: ProductQuerySet) -> Any:
+        if self.action != "list":
+            return queryset
+        # Kept, so that list() can count facets with the same filters and search.
+        self.filterset = ProductFilter(self.request.query_params, queryset, request=self.request)
+        if not self.filterset.is_valid():
+            raise ValidationError(self.filterset.errors)
+        return self.filterset.qs
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        assert self.filterset is not None
+        if self.filterset.search_result is not None:
+            response.data["search"] = self.filterset.search_result.as_response()
+        if self.filterset.wants_facets:
+            base = self.get_queryset()
+            response.data["facets"] = product_facets(self.filterset, base)
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._detail_response(self.get_object())
+
+    @extend_schema(responses=ProductDetailSerializer)
+    @action(detail=False, url_path=SLUG_PATH)
+    def by_slug(self, request: Request, slug: str) -> Response:
+        """Return one product by its slug: the same body as the detail by id."""
+        return self._detail_response(get_object_or_404(self.get_queryset(), slug=slug))
+
+    def _detail_response(self, product: Product) -> Response:
+        response = Response(self.get_serializer(product_with_details(product)).data)
+        # With the ETag that ConditionalGetMiddleware adds, clients revalidate cheaply.
+        response["Last-Modified"] = http_date(product.updated_at.timestamp())
+        return response
 
     def perform_create(self, serializer: BaseSerializer[Product]) -> None:
         serializer.instance = product_create(
@@ -54,3 +157,50 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
         serializer.instance = product_update(
             product=serializer.instance, **serializer.validated_data
         )
+
+
+class ChangeProductPermission(permissions.BasePermission):
+    """Writing a product's images needs ``products.change_product``, whatever the method."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        user = request.user
+        return bool(user and user.is_staff and user.has_perm("products.change_product"))
+
+
+class ProductImageViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[ProductImage],
+):
+    """Images of one product, first ``position`` first. Anyone lists those of an active
+    product; staff who may change products upload (multipart), edit and delete them."""
+
+    permission_classes = [ChangeProductPermission]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    pagination_class = None
+
+    def get_product(self) -> Product:
+        products = Product.objects.visible_to(self.request.user)
+        return get_object_or_404(products, pk=self.kwargs["product_pk"])
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return ProductImage.objects.none()
+        return self.get_product().images.all()
+
+    def get_serializer_class(self) -> type[BaseSerializer[ProductImage]]:
+        if self.action in ("update", "partial_update"):
+            return ProductImageUpdateSerializer
+        return ProductImageSerializer
+
+    def perform_create(self, serializer: BaseSerializer[ProductImage]) -> None:
+        serializer.instance = product_image_add(
+            product=self.get_product(), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: ProductImage) -> None:
+        product_image_delete(image=instance)

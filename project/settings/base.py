@@ -64,6 +64,9 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # ETag on every GET (a hash of the body) and 304 for a matching If-None-Match; with the
+    # product detail's Last-Modified, If-Modified-Since too.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -224,3 +227,19 @@ LOGGING = {
 # Allowed page sizes for every paginated list.
 API_PAGE_SIZE = 24
 API_MAX_PAGE_SIZE = 100
+# Lists count matching rows exactly up to this many; past it, they report an estimate.
+API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
+
+# PostgreSQL text-search configuration for product search (stemming, stop words): "english",
+# "simple", "german" ... After changing it, run `manage.py search_reindex`.
+CATALOGUE_SEARCH_CONFIG = env.str("SEARCH_LANGUAGE", default="english")
+# Bounds on ?search=: longer or more complex queries are refused with a 400.
+CATALOGUE_SEARCH_MAX_LENGTH = 200
+CATALOGUE_SEARCH_MAX_TERMS = 10
+# Upper edges of the price facet's buckets; the last bucket is open-ended.
+CATALOGUE_PRICE_BUCKETS = [10, 25, 50, 100, 250, 500, 1000]
+# Product image uploads: the formats, size and dimensions accepted.
+CATALOGUE_IMAGE_FORMATS = ["JPEG", "PNG", "WEBP"]
+CATALOGUE_IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+CATALOGUE_IMAGE_MAX_PIXELS_SIDE = 6000
+CATALOGUE_IMAGE_MIN_PIXELS_SIDE = 100

@@ -94,10 +94,14 @@ def test_product_list_query_count_does_not_grow_with_page_size(
     assert len(response.data["results"]) == min(page_size, 12)
 
 
-def test_product_detail_takes_one_query(api_client: APIClient, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
-    product = ProductFactory()
+def test_product_detail_takes_three_queries(
+    api_client: APIClient, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    product = ProductFactory(
+        category=CategoryFactory(parent=CategoryFactory(parent=CategoryFactory()))
+    )
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(3):  # product with category, breadcrumbs, images
         response = api_client.get(product_url(product))
 
     assert response.data["id"] == product.pk
@@ -309,13 +313,14 @@ def test_category_list_and_detail(api_client: APIClient, django_assert_num_queri
 
     with django_assert_num_queries(2):
         listed = api_client.get(CATEGORIES, {"page_size": 50})
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(4):  # category, breadcrumbs, children, product count
         detail = api_client.get(category_url(child))
 
     assert {row["id"] for row in listed.data["results"]} == {root.pk, child.pk}
     assert detail.data["parent"] == root.pk
     assert set(detail.data) == {
         "id", "name", "slug", "description", "parent", "is_active", "created_at", "updated_at",
+        "breadcrumbs", "children", "product_count",
     }  # fmt: skip
 
 

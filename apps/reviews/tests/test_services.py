@@ -16,13 +16,18 @@ def test_recompute_repairs_drifted_figures_and_reports_how_many() -> None:
     ReviewFactory(product=drifted, rating=4)
     ReviewFactory(product=drifted, rating=2)
     ReviewFactory(product=exact, rating=5)
-    Product.objects.filter(pk=drifted.pk).update(review_count=1, rating_sum=1)
-    Product.objects.filter(pk=empty.pk).update(review_count=1, rating_sum=3)
+    # Consistent with themselves (the database insists), but not with the reviews.
+    Product.objects.filter(pk=drifted.pk).update(
+        rating_2_count=0, rating_4_count=0, rating_1_count=1, review_count=1, rating_sum=1
+    )
+    Product.objects.filter(pk=empty.pk).update(rating_3_count=1, review_count=1, rating_sum=3)
 
     changed = rating_figures_recompute()
 
     assert changed == 2
-    assert Product.objects.get(pk=drifted.pk).rating_sum == 6
+    repaired = Product.objects.get(pk=drifted.pk)
+    assert repaired.rating_sum == 6
+    assert repaired.rating_histogram == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}
     assert Product.objects.get(pk=empty.pk).review_count == 0
     assert rating_figures_recompute() == 0
 

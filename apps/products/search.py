@@ -1,0 +1,159 @@
+"""Product search in PostgreSQL: a stored, GIN-indexed full-text document, and a lexicon of
+words for correcting misspelled terms by trigram similarity.
+
+The document and the lexicon are written by a trigger in the same statement as each product
+insert or edit, so a product is searchable inside the transaction that creates it.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Case, F, Q, QuerySet, Value, When
+
+_CONFIG_NAME = re.compile(r"^[a-z_]{1,63}$")
+_WORD = re.compile(r"\w+")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+# The trigger function; {config} is the text-search configuration, checked to be a bare name.
+SEARCH_TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION products_product_search_document() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE'
+       AND NEW.name IS NOT DISTINCT FROM OLD.name
+       AND NEW.description IS NOT DISTINCT FROM OLD.description THEN
+        -- Nothing searchable changed; ignore whatever the writer sent for the document.
+        NEW.search_vector := OLD.search_vector;
+        RETURN NEW;
+    END IF;
+    NEW.search_vector :=
+        setweight(to_tsvector('{config}', coalesce(NEW.name, '')), 'A')
+        || setweight(to_tsvector('{config}', coalesce(NEW.description, '')), 'B');
+    -- Sorted, so that concurrent writers take the lexicon's row locks in one order.
+    INSERT INTO products_searchterm (word)
+    SELECT DISTINCT word
+    FROM unnest(tsvector_to_array(
+        to_tsvector('simple', coalesce(NEW.name, '') || ' ' || coalesce(NEW.description, ''))
+    )) AS word
+    WHERE word ~ '^[[:alpha:]]{{3,100}}$'
+    ORDER BY word
+    ON CONFLICT DO NOTHING;
+    RETURN NEW;
+END;
+$$;
+"""
+
+SEARCH_TRIGGER = """
+CREATE TRIGGER products_product_search
+BEFORE INSERT OR UPDATE ON products_product
+FOR EACH ROW EXECUTE FUNCTION products_product_search_document();
+"""
+
+
+def search_config() -> str:
+    """Return the configured text-search configuration name, checked to be a bare name."""
+    config = settings.CATALOGUE_SEARCH_CONFIG
+    if not _CONFIG_NAME.match(config):
+        raise ValueError(f"CATALOGUE_SEARCH_CONFIG must be a bare name, not {config!r}")
+    return str(config)
+
+
+def install_search_function(connection: BaseDatabaseWrapper) -> None:
+    """(Re)create the trigger function for the configured language."""
+    config = search_config()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s", [config])
+        if cursor.fetchone() is None:
+            raise ValueError(f"PostgreSQL has no text-search configuration {config!r}")
+        cursor.execute(SEARCH_TRIGGER_FUNCTION.format(config=config))
+
+
+@dataclass(frozen=True)
+class ProductSearch:
+    """A resolved ``?search=``: the condition on products, their rank, and how it matched.
+
+    ``mode`` is "fulltext" when the words matched as typed, "corrected" when full-text found
+    nothing and misspelled words were replaced by the closest words of the catalogue.
+    """
+
+    query: str
+    condition: Q
+    rank: Any
+    mode: str
+    corrected_terms: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_response(self) -> dict[str, Any]:
+        return {"query": self.query, "mode": self.mode, "corrected_terms": self.corrected_terms}
+
+
+def clean_search_text(text: str) -> str:
+    """Return the search text trimmed, or raise ValidationError if it is too long or complex."""
+    text = " ".join(text.split())
+    if len(text) > settings.CATALOGUE_SEARCH_MAX_LENGTH:
+        raise ValidationError(
+            f"Use at most {settings.CATALOGUE_SEARCH_MAX_LENGTH} characters.", code="max_length"
+        )
+    if len(_WORD.findall(text)) > settings.CATALOGUE_SEARCH_MAX_TERMS:
+        raise ValidationError(
+            f"Use at most {settings.CATALOGUE_SEARCH_MAX_TERMS} words.", code="max_terms"
+        )
+    return text
+
+
+def search_products(products: QuerySet[Any], text: str) -> ProductSearch:
+    """Resolve ``text`` against ``products`` (already filtered): full-text first, then, if that
+    finds nothing, full-text on the catalogue's words closest to the misspelled ones."""
+    config = search_config()
+    typed = SearchQuery(text, search_type="websearch", config=config)
+    # A SKU matches exactly (any case) and ranks above every text match.
+    condition = Q(search_vector=typed) | Q(sku__iexact=text)
+    rank = SearchRank(F("search_vector"), typed, cover_density=True) + Case(
+        When(sku__iexact=text, then=Value(100.0)), default=Value(0.0)
+    )
+    if products.filter(condition).exists():
+        return ProductSearch(text, condition, rank, mode="fulltext")
+
+    corrections = _closest_words(_LETTERS.findall(text.lower()))
+    if not corrections:
+        return ProductSearch(text, condition, rank, mode="fulltext")
+    raw = " & ".join("(" + " | ".join(words) + ")" for words in corrections.values())
+    corrected = SearchQuery(raw, search_type="raw", config=config)
+    return ProductSearch(
+        text,
+        Q(search_vector=corrected),
+        SearchRank(F("search_vector"), corrected, cover_density=True),
+        mode="corrected",
+        corrected_terms=corrections,
+    )
+
+
+def _closest_words(terms: list[str]) -> dict[str, list[str]]:
+    """Map each term to up to three catalogue words that look like it (pg_trgm), in one query."""
+    terms = list(dict.fromkeys(term for term in terms if len(term) >= 3))
+    if not terms:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.term, w.word
+            FROM unnest(%s::text[]) WITH ORDINALITY AS t(term, position)
+            CROSS JOIN LATERAL (
+                SELECT word FROM products_searchterm
+                WHERE word %% t.term
+                ORDER BY similarity(word, t.term) DESC, word
+                LIMIT 3
+            ) AS w
+            ORDER BY t.position
+            """,
+            [terms],
+        )
+        closest: dict[str, list[str]] = {}
+        for term, word in cursor.fetchall():
+            closest.setdefault(term, []).append(word)
+    return closest
