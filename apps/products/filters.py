@@ -6,7 +6,9 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from .models import Category, Product
@@ -47,6 +49,7 @@ class StrictBooleanField(forms.Field):
         raise DjangoValidationError("Use true or false.", code="invalid")
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
@@ -98,20 +101,20 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_ids", help_text=f"Comma-separated product ids, at most {MAX_IDS}."
     )
     search = django_filters.CharFilter(
-        method="filter_nothing",
+        method="filter_later",
         help_text="Full-text search of names (weighted) and descriptions; an exact SKU also "
         "matches. When nothing matches, misspelled words are corrected to the closest words in "
         "the catalogue. Results are ranked by relevance unless `ordering` says otherwise.",
     )
     ordering = django_filters.ChoiceFilter(
         choices=ORDERING_CHOICES,
-        method="filter_nothing",
+        method="filter_later",
         empty_label=None,
         help_text="Sort order; `-` for descending. Default: `-relevance` with `search`, else "
         "`-created_at` (newest first). Ties are broken by id.",
     )
     facets = StrictBooleanFilter(
-        method="filter_nothing",
+        method="filter_later",
         help_text="true: add facet counts (categories, ratings, prices, stock) to the response.",
     )
 
@@ -126,17 +129,15 @@ class ProductFilter(django_filters.FilterSet):
     category_object: Category | None = None
     search_result: ProductSearch | None = None
 
-    def filter_nothing(
-        self, queryset: QuerySet[Product], name: str, value: Any
-    ) -> QuerySet[Product]:
-        return queryset  # applied in filter_queryset, after every filter
+    def filter_later(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        return queryset  # search, ordering, facets: applied in filter_queryset, after every filter
 
     def filter_category(
         self, queryset: QuerySet[Product], name: str, value: str
     ) -> QuerySet[Product]:
         categories = Category.objects.visible_to(getattr(self.request, "user", None))
-        lookup = {"pk": int(value)} if value.isdigit() else {"slug": value}
-        category = categories.filter(**lookup).first()
+        by_id_or_slug = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
+        category = categories.filter(by_id_or_slug).first()
         if category is None:
             raise ValidationError({"category": [f"No category with id or slug {value!r}."]})
         self.category_object = category

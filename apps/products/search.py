@@ -24,26 +24,31 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 SEARCH_TRIGGER_FUNCTION = """
 CREATE OR REPLACE FUNCTION products_product_search_document() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    text_changed boolean := TG_OP = 'INSERT'
+        OR NEW.name IS DISTINCT FROM OLD.name
+        OR NEW.description IS DISTINCT FROM OLD.description;
 BEGIN
-    IF TG_OP = 'UPDATE'
-       AND NEW.name IS NOT DISTINCT FROM OLD.name
-       AND NEW.description IS NOT DISTINCT FROM OLD.description THEN
-        -- Nothing searchable changed; ignore whatever the writer sent for the document.
+    IF NOT text_changed AND NEW.search_vector IS NOT NULL THEN
+        -- Nothing searchable changed: keep the stored document, whatever the writer sent.
         NEW.search_vector := OLD.search_vector;
         RETURN NEW;
     END IF;
+    -- New or edited text, or a NULL document (search_reindex sets one to rebuild it).
     NEW.search_vector :=
         setweight(to_tsvector('{config}', coalesce(NEW.name, '')), 'A')
         || setweight(to_tsvector('{config}', coalesce(NEW.description, '')), 'B');
-    -- Sorted, so that concurrent writers take the lexicon's row locks in one order.
-    INSERT INTO products_searchterm (word)
-    SELECT DISTINCT word
-    FROM unnest(tsvector_to_array(
-        to_tsvector('simple', coalesce(NEW.name, '') || ' ' || coalesce(NEW.description, ''))
-    )) AS word
-    WHERE word ~ '^[[:alpha:]]{{3,100}}$'
-    ORDER BY word
-    ON CONFLICT DO NOTHING;
+    IF text_changed THEN
+        -- Sorted, so that concurrent writers take the lexicon's row locks in one order.
+        INSERT INTO products_searchterm (word)
+        SELECT DISTINCT word
+        FROM unnest(tsvector_to_array(
+            to_tsvector('simple', coalesce(NEW.name, '') || ' ' || coalesce(NEW.description, ''))
+        )) AS word
+        WHERE word ~ '^[[:alpha:]]{{3,100}}$'
+        ORDER BY word
+        ON CONFLICT DO NOTHING;
+    END IF;
     RETURN NEW;
 END;
 $$;

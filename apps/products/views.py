@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
@@ -38,6 +39,75 @@ from .services import (
 )
 
 SLUG_PATH = r"slug/(?P<slug>[-\w]+)"
+
+_COUNTED = {"type": "integer", "minimum": 0}
+FACETS_SCHEMA = {
+    "type": "object",
+    "description": "With `facets=true`. Each facet counts over the current filters except its own.",
+    "properties": {
+        "categories": {
+            "type": "array",
+            "description": "Children of the `category` filter (or the roots), with the count "
+            "of matching products in each one's subtree.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "slug": {"type": "string"},
+                    "count": _COUNTED,
+                },
+            },
+        },
+        "ratings": {
+            "type": "array",
+            "description": "Products whose average rating is at least `min`, for 5 down to 1.",
+            "items": {
+                "type": "object",
+                "properties": {"min": {"type": "integer"}, "count": _COUNTED},
+            },
+        },
+        "prices": {
+            "type": "array",
+            "description": "Price buckets: `min` inclusive, `max` exclusive (null: no limit).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "min": {"type": "string", "format": "decimal"},
+                    "max": {"type": "string", "format": "decimal", "nullable": True},
+                    "count": _COUNTED,
+                },
+            },
+        },
+        "stock": {
+            "type": "object",
+            "properties": {"in_stock": _COUNTED, "out_of_stock": _COUNTED},
+        },
+    },
+}
+SEARCH_SCHEMA = {
+    "type": "object",
+    "description": "With `search`: how it matched. `corrected` means full-text found nothing "
+    "as typed, and each misspelled word was replaced by the closest catalogue words.",
+    "properties": {
+        "query": {"type": "string"},
+        "mode": {"type": "string", "enum": ["fulltext", "corrected"]},
+        "corrected_terms": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+}
+
+
+class ProductPagination(PageOrCursorPagination):
+    """Page numbers or cursors, and in the envelope the optional ``facets`` and ``search``."""
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["facets"] = FACETS_SCHEMA
+        response["properties"]["search"] = SEARCH_SCHEMA
+        return response
 
 
 class CategoryViewSet(viewsets.ModelViewSet[Category]):
@@ -96,7 +166,7 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductFilter
-    pagination_class = PageOrCursorPagination
+    pagination_class = ProductPagination
     filterset: ProductFilter | None = None
 
     def get_queryset(self) -> ProductQuerySet:
@@ -112,7 +182,7 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
             return ProductDetailSerializer
         return ProductReadSerializer
 
-    def filter_queryset(self, queryset: ProductQuerySet) -> Any:
+    def filter_queryset(self, queryset: QuerySet[Product, Any]) -> QuerySet[Product, Any]:
         if self.action != "list":
             return queryset
         # Kept, so that list() can count facets with the same filters and search.
