@@ -135,13 +135,14 @@ class ProductFilter(django_filters.FilterSet):
     def filter_category(
         self, queryset: QuerySet[Product], name: str, value: str
     ) -> QuerySet[Product]:
-        categories = Category.objects.visible_to(getattr(self.request, "user", None))
-        by_id_or_slug = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
-        category = categories.filter(by_id_or_slug).first()
-        if category is None:
+        # Looked up once: facets apply this filter again to other querysets.
+        if self.category_object is None:
+            categories = Category.objects.visible_to(getattr(self.request, "user", None))
+            by_id_or_slug = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
+            self.category_object = categories.filter(by_id_or_slug).first()
+        if self.category_object is None:
             raise ValidationError({"category": [f"No category with id or slug {value!r}."]})
-        self.category_object = category
-        return queryset.in_category(category)  # type: ignore[attr-defined]
+        return queryset.in_category(self.category_object)  # type: ignore[attr-defined]
 
     def filter_in_stock(
         self, queryset: QuerySet[Product], name: str, value: bool
@@ -187,6 +188,10 @@ class ProductFilter(django_filters.FilterSet):
             raise ValidationError({"ordering": ["Order by relevance only together with search."]})
         sign = "-" if ordering.startswith("-") else ""
         return queryset.order_by(f"{sign}{ORDERINGS[ordering.lstrip('-')]}", f"{sign}id")
+
+    def is_set(self, *names: str) -> bool:
+        """Return whether any of the named filters was given a value."""
+        return any(self.form.cleaned_data.get(name) not in (None, "", []) for name in names)
 
     @property
     def wants_facets(self) -> bool:

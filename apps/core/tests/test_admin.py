@@ -15,6 +15,10 @@ from apps.users.models import User
 pytestmark = pytest.mark.django_db
 
 
+# The management form of the product page's images inline, with no image.
+EMPTY_IMAGES_INLINE = {"images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0"}
+
+
 @pytest.fixture
 def admin_client(client: Client, superuser: User) -> Client:
     client.force_login(superuser)
@@ -86,6 +90,7 @@ def test_product_created_in_the_admin_records_its_creator(
             "price": "25.00",
             "stock": "3",
             "is_active": "on",
+            **EMPTY_IMAGES_INLINE,
         },
     )
 
