@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, Expression, F, GeneratedField, Value
+from django.db.models import BooleanField, Expression, F, GeneratedField, QuerySet, Value
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -21,7 +21,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 
-class EstimatingPaginator(Paginator):  # type: ignore[type-arg]
+class EstimatingPaginator(Paginator):
     """Count exactly up to a limit; past it, take PostgreSQL's planner estimate instead of
     scanning every matching row. ``count_is_estimate`` says which it did."""
 
@@ -31,11 +31,12 @@ class EstimatingPaginator(Paginator):  # type: ignore[type-arg]
     def count(self) -> int:
         limit = settings.API_EXACT_COUNT_LIMIT
         # COUNT over a LIMIT: at most `limit + 1` rows are read, whatever the table's size.
-        capped = self.object_list[: limit + 1].count()
+        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # always a queryset here
+        capped = rows[: limit + 1].count()
         if capped <= limit:
-            return int(capped)
+            return capped
         self.count_is_estimate = True
-        plan = json.loads(self.object_list.order_by().explain(format="json"))
+        plan = json.loads(rows.order_by().explain(format="json"))
         return max(int(plan[0]["Plan"]["Plan Rows"]), capped)
 
 
@@ -75,7 +76,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             OrderedDict(
                 [
                     ("count", self.page.paginator.count),
-                    ("count_is_estimate", self.page.paginator.count_is_estimate),
+                    ("count_is_estimate", getattr(self.page.paginator, "count_is_estimate", False)),
                     ("next", self.get_next_link()),
                     ("previous", self.get_previous_link()),
                     ("results", data),
@@ -109,7 +110,7 @@ class RowComparison(Expression):
     def get_source_expressions(self) -> list[Any]:
         return [*self.left, *self.right]
 
-    def set_source_expressions(self, expressions: list[Any]) -> None:
+    def set_source_expressions(self, expressions: Any) -> None:
         self.left, self.right = expressions[: len(self.left)], expressions[len(self.left) :]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
@@ -173,6 +174,7 @@ class PageOrCursorPagination(PageNumberPagination):
         token = base64.urlsafe_b64encode(
             json.dumps({"o": self.ordering, "v": values}).encode()
         ).decode()
+        assert self.request is not None
         url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
         return replace_query_param(url, self.cursor_query_param, token)
 

@@ -44,7 +44,7 @@ def path_ids(path: str) -> list[int]:
     return [int(part) for part in path.strip("/").split("/") if part]
 
 
-class ReturningCharField(models.CharField):  # type: ignore[type-arg]
+class ReturningCharField(models.CharField):
     """A column the database fills in (a trigger); read back on INSERT with RETURNING."""
 
     db_returning = True
@@ -123,7 +123,7 @@ class ProductManager(models.Manager.from_queryset(ProductQuerySet)):  # type: ig
     def get_queryset(self) -> ProductQuerySet:
         # The search document is large and only PostgreSQL reads it. Deferred, it is also never
         # written back by save(): the search trigger owns it.
-        return super().get_queryset().defer("search_vector")  # type: ignore[no-any-return]
+        return super().get_queryset().defer("search_vector")
 
 
 class Product(TimeStampedModel):
