@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -38,7 +38,10 @@ def requests() -> list[tuple[str, str]]:
         ("list, first page", "/api/v1/products/"),
         ("list, root category", f"/api/v1/products/?category={root.slug}"),
         ("list, leaf category, by price", f"/api/v1/products/?category={leaf.slug}&ordering=price"),
-        ("list, filters combined", f"/api/v1/products/?category={root.slug}&price_max=100&in_stock=true&rating_min=3"),
+        (
+            "list, filters combined",
+            f"/api/v1/products/?category={root.slug}&price_max=100&in_stock=true&rating_min=3",
+        ),
         ("list, page 200", "/api/v1/products/?page=200"),
         ("list, cursor page", "/api/v1/products/?cursor=&ordering=-price"),
         ("search, common word", "/api/v1/products/?search=bamboo"),

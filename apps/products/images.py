@@ -3,15 +3,19 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from PIL import Image, UnidentifiedImageError
-from rest_framework.exceptions import ValidationError
+
+# The file extension for each accepted format.
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif"}
 
 
 def validate_product_image(upload: Any) -> Any:
     """Return ``upload`` if it is an accepted image, else raise a ValidationError saying why.
 
     Only the header is read for the format and dimensions, so an oversized picture is refused
-    before any pixel is decoded; then the whole file is verified.
+    before any pixel is decoded; then the whole file is verified. The file is renamed after its
+    real format, so that it is stored and served as what it is, whatever the client called it.
     """
     limit = settings.CATALOGUE_IMAGE_MAX_BYTES
     if upload.size > limit:
@@ -26,7 +30,7 @@ def validate_product_image(upload: Any) -> Any:
     finally:
         upload.seek(0)
     formats = settings.CATALOGUE_IMAGE_FORMATS
-    if image_format not in formats:
+    if image_format not in formats or image_format not in EXTENSIONS:
         raise ValidationError(f"{image_format} images are not accepted; use {', '.join(formats)}.")
     largest, smallest = (
         settings.CATALOGUE_IMAGE_MAX_PIXELS_SIDE,
@@ -36,4 +40,5 @@ def validate_product_image(upload: Any) -> Any:
         raise ValidationError(
             f"The image is {width}x{height} pixels; each side must be {smallest} to {largest}."
         )
+    upload.name = f"image.{EXTENSIONS[image_format]}"
     return upload

@@ -2,6 +2,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -126,9 +127,36 @@ def product_image_add(
     return picture
 
 
+@transaction.atomic
+def product_image_update(*, image: ProductImage, **changes: Any) -> ProductImage:
+    """Change an image's alt text or position; the product counts as modified."""
+    for field, value in changes.items():
+        setattr(image, field, value)
+    image.save()
+    Product.objects.filter(pk=image.product_id).update(updated_at=timezone.now())
+    return image
+
+
 def product_image_delete(*, image: ProductImage) -> None:
     """Delete an image and, once the deletion is committed, its file."""
     with transaction.atomic():
         image.delete()
         Product.objects.filter(pk=image.product_id).update(updated_at=timezone.now())
-        transaction.on_commit(lambda: image.image.delete(save=False))
+        _delete_files_on_commit([image.image.name])
+
+
+def product_delete(*, product: Product) -> None:
+    """Delete a product with its images and reviews and, once committed, the image files."""
+    with transaction.atomic():
+        names = list(product.images.values_list("image", flat=True))
+        product.delete()
+        _delete_files_on_commit(names)
+
+
+def _delete_files_on_commit(names: list[str]) -> None:
+    # After the commit: a rolled-back deletion must not lose the files its rows still name.
+    def delete() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete)

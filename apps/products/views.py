@@ -33,8 +33,10 @@ from .services import (
     category_create,
     category_update,
     product_create,
+    product_delete,
     product_image_add,
     product_image_delete,
+    product_image_update,
     product_update,
 )
 
@@ -228,6 +230,9 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
             product=serializer.instance, **serializer.validated_data
         )
 
+    def perform_destroy(self, instance: Product) -> None:
+        product_delete(product=instance)
+
 
 class ChangeProductPermission(permissions.BasePermission):
     """Writing a product's images needs ``products.change_product``, whatever the method."""
@@ -270,6 +275,12 @@ class ProductImageViewSet(
     def perform_create(self, serializer: BaseSerializer[ProductImage]) -> None:
         serializer.instance = product_image_add(
             product=self.get_product(), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: BaseSerializer[ProductImage]) -> None:
+        assert serializer.instance is not None
+        serializer.instance = product_image_update(
+            image=serializer.instance, **serializer.validated_data
         )
 
     def perform_destroy(self, instance: ProductImage) -> None:

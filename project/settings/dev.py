@@ -3,7 +3,14 @@
 from project.embedded_postgres import embedded_database_url
 
 from .base import *  # noqa: F403
-from .base import EMBEDDED_POSTGRES_DIR, REST_FRAMEWORK, SIMPLE_JWT, database_from_url, env
+from .base import (
+    EMBEDDED_POSTGRES_DIR,
+    REST_FRAMEWORK,
+    SIMPLE_JWT,
+    STORAGES,
+    database_from_url,
+    env,
+)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # Dev only: a fixed key is fine here and nowhere else (prod has no default).
@@ -45,6 +52,6 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
