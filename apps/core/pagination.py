@@ -4,6 +4,7 @@ a view allows it, keyset cursors for infinite scroll."""
 import base64
 import binascii
 import json
+import re
 from collections import OrderedDict
 from functools import cached_property
 from typing import Any
@@ -19,6 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
+
+
+# ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class EstimatingPaginator(Paginator):
@@ -52,7 +57,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        if not WHOLE_NUMBER.fullmatch(raw) or int(raw) < 1:
             raise ValidationError(
                 {
                     self.page_size_query_param: [
@@ -66,7 +71,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         self, queryset: Any, request: Request, view: APIView | None = None
     ) -> list[Any] | None:
         page = request.query_params.get(self.page_query_param)
-        if page is not None and page != "last" and not page.isdigit():
+        if page is not None and page != "last" and not WHOLE_NUMBER.fullmatch(page):
             raise ValidationError({self.page_query_param: ["Must be a whole number, or 'last'."]})
         return super().paginate_queryset(queryset, request, view)
 

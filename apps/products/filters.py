@@ -1,6 +1,7 @@
 """Query parameters of the product and category lists. Every malformed or unknown value is a
 400 naming its parameter; nothing is silently ignored."""
 
+import re
 from typing import Any
 
 import django_filters
@@ -15,6 +16,7 @@ from .models import Category, Product
 from .search import ProductSearch, clean_search_text, search_products
 
 MAX_IDS = 100
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 
 # ?ordering= values and the columns they sort on; the id breaks ties in the same direction.
 ORDERINGS = {
@@ -138,8 +140,13 @@ class ProductFilter(django_filters.FilterSet):
         # Looked up once: facets apply this filter again to other querysets.
         if self.category_object is None:
             categories = Category.objects.visible_to(getattr(self.request, "user", None))
-            by_id_or_slug = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
-            self.category_object = categories.filter(by_id_or_slug).first()
+            if WHOLE_NUMBER.fullmatch(value):
+                # An id, or a slug made of digits ("2024"): the id wins when both exist.
+                matches = categories.filter(Q(pk=int(value)) | Q(slug=value))
+                found = sorted(matches[:2], key=lambda category: category.pk != int(value))
+                self.category_object = found[0] if found else None
+            else:
+                self.category_object = categories.filter(slug=value).first()
         if self.category_object is None:
             raise ValidationError({"category": [f"No category with id or slug {value!r}."]})
         return queryset.in_category(self.category_object)  # type: ignore[attr-defined]
