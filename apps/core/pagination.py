@@ -21,7 +21,6 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-
 # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 

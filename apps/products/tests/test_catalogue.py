@@ -499,3 +499,22 @@ def test_search_reindex_refuses_an_unknown_language(settings) -> None:  # type: 
 
     with pytest.raises(ValueError, match="no text-search configuration"):
         call_command("search_reindex", stdout=StringIO())
+
+
+def test_facets_count_only_what_the_search_matches(
+    api_client: APIClient, tree: dict[str, Category]
+) -> None:
+    ProductFactory(category=tree["headphones"], name="Walnut Headphones", stock=0)
+    ProductFactory(category=tree["phones"], name="Walnut Phone Case", price=Decimal("30"))
+    ProductFactory(category=tree["phones"], name="Steel Phone Case", price=Decimal("30"))
+
+    response = api_client.get(PRODUCTS, {"search": "walnut", "facets": "true"})
+
+    facets = response.data["facets"]
+    assert response.data["count"] == 2
+    assert [(node["slug"], node["count"]) for node in facets["categories"]] == [
+        ("electronics", 2),
+        ("garden", 0),
+    ]
+    assert facets["stock"] == {"in_stock": 1, "out_of_stock": 1}
+    assert sum(bucket["count"] for bucket in facets["prices"]) == 2
