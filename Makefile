@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= project.settings.dev
 
 .PHONY: run test lint format install migrate demo superuser check-deploy clean-db
 
@@ -25,7 +24,7 @@ run: install
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest --ds=project.settings.test
 
 lint: install
 	$(BIN)/ruff check .

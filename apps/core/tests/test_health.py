@@ -58,3 +58,9 @@ def test_ready_is_503_when_the_database_is_unreachable(
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["checks"]["database"].startswith("unavailable")
+
+
+def test_the_suite_runs_on_the_test_settings(settings) -> None:  # type: ignore[no-untyped-def]
+    # An exported DJANGO_SETTINGS_MODULE would win over pytest.ini: `make test` passes --ds.
+    assert settings.SETTINGS_MODULE == "project.settings.test"
+    assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
