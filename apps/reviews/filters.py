@@ -1,15 +1,57 @@
 import django_filters
+from django.db.models import QuerySet
 
+from apps.products.filters import StrictBooleanFilter
 from apps.products.models import Product
 
 from .models import Review
+
+# ?ordering= values and the columns they sort on; the id breaks ties in the same direction.
+ORDERINGS = {"created_at": "created_at", "rating": "rating", "helpful": "helpful_count"}
+ORDERING_CHOICES = [
+    (f"{sign}{name}", f"{name} ({'descending' if sign else 'ascending'})")
+    for name in ORDERINGS
+    for sign in ("", "-")
+]
 
 
 class ReviewFilter(django_filters.FilterSet):
     product = django_filters.ModelChoiceFilter(
         queryset=Product.objects.all(), help_text="Reviews of this product (id)."
     )
+    rating = django_filters.NumberFilter(
+        field_name="rating", min_value=1, max_value=5, help_text="Reviews with exactly this rating."
+    )
+    rating_min = django_filters.NumberFilter(
+        field_name="rating",
+        lookup_expr="gte",
+        min_value=1,
+        max_value=5,
+        help_text="Reviews rated at least this.",
+    )
+    is_hidden = StrictBooleanFilter(
+        field_name="is_hidden",
+        help_text="Moderators only (others never see hidden reviews): the moderation queue.",
+    )
+    ordering = django_filters.ChoiceFilter(
+        choices=ORDERING_CHOICES,
+        method="filter_ordering",
+        empty_label=None,
+        help_text="`-created_at` (newest, the default), `-rating`, `-helpful` (most helpful) "
+        "...; ties are broken by id.",
+    )
 
     class Meta:
         model = Review
-        fields = ["product"]
+        fields = ["product", "rating", "rating_min", "is_hidden"]
+
+    def filter_ordering(
+        self, queryset: QuerySet[Review], name: str, value: str
+    ) -> QuerySet[Review]:
+        return queryset  # applied in filter_queryset, after every filter
+
+    def filter_queryset(self, queryset: QuerySet[Review]) -> QuerySet[Review]:
+        queryset = super().filter_queryset(queryset)
+        ordering = self.form.cleaned_data.get("ordering") or "-created_at"
+        sign = "-" if ordering.startswith("-") else ""
+        return queryset.order_by(f"{sign}{ORDERINGS[ordering.lstrip('-')]}", f"{sign}id")

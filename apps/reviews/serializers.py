@@ -11,8 +11,31 @@ class ReviewReadSerializer(serializers.ModelSerializer[Review]):
 
     class Meta:
         model = Review
-        fields = ["id", "product", "user", "rating", "comment", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "product",
+            "user",
+            "rating",
+            "comment",
+            "helpful_count",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
+
+
+class ReviewModerationSerializer(ReviewReadSerializer):
+    """A review as moderators see it: with its moderation state."""
+
+    class Meta(ReviewReadSerializer.Meta):
+        fields = [*ReviewReadSerializer.Meta.fields, "is_hidden", "hidden_reason", "hidden_at"]
+        read_only_fields = fields
+
+
+class ReviewHideSerializer(serializers.Serializer[Review]):
+    reason = serializers.CharField(
+        max_length=500, help_text="Why the review is hidden; kept for the record."
+    )
 
 
 class ReviewContentSerializer(serializers.ModelSerializer[Review]):

@@ -3,14 +3,17 @@ histogram) in the same transaction, with relative ``UPDATE ... SET x = x + n`` s
 the figures stay exact whatever the interleaving of concurrent writers."""
 
 from collections import Counter
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from apps.products.models import Product
 from apps.users.models import User
 
-from .models import Review
+from .models import OWN_REVIEW_VOTE_MESSAGE, Review, ReviewVote
 
 
 def _adjust_product_figures(*, product_id: int, added: Counter[int], removed: Counter[int]) -> None:
@@ -50,10 +53,11 @@ def review_update(
     """Change a review's rating or comment, keeping the product's figures exact."""
     # Lock the row and read the stored rating: the instance may be stale under concurrency.
     stored = Review.objects.select_for_update().get(pk=review.pk)
-    if rating is not None and rating != stored.rating:
+    if rating is not None and rating != stored.rating and not stored.is_hidden:
         _adjust_product_figures(
             product_id=stored.product_id, added=Counter([rating]), removed=Counter([stored.rating])
         )
+    if rating is not None:
         stored.rating = rating
     if comment is not None:
         stored.comment = comment
@@ -69,9 +73,10 @@ def review_delete(*, review: Review) -> None:
     if stored is None:
         return  # already deleted by a concurrent request
     stored.delete()
-    _adjust_product_figures(
-        product_id=stored.product_id, added=Counter(), removed=Counter([stored.rating])
-    )
+    if not stored.is_hidden:  # a hidden review is already out of the figures
+        _adjust_product_figures(
+            product_id=stored.product_id, added=Counter(), removed=Counter([stored.rating])
+        )
 
 
 @transaction.atomic
@@ -79,7 +84,9 @@ def reviews_delete_for_user(*, user: User) -> None:
     """Delete every review by ``user``, taking each out of its product's figures."""
     # Locked, then grouped per product; a fixed product order keeps two such deletions from
     # deadlocking each other.
-    ratings = Review.objects.select_for_update().filter(user=user).order_by("product_id")
+    ratings = (
+        Review.objects.select_for_update().filter(user=user, is_hidden=False).order_by("product_id")
+    )
     per_product: dict[int, Counter[int]] = {}
     for product_id, rating in ratings.values_list("product_id", "rating"):
         per_product.setdefault(product_id, Counter())[rating] += 1
@@ -89,30 +96,115 @@ def reviews_delete_for_user(*, user: User) -> None:
 
 
 @transaction.atomic
-def rating_figures_recompute(*, product_ids: list[int] | None = None) -> int:
-    """Recompute stored rating figures from the reviews; return how many products changed."""
+def review_hide(*, review: Review, moderator: User, reason: str) -> Review:
+    """Hide a review from the public with a reason, and take it out of the product's figures."""
+    stored = Review.objects.select_for_update().get(pk=review.pk)
+    if not stored.is_hidden:
+        _adjust_product_figures(
+            product_id=stored.product_id, added=Counter(), removed=Counter([stored.rating])
+        )
+    stored.is_hidden, stored.hidden_reason = True, reason
+    stored.hidden_by, stored.hidden_at = moderator, timezone.now()
+    stored.save(update_fields=["is_hidden", "hidden_reason", "hidden_by", "hidden_at"])
+    return stored
+
+
+@transaction.atomic
+def review_restore(*, review: Review) -> Review:
+    """Show a hidden review again and fold it back into the product's figures."""
+    stored = Review.objects.select_for_update().get(pk=review.pk)
+    if stored.is_hidden:
+        _adjust_product_figures(
+            product_id=stored.product_id, added=Counter([stored.rating]), removed=Counter()
+        )
+    stored.is_hidden, stored.hidden_reason, stored.hidden_by, stored.hidden_at = (
+        False,
+        "",
+        None,
+        None,
+    )
+    stored.save(update_fields=["is_hidden", "hidden_reason", "hidden_by", "hidden_at"])
+    return stored
+
+
+@transaction.atomic
+def review_vote_add(*, review: Review, user: User) -> Review:
+    """Record that ``user`` found ``review`` helpful.
+
+    One vote per user per review and none on one's own are database rules as well; a second
+    vote sent at the same instant is refused by the unique constraint (a 400).
+    """
+    if review.user_id == user.pk:
+        raise ValidationError({"review": OWN_REVIEW_VOTE_MESSAGE})
+    ReviewVote.objects.create(review=review, user=user)
+    Review.objects.filter(pk=review.pk).update(helpful_count=F("helpful_count") + 1)
+    review.refresh_from_db(fields=["helpful_count"])
+    return review
+
+
+@transaction.atomic
+def review_vote_remove(*, review: Review, user: User) -> Review:
+    """Take back ``user``'s helpful vote on ``review``, if any."""
+    deleted, _ = ReviewVote.objects.filter(review=review, user=user).delete()
+    if deleted:
+        Review.objects.filter(pk=review.pk).update(helpful_count=F("helpful_count") - 1)
+    review.refresh_from_db(fields=["helpful_count"])
+    return review
+
+
+FIGURES = [*(f"rating_{n}_count" for n in range(1, 6)), "review_count", "rating_sum"]
+
+
+def _drift_sql(only: str) -> str:
+    """SQL comparing stored figures with a fresh aggregate of the visible reviews."""
     products = Product._meta.db_table
     reviews = Review._meta.db_table
-    stars = ", ".join(f"rating_{n}_count" for n in range(1, 6))
-    stored = ", ".join(f"p.rating_{n}_count" for n in range(1, 6))
-    fresh = ", ".join(f"COALESCE(r.stars_{n}, 0)" for n in range(1, 6))
-    per_star = ", ".join(f"COUNT(*) FILTER (WHERE rating = {n}) AS stars_{n}" for n in range(1, 6))
-    only = "AND p.id = ANY(%s)" if product_ids is not None else ""
+    per_star = ", ".join(
+        f"COUNT(*) FILTER (WHERE rating = {n}) AS rating_{n}_count" for n in range(1, 6)
+    )
+    fresh = ", ".join(f"COALESCE(r.{name}, 0) AS fresh_{name}" for name in FIGURES)
+    stored = ", ".join(f"q.{name}" for name in FIGURES)
+    fresh_row = ", ".join(f"COALESCE(r.{name}, 0)" for name in FIGURES)
+    return f"""
+        SELECT q.id, {stored}, {fresh}
+        FROM {products} AS q
+        LEFT JOIN (
+            SELECT product_id, COUNT(*) AS review_count, SUM(rating) AS rating_sum, {per_star}
+            FROM {reviews} WHERE NOT is_hidden GROUP BY product_id
+        ) AS r ON r.product_id = q.id
+        WHERE ({stored}) IS DISTINCT FROM ({fresh_row}) {only}
+        ORDER BY q.id
+    """
+
+
+def rating_figures_drift(*, product_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Return each product whose stored rating figures differ from its visible reviews, with
+    the stored and the correct figures."""
+    only = "AND q.id = ANY(%s)" if product_ids is not None else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {products} AS p
-            SET ({stars}, review_count, rating_sum) =
-                ({fresh}, COALESCE(r.count, 0), COALESCE(r.total, 0))
-            FROM {products} AS q
-            LEFT JOIN (
-                SELECT product_id, COUNT(*) AS count, SUM(rating) AS total, {per_star}
-                FROM {reviews} GROUP BY product_id
-            ) AS r ON r.product_id = q.id
-            WHERE p.id = q.id {only}
-              AND ({stored}, p.review_count, p.rating_sum)
-                  IS DISTINCT FROM ({fresh}, COALESCE(r.count, 0), COALESCE(r.total, 0))
-            """,
-            [product_ids] if product_ids is not None else [],
-        )
-        return cursor.rowcount
+        cursor.execute(_drift_sql(only), [product_ids] if product_ids is not None else [])
+        rows = cursor.fetchall()
+    n = len(FIGURES)
+    return [
+        {
+            "product_id": row[0],
+            "stored": dict(zip(FIGURES, row[1 : 1 + n], strict=True)),
+            "correct": dict(zip(FIGURES, row[1 + n :], strict=True)),
+        }
+        for row in rows
+    ]
+
+
+@transaction.atomic
+def rating_figures_recompute(*, product_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Repair every product whose figures drifted; return what was changed (see drift)."""
+    drifted = rating_figures_drift(product_ids=product_ids)
+    if not drifted:
+        return []
+    ids = [row["product_id"] for row in drifted]
+    # Lock in id order, then recompute from the reviews as they are under the lock.
+    list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    drifted = rating_figures_drift(product_ids=ids)
+    for row in drifted:
+        Product.objects.filter(pk=row["product_id"]).update(**row["correct"])
+    return drifted

@@ -1,39 +1,65 @@
+from typing import Any
+
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from apps.products.models import Product
 
 from .filters import ReviewFilter
 from .models import Review, ReviewQuerySet
-from .serializers import ReviewContentSerializer, ReviewCreateSerializer, ReviewReadSerializer
-from .services import review_create, review_delete, review_update
+from .permissions import CanModerateReviews, is_moderator
+from .serializers import (
+    ReviewContentSerializer,
+    ReviewCreateSerializer,
+    ReviewHideSerializer,
+    ReviewModerationSerializer,
+    ReviewReadSerializer,
+)
+from .services import (
+    review_create,
+    review_delete,
+    review_hide,
+    review_restore,
+    review_update,
+    review_vote_add,
+    review_vote_remove,
+)
 
 
 class ReviewViewSet(viewsets.ModelViewSet[Review]):
     """Reviews of active products. Anyone reads; a signed-in user writes, edits and deletes their
-    own (someone else's review is a 404 to them)."""
+    own (someone else's review is a 404 to them) and marks others' reviews helpful. Moderators
+    (``reviews.moderate_review``) hide and restore reviews and see hidden ones."""
 
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     filterset_class = ReviewFilter
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> ReviewQuerySet:
-        reviews = Review.objects.public().for_list()
         if getattr(self, "swagger_fake_view", False):  # schema generation has no signed-in user
-            return reviews
-        if self.request.method not in permissions.SAFE_METHODS:
+            return Review.objects.none()
+        user = self.request.user
+        if self.action in ("update", "partial_update", "destroy"):
             # Writes reach only the caller's own reviews; anything else does not exist for them.
-            user_id = self.request.user.pk
-            assert user_id is not None, "IsAuthenticatedOrReadOnly lets only signed-in users write"
-            reviews = reviews.filter(user_id=user_id)
-        return reviews
+            return Review.objects.filter(user_id=user.pk).select_related("user")
+        if self.action in ("hide", "restore"):
+            return Review.objects.select_related("user")
+        return Review.objects.visible_to(user).for_list()
 
     def get_serializer_class(self) -> type[BaseSerializer[Review]]:
         if self.action == "create":
             return ReviewCreateSerializer
         if self.action in ("update", "partial_update"):
             return ReviewContentSerializer
+        if self.action == "hide":
+            return ReviewHideSerializer
+        if self.action == "restore" or is_moderator(self.request.user):
+            return ReviewModerationSerializer
         return ReviewReadSerializer
 
     def perform_create(self, serializer: BaseSerializer[Review]) -> None:
@@ -46,21 +72,59 @@ class ReviewViewSet(viewsets.ModelViewSet[Review]):
     def perform_destroy(self, instance: Review) -> None:
         review_delete(review=instance)
 
+    @extend_schema(request=ReviewHideSerializer, responses=ReviewModerationSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[CanModerateReviews])
+    def hide(self, request: Request, pk: str) -> Response:
+        """Hide a review from the public, with a reason; it leaves the product's figures."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = review_hide(
+            review=self.get_object(),
+            moderator=request.user,  # type: ignore[arg-type]
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(
+            ReviewModerationSerializer(review, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(request=None, responses=ReviewModerationSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[CanModerateReviews])
+    def restore(self, request: Request, pk: str) -> Response:
+        """Show a hidden review again; it rejoins the product's figures."""
+        review = review_restore(review=self.get_object())
+        return Response(self.get_serializer(review).data)
+
+    @extend_schema(request=None, responses=ReviewReadSerializer)
+    @action(
+        detail=True, methods=["post", "delete"], permission_classes=[permissions.IsAuthenticated]
+    )
+    def helpful(self, request: Request, pk: str) -> Response:
+        """POST: mark the review helpful (once; not your own). DELETE: take the vote back."""
+        review = self.get_object()
+        user = request.user
+        if request.method == "POST":
+            review = review_vote_add(review=review, user=user)  # type: ignore[arg-type]
+        else:
+            review = review_vote_remove(review=review, user=user)  # type: ignore[arg-type]
+        return Response(ReviewReadSerializer(review, context=self.get_serializer_context()).data)
+
 
 class ProductReviewViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Review]
 ):
-    """The reviews of one active product: anyone lists them, a signed-in user adds theirs."""
+    """The public reviews of one active product: anyone lists them, a signed-in user adds
+    theirs."""
 
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    filterset_class = ReviewFilter
 
     def get_product(self) -> Product:
         return get_object_or_404(Product.objects.active(), pk=self.kwargs["product_pk"])
 
-    def get_queryset(self) -> ReviewQuerySet:
+    def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no product_pk
             return Review.objects.none()
-        return Review.objects.filter(product=self.get_product()).for_list()
+        return Review.objects.filter(product=self.get_product(), is_hidden=False).for_list()
 
     def get_serializer_class(self) -> type[BaseSerializer[Review]]:
         if self.action == "create":

@@ -48,7 +48,9 @@ def test_product_reviews_list_is_paginated_with_public_authors(
     assert response.status_code == 200
     assert response.data["count"] == 5
     row = response.data["results"][0]
-    assert set(row) == {"id", "product", "user", "rating", "comment", "created_at", "updated_at"}
+    assert set(row) == {
+        "id", "product", "user", "rating", "comment", "helpful_count", "created_at", "updated_at"
+    }  # fmt: skip
     assert set(row["user"]) == {"id", "username"}
     assert "@" not in str(response.content)
 

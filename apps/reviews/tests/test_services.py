@@ -24,12 +24,15 @@ def test_recompute_repairs_drifted_figures_and_reports_how_many() -> None:
 
     changed = rating_figures_recompute()
 
-    assert changed == 2
+    assert sorted(row["product_id"] for row in changed) == sorted([drifted.pk, empty.pk])
+    assert (
+        next(row for row in changed if row["product_id"] == empty.pk)["stored"]["review_count"] == 1
+    )
     repaired = Product.objects.get(pk=drifted.pk)
     assert repaired.rating_sum == 6
     assert repaired.rating_histogram == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}
     assert Product.objects.get(pk=empty.pk).review_count == 0
-    assert rating_figures_recompute() == 0
+    assert rating_figures_recompute() == []
 
 
 def test_update_reads_the_stored_rating_not_a_stale_instance() -> None:
@@ -58,4 +61,4 @@ def test_deleting_a_user_takes_their_reviews_out_of_the_figures() -> None:
     assert not Review.objects.filter(user_id=leaving_id).exists()
     assert Product.objects.get(pk=first.pk).rating_sum == 5
     assert Product.objects.get(pk=second.pk).review_count == 0
-    assert rating_figures_recompute() == 0
+    assert rating_figures_recompute() == []
