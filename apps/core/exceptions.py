@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
@@ -90,7 +91,8 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
     """Return the API exception that stands for ``exc``, or None for an unexpected error."""
     if isinstance(exc, exceptions.APIException):
         return exc
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        # ObjectDoesNotExist: a row deleted by a concurrent request while this one ran.
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
