@@ -287,3 +287,35 @@ def test_check_rating_figures_reports_drift_and_repairs_it() -> None:
     clean = StringIO()
     call_command("check_rating_figures", stdout=clean)
     assert "exact" in clean.getvalue()
+
+
+def test_review_writes_ignore_fields_that_are_not_the_callers_to_set(
+    client_for: Callable[[User], APIClient], user: User, other_user: User
+) -> None:
+    product = ProductFactory()
+
+    created = client_for(user).post(
+        REVIEWS,
+        {
+            "product": product.pk,
+            "rating": 4,
+            "user": other_user.pk,
+            "helpful_count": 99,
+            "is_hidden": True,
+            "hidden_reason": "x",
+        },
+    )
+    review = Review.objects.get(pk=created.data["id"])
+    edited = client_for(user).patch(
+        reverse("v1:review-detail", args=[review.pk]),
+        {"helpful_count": 50, "is_hidden": True, "user": other_user.pk, "product": 1},
+    )
+
+    assert (created.status_code, edited.status_code) == (201, 200)
+    review.refresh_from_db()
+    assert (review.user, review.product, review.helpful_count, review.is_hidden) == (
+        user,
+        product,
+        0,
+        False,
+    )
