@@ -11,12 +11,20 @@ from .services import review_create, review_delete, review_update
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin[Review]):
-    list_display = ["product", "user", "rating", "created_at"]
+    list_display = ["product", "user", "rating", "helpful_count", "is_hidden", "created_at"]
     list_select_related = ["product", "user"]
-    list_filter = ["rating", "created_at"]
+    list_filter = ["is_hidden", "rating", "created_at"]
     search_fields = ["product__name", "=product__sku", "user__username", "user__email"]
     autocomplete_fields = ["product", "user"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = [
+        "helpful_count",
+        "is_hidden",
+        "hidden_reason",
+        "hidden_by",
+        "hidden_at",
+        "created_at",
+        "updated_at",
+    ]
     show_full_result_count = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Review | None = None) -> Any:
