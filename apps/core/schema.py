@@ -18,7 +18,8 @@ ErrorResponseSerializer = inline_serializer(
         "code": serializers.CharField(
             help_text="Machine-readable: invalid, parse_error, not_authenticated, "
             "authentication_failed, token_not_valid, permission_denied, not_found, "
-            "method_not_allowed, throttled, protected, conflict, server_error ..."
+            "method_not_allowed, throttled, locked_out, throttle_unavailable, protected, "
+            "conflict, server_error ..."
         ),
         "detail": serializers.CharField(help_text="A sentence for humans."),
         "errors": serializers.DictField(
@@ -37,7 +38,9 @@ ERROR_DESCRIPTIONS = {
     "403": "Signed in, but not allowed to do this.",
     "404": "No such item, or not one you may see.",
     "409": "Conflicts with stored data (for example, deleting a category still in use).",
-    "429": "Too many requests; retry after the Retry-After header's seconds.",
+    "429": "Too many requests, or a login locked out after repeated failures (`locked_out`); "
+    "retry after the Retry-After header's seconds.",
+    "503": "Request limits cannot be checked right now (`throttle_unavailable`); retry later.",
 }
 
 
@@ -77,5 +80,5 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("404")
         if method == "DELETE":
             codes.append("409")
-        codes.append("429")
+        codes += ["429", "503"]
         return codes

@@ -46,7 +46,7 @@ class ReviewViewSet(viewsets.ModelViewSet[Review]):
         user = self.request.user
         if self.action in ("update", "partial_update", "destroy"):
             # Writes reach only the caller's own reviews; anything else does not exist for them.
-            return Review.objects.filter(user_id=user.pk).select_related("user")
+            return Review.objects.filter(user__pk=user.pk or 0).select_related("user")
         if self.action in ("hide", "restore"):
             return Review.objects.select_related("user")
         return Review.objects.visible_to(user).for_list()

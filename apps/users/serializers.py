@@ -1,13 +1,34 @@
 from typing import Any
 
 from django.contrib.auth import password_validation
-from django.core.exceptions import ObjectDoesNotExist
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers as jwt_serializers
 
+from .lockout import LockedOut
 from .models import User
+from .services import (
+    RESET_LINK_INVALID,
+    refresh_token_rotate,
+    user_login_failures_clear,
+)
+from .tokens import uid_decode
+
+
+def _password_field(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}, **kwargs
+    )
+
+
+def _validate_password(password: str, user: User, field: str) -> None:
+    """Run Django's password validators (the similarity one compares with ``user``)."""
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({field: list(error.messages)}) from error
 
 
 class UserPublicSerializer(serializers.ModelSerializer[User]):
@@ -20,6 +41,8 @@ class UserPublicSerializer(serializers.ModelSerializer[User]):
 
 
 class UserRegisterSerializer(serializers.Serializer[User]):
+    """A new account. Whether the email address is taken is not checked here: see user_register."""
+
     email = serializers.EmailField(max_length=254)
     username = serializers.RegexField(
         r"^[\w.@+-]+\Z",
@@ -28,17 +51,13 @@ class UserRegisterSerializer(serializers.Serializer[User]):
             "invalid": "Use letters, digits and @/./+/-/_ only.",
         },
     )
-    password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
-    )
+    password = _password_field()
 
     def validate_email(self, value: str) -> str:
-        value = value.lower()
-        if User.objects.filter(email__iexact=value).exists():
-            raise serializers.ValidationError("A user with this email address already exists.")
-        return value
+        return value.lower()
 
     def validate_username(self, value: str) -> str:
+        # Usernames are public (reviews show them), so saying one is taken reveals nothing.
         if User.objects.filter(username__iexact=value).exists():
             raise serializers.ValidationError("A user with this username already exists.")
         return value
@@ -46,11 +65,75 @@ class UserRegisterSerializer(serializers.Serializer[User]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # The similarity validator compares the password with the email and username.
         candidate = User(email=attrs["email"], username=attrs["username"])
-        try:
-            password_validation.validate_password(attrs["password"], user=candidate)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError({"password": list(error.messages)}) from error
+        _validate_password(attrs["password"], candidate, "password")
         return attrs
+
+
+class EmailSerializer(serializers.Serializer[Any]):
+    email = serializers.EmailField(max_length=254)
+
+
+class EmailOptionalSerializer(serializers.Serializer[Any]):
+    email = serializers.EmailField(
+        max_length=254,
+        required=False,
+        help_text="Required when not signed in; a signed-in user's own address is used.",
+    )
+
+
+class EmailVerifySerializer(serializers.Serializer[Any]):
+    token = serializers.CharField(max_length=500, help_text="The token from the email's link.")
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer[Any]):
+    uid = serializers.CharField(max_length=64, help_text="The uid from the email's link.")
+    token = serializers.CharField(max_length=100, help_text="The token from the email's link.")
+    new_password = _password_field()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user_id = uid_decode(attrs["uid"])
+        if user_id is None:
+            raise serializers.ValidationError({"uid": ["This is not a valid uid."]})
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        if user is None or not default_token_generator.check_token(user, attrs["token"]):
+            raise serializers.ValidationError({"token": [RESET_LINK_INVALID]})
+        _validate_password(attrs["new_password"], user, "new_password")
+        attrs["user"] = user
+        return attrs
+
+
+class PasswordChangeSerializer(serializers.Serializer[Any]):
+    old_password = _password_field()
+    new_password = _password_field()
+
+    def validate_old_password(self, value: str) -> str:
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("This is not your current password.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _validate_password(attrs["new_password"], self.context["request"].user, "new_password")
+        return attrs
+
+
+class PasswordConfirmSerializer(serializers.Serializer[Any]):
+    """The signed-in user's current password, confirming a drastic step."""
+
+    password = _password_field()
+
+    def validate_password(self, value: str) -> str:
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("This is not your current password.")
+        return value
+
+
+class MessageSerializer(serializers.Serializer[Any]):
+    detail = serializers.CharField(help_text="What happens next, for humans.")
+
+
+class TokenPairSerializer(serializers.Serializer[Any]):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
 
 
 class UserMeSerializer(serializers.ModelSerializer[User]):
@@ -79,13 +162,37 @@ class UserMeSerializer(serializers.ModelSerializer[User]):
         return value
 
 
-class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """simplejwt's refresh, with a deleted user's token refused (401) instead of a 500."""
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    """simplejwt's login, answering 429 ``locked_out`` once django-axes locks the account."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        request = self.context["request"]
         try:
-            return super().validate(attrs)
-        except ObjectDoesNotExist as error:
+            data = super().validate(attrs)
+        except AuthenticationFailed:
+            # Set by django-axes on the request it was given, when this attempt was refused
+            # because of a lockout or was the failure that caused one.
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut() from None
+            raise
+        # As on the admin login (AXES_RESET_ON_SUCCESS): a success ends the failure count.
+        user_login_failures_clear(email=attrs[self.username_field])
+        return data
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """Redeem a refresh token once, even when requests race (see refresh_token_rotate).
+
+    simplejwt's own blacklists with get_or_create, so every racing request would succeed. A
+    token of a deleted or deactivated user is refused with a 401, never a 500.
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = self.token_class(attrs["refresh"])  # signature, expiry, type, blacklist
+        try:
+            successor = refresh_token_rotate(refresh=refresh)
+        except User.DoesNotExist as error:
             raise AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             ) from error
+        return {"access": str(successor.access_token), "refresh": str(successor)}

@@ -1,18 +1,238 @@
-from django.db import transaction
+"""Account writes: registration, email verification, passwords, refresh tokens, deletion.
+
+Two rules run through them. Answers never reveal whether an email address has an account:
+where one exists and where none does, the same work is done and the same answer given (the
+difference is only in who gets an email). And every change of password ends every refresh token
+of the user in the same transaction, serialised with refreshes by a lock on the user's row.
+"""
+
+from urllib.parse import quote
+
+from axes.utils import reset as axes_reset  # type: ignore[import-untyped]
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from apps.reviews.services import reviews_delete_for_user
 
+from .emails import email_build, email_send_on_commit
 from .models import User
+from .tokens import (
+    email_verification_token_check,
+    email_verification_token_make,
+    email_verification_token_user_id,
+    uid_encode,
+)
+
+EMAIL_VERIFICATION_LINK_INVALID = "This verification link is invalid, has expired or was used."
+RESET_LINK_INVALID = "This password reset link is invalid, has expired or was used."
+
+# The database constraints that make an email address unique (case-insensitively).
+_EMAIL_UNIQUE_CONSTRAINTS = {"users_user_email_ci_unique", "users_user_email_key"}
+
+
+# --- Registration and email verification -------------------------------------------------------
 
 
 @transaction.atomic
-def user_register(*, email: str, username: str, password: str) -> User:
-    """Create a customer account with a hashed password."""
-    return User.objects.create_user(email=email, username=username, password=password)
+def user_register(*, email: str, username: str, password: str) -> User | None:
+    """Create an unverified customer account and email it a link to verify the address.
+
+    If the address already has an account, create nothing and email its owner instead (they
+    may have forgotten it), so that the answer does not tell whether an address is registered.
+    Return the new user, or None.
+    """
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email=email, username=username, password=password)
+        except IntegrityError as error:
+            # Registered by a request at the same instant: the same answer as above.
+            if _constraint_name(error) not in _EMAIL_UNIQUE_CONSTRAINTS:
+                raise
+            existing = User.objects.filter(email__iexact=email).first()
+        else:
+            email_send_on_commit(_verification_email(user))
+            return user
+    # Hash the password all the same: creating an account costs a hash, and so must this.
+    make_password(password)
+    if existing is not None:
+        email_send_on_commit(_account_exists_email(existing))
+    return None
+
+
+@transaction.atomic
+def user_email_verification_resend(*, email: str) -> None:
+    """Email a new verification link to the active, unverified account at ``email``, if any."""
+    user = User.objects.filter(email__iexact=email, is_active=True, is_verified=False).first()
+    # Built either way, so that the answer takes as long when there is no such account.
+    message = _verification_email(user or User(email=email))
+    if user is not None:
+        email_send_on_commit(message)
+
+
+@transaction.atomic
+def user_email_verify(*, token: str) -> User:
+    """Mark the address a verification token vouches for as verified; the token then expires."""
+    user_id = email_verification_token_user_id(token)
+    user = User.objects.select_for_update().filter(pk=user_id).first() if user_id else None
+    if user is None or not email_verification_token_check(user, token):
+        raise ValidationError({"token": [EMAIL_VERIFICATION_LINK_INVALID]})
+    user.is_verified = True
+    user.save(update_fields=["is_verified", "updated_at"])
+    return user
+
+
+# --- Passwords ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_password_reset_request(*, email: str) -> None:
+    """Email a password reset link to the active account at ``email``, if there is one."""
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    # Built either way, so that the answer takes as long when there is no such account.
+    message = _password_reset_email(user or User(email=email))
+    if user is not None:
+        email_send_on_commit(message)
+
+
+@transaction.atomic
+def user_password_reset(*, user: User, token: str, new_password: str) -> None:
+    """Set a new password with a reset link's token, and end every session of the user.
+
+    The token works once: it is checked against the locked row, and setting the password
+    invalidates it, so of two requests racing with one token only the first succeeds.
+    """
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if not default_token_generator.check_token(locked, token):
+        raise ValidationError({"token": [RESET_LINK_INVALID]})
+    locked.set_password(new_password)
+    # The link reached the address, which proves it as well as a verification link would.
+    locked.is_verified = True
+    locked.save(update_fields=["password", "is_verified", "updated_at"])
+    user_refresh_tokens_revoke(user=locked)
+    # The owner is back in control: lift a lockout that someone guessing may have caused.
+    user_login_failures_clear(email=locked.email)
+
+
+@transaction.atomic
+def user_password_change(*, user: User, new_password: str) -> None:
+    """Set a new password for a signed-in user, and end every refresh token they hold."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked.set_password(new_password)
+    locked.save(update_fields=["password", "updated_at"])
+    user_refresh_tokens_revoke(user=locked)
+    user.password = locked.password
+
+
+@transaction.atomic
+def user_login_failures_clear(*, email: str) -> None:
+    """Forget the failed logins counted against ``email`` (django-axes), lifting any lockout."""
+    axes_reset(username=email.strip().lower())
+
+
+# --- Refresh tokens -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def refresh_token_rotate(*, refresh: RefreshToken) -> RefreshToken:
+    """Redeem a refresh token, once: blacklist it and return a new one for its user.
+
+    Requests racing with one token queue on row locks (its user's, then its own); the first
+    redeems it and the others find it blacklisted. Raise TokenError if it was redeemed (or
+    revoked) already, and User.DoesNotExist if its user is deleted or deactivated.
+    """
+    # The user's row first, as password changes do: a refresh racing with a password reset
+    # then either ends before it (and the reset revokes the new token) or after it (and finds
+    # its own token revoked). Locking in one order also rules out deadlocks between the two.
+    user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+    if user_id is None:
+        raise User.DoesNotExist("The token names no user.")
+    user = User.objects.select_for_update().get(pk=user_id, is_active=True)
+    outstanding, _ = OutstandingToken.objects.select_for_update().get_or_create(
+        jti=refresh.payload[jwt_settings.JTI_CLAIM],
+        defaults={
+            "user": user,
+            "token": str(refresh),
+            "expires_at": datetime_from_epoch(refresh.payload["exp"]),
+        },
+    )
+    if BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise TokenError("Token is blacklisted")
+    BlacklistedToken.objects.create(token=outstanding)
+    successor: RefreshToken = RefreshToken.for_user(user)
+    return successor
+
+
+@transaction.atomic
+def user_refresh_tokens_revoke(*, user: User) -> int:
+    """Blacklist every unexpired refresh token of ``user``; return how many were live."""
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    ).only("pk")
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
+    return len(revoked)
+
+
+# --- Deletion -----------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def user_delete(*, user: User) -> None:
     """Delete a user and their reviews, keeping every product's rating figures exact."""
     reviews_delete_for_user(user=user)
+    # Outstanding tokens outlive the user (their user becomes NULL): revoke them first.
+    user_refresh_tokens_revoke(user=user)
     user.delete()
+
+
+# --- Emails -------------------------------------------------------------------------------------
+
+
+def _link(template: str, **values: str) -> str:
+    quoted = {name: quote(value, safe="") for name, value in values.items()}
+    return template.format(frontend_url=settings.FRONTEND_URL, **quoted)
+
+
+def _verification_email(user: User) -> EmailMultiAlternatives:
+    url = _link(
+        settings.ACCOUNTS_EMAIL_LINKS["verify_email"], token=email_verification_token_make(user)
+    )
+    context = {
+        "user": user,
+        "url": url,
+        "valid_hours": settings.ACCOUNTS_EMAIL_VERIFICATION_TIMEOUT // 3600,
+    }
+    return email_build(template="verify_email", to=user.email, context=context)
+
+
+def _password_reset_email(user: User) -> EmailMultiAlternatives:
+    url = _link(
+        settings.ACCOUNTS_EMAIL_LINKS["password_reset"],
+        uid=uid_encode(user),
+        token=default_token_generator.make_token(user),
+    )
+    context = {"user": user, "url": url, "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60}
+    return email_build(template="password_reset", to=user.email, context=context)
+
+
+def _account_exists_email(user: User) -> EmailMultiAlternatives:
+    url = _link(settings.ACCOUNTS_EMAIL_LINKS["forgot_password"])
+    return email_build(template="account_exists", to=user.email, context={"user": user, "url": url})
+
+
+def _constraint_name(error: IntegrityError) -> str | None:
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "apps.core",
     "apps.users",
     "apps.products",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns an admin login lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -119,6 +122,48 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login lockout (django-axes), for the API's token endpoint and the admin login alike. Failures
+# are counted in the database, not the cache, so a cache outage cannot open it. An account is
+# locked after AXES_FAILURE_LIMIT failures from one address, and also after that many from all
+# addresses together (a distributed guess); the lock lifts after the cool-off, and a successful
+# login clears the count.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_RESET_ON_SUCCESS = True
+# A fixed cool-off: more failures during a lockout do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The API's login sends "email", the admin's "username"; both name the same normalised email.
+AXES_USERNAME_CALLABLE = "apps.users.lockout.login_username"
+# The same client address as the throttles see (NUM_PROXIES), so both agree behind proxies.
+AXES_CLIENT_IP_CALLABLE = "apps.core.throttling.client_ip_address"
+# The answer once locked out: 429, in the API's error shape under /api/, else a page.
+AXES_LOCKOUT_CALLABLE = "apps.users.lockout.lockout_response"
+
+# Password reset links (Django's token generator) work for this many seconds, and only once.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+# Email verification links work for this many seconds, until the address is verified or changed.
+ACCOUNTS_EMAIL_VERIFICATION_TIMEOUT = env.int(
+    "EMAIL_VERIFICATION_TIMEOUT", default=60 * 60 * 24 * 3
+)
+# Links in account emails open the storefront (FRONTEND_URL, set per environment), whose pages
+# post the token to the API. Placeholders: {frontend_url}, {token}, {uid}.
+ACCOUNTS_EMAIL_LINKS = {
+    "verify_email": "{frontend_url}/verify-email?token={token}",
+    "password_reset": "{frontend_url}/reset-password?uid={uid}&token={token}",
+    "forgot_password": "{frontend_url}/forgot-password",
+}
+# Account emails leave on a background thread after the transaction commits, so that an answer
+# does not take longer when an email is sent (which would tell whether an account exists).
+ACCOUNTS_EMAIL_IN_BACKGROUND = env.bool("EMAIL_IN_BACKGROUND", default=True)
+
 # --- Static and media files -------------------------------------------------------------------
 
 STATIC_URL = "static/"
@@ -156,15 +201,32 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        # DRF's throttles, refusing (503) rather than letting requests through if the cache fails.
+        "apps.core.throttling.AnonRateThrottle",
+        "apps.core.throttling.UserRateThrottle",
+        "apps.core.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_RATE_ANON", default="300/minute"),
         "user": env.str("THROTTLE_RATE_USER", default="1200/minute"),
         # login, registration and refresh: a scope of their own, far tighter
         "auth": env.str("THROTTLE_RATE_AUTH", default="20/minute"),
+        # The account endpoints count each request twice: per client address (the scope) and
+        # per account it names (<scope>_account: the email, or the user of a token or uid), so
+        # that neither many accounts from one address nor one account from many addresses
+        # gets through. See apps/users/throttling.py.
+        "auth_account": env.str("THROTTLE_RATE_AUTH_ACCOUNT", default="10/minute"),
+        "password_reset": env.str("THROTTLE_RATE_PASSWORD_RESET", default="20/hour"),
+        "password_reset_account": env.str("THROTTLE_RATE_PASSWORD_RESET_ACCOUNT", default="5/hour"),
+        "email_verification": env.str("THROTTLE_RATE_EMAIL_VERIFICATION", default="10/hour"),
+        "email_verification_account": env.str(
+            "THROTTLE_RATE_EMAIL_VERIFICATION_ACCOUNT", default="3/hour"
+        ),
+        # changing the password and deleting the account, which check the current password
+        "password_check": env.str("THROTTLE_RATE_PASSWORD_CHECK", default="10/hour"),
+        "password_check_account": env.str(
+            "THROTTLE_RATE_PASSWORD_CHECK_ACCOUNT", default="10/hour"
+        ),
     },
     # Clients behind this many reverse proxies: the throttles read the real client address from
     # X-Forwarded-For instead of trusting the whole header.
@@ -183,6 +245,7 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "AUTH_HEADER_TYPES": ("Bearer",),
+    "TOKEN_OBTAIN_SERIALIZER": "apps.users.serializers.TokenObtainPairSerializer",
     "TOKEN_REFRESH_SERIALIZER": "apps.users.serializers.TokenRefreshSerializer",
 }
 

@@ -50,3 +50,5 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The storefront that account emails link to (verification, password reset).
+FRONTEND_URL = env.str("FRONTEND_URL").rstrip("/")

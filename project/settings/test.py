@@ -6,3 +6,6 @@ from .dev import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Send account emails inline, so that a test sees them in mail.outbox once the transaction
+# commits (django_capture_on_commit_callbacks).
+ACCOUNTS_EMAIL_IN_BACKGROUND = False

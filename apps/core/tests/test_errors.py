@@ -62,3 +62,31 @@ def test_a_constraint_violation_is_named_after_its_field() -> None:
         reported = integrity_error_to_validation_error(error)
     assert reported.status_code == 400
     assert reported.detail == {"sku": ["Product with this SKU already exists."]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/products/"),
+        ("get", "/api/v1/categories/tree/"),
+        ("get", "/api/v1/reviews/"),
+    ],
+)
+def test_catalogue_requests_are_refused_not_let_through_when_throttle_counters_fail(
+    settings,
+    method: str,
+    path: str,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+    client = APIClient(raise_request_exception=False)
+
+    response = getattr(client, method)(path, {})
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "throttle_unavailable"
+    assert response["Retry-After"] == "30"

@@ -1,10 +1,21 @@
+"""The account API: registration, tokens, logout and the signed-in user's own account."""
+
+from collections.abc import Callable
+from typing import Any
+
 import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core import mail
 from django.urls import reverse
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 
+from apps.products.tests.factories import ProductFactory
+from apps.reviews.models import Review
+from apps.reviews.services import rating_figures_drift, rating_figures_recompute
+from apps.reviews.tests.factories import ReviewFactory
 from apps.users.models import User
 from apps.users.tests.factories import TEST_PASSWORD, UserFactory
+from apps.users.tests.helpers import obtain_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -16,28 +27,57 @@ LOGOUT = reverse("v1:auth-logout")
 ME = reverse("v1:users-me")
 
 
-def obtain_tokens(client: APIClient, email: str, password: str = TEST_PASSWORD) -> dict[str, str]:
-    response = client.post(TOKEN, {"email": email, "password": password})
-    assert response.status_code == 200, response.data
-    return response.data
+def test_register_creates_an_unverified_customer_and_echoes_no_password(
+    api_client: APIClient, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(
+            REGISTER,
+            {
+                "email": "New.Person@Example.com",
+                "username": "newperson",
+                "password": "a-Long-pass-phrase-9",
+            },
+        )
+
+    assert response.status_code == 202
+    assert set(response.data) == {"detail"}
+    user = User.objects.get(email="new.person@example.com")
+    assert user.username == "newperson"
+    assert user.check_password("a-Long-pass-phrase-9")
+    assert not user.is_staff and not user.is_superuser and not user.is_verified
+    assert [message.to for message in mail.outbox] == [["new.person@example.com"]]
+    assert obtain_tokens(api_client, "new.person@example.com", "a-Long-pass-phrase-9")["access"]
 
 
-def test_register_creates_a_customer_and_echoes_no_password(api_client: APIClient) -> None:
+def test_register_ignores_attempts_to_assign_privileges(api_client: APIClient) -> None:
+    admins = Group.objects.create(name="Admins")
     response = api_client.post(
         REGISTER,
         {
-            "email": "New.Person@Example.com",
-            "username": "newperson",
+            "email": "sneaky@example.com",
+            "username": "sneaky",
             "password": "a-Long-pass-phrase-9",
+            "is_staff": True,
+            "is_superuser": True,
+            "is_verified": True,
+            "is_active": False,
+            "groups": [admins.pk],
+            "user_permissions": [Permission.objects.get(codename="delete_product").pk],
+            "id": 999_999,
         },
     )
 
-    assert response.status_code == 201
-    assert "password" not in response.data
-    assert response.data["email"] == "new.person@example.com"
-    user = User.objects.get(pk=response.data["id"])
-    assert user.check_password("a-Long-pass-phrase-9")
-    assert not user.is_staff and not user.is_superuser and not user.is_verified
+    assert response.status_code == 202
+    user = User.objects.get(email="sneaky@example.com")
+    assert user.pk != 999_999
+    assert (user.is_staff, user.is_superuser, user.is_verified, user.is_active) == (
+        False,
+        False,
+        False,
+        True,
+    )
+    assert not user.groups.exists() and not user.user_permissions.exists()
 
 
 @pytest.mark.parametrize(
@@ -67,20 +107,17 @@ def test_register_rejects_bad_input_naming_the_field(
     assert not User.objects.exists()
 
 
-def test_register_refuses_an_email_or_username_taken_in_another_case(api_client: APIClient) -> None:
+def test_register_refuses_a_username_taken_in_another_case(api_client: APIClient) -> None:
+    # Usernames are public (every review shows its author's), so this reveals nothing.
     UserFactory(email="taken@example.com", username="Taken")
 
-    by_email = api_client.post(
-        REGISTER,
-        {"email": "TAKEN@example.com", "username": "fresh", "password": "a-Long-pass-phrase-9"},
-    )
-    by_username = api_client.post(
+    response = api_client.post(
         REGISTER,
         {"email": "fresh@example.com", "username": "taken", "password": "a-Long-pass-phrase-9"},
     )
 
-    assert by_email.status_code == 400 and "email" in by_email.data["errors"]
-    assert by_username.status_code == 400 and "username" in by_username.data["errors"]
+    assert response.status_code == 400
+    assert list(response.data["errors"]) == ["username"]
     assert User.objects.count() == 1
 
 
@@ -203,23 +240,66 @@ def test_me_patch_refuses_a_taken_username(user_client: APIClient, other_user: U
     assert "username" in response.data["errors"]
 
 
-def test_me_refuses_put_and_delete(user_client: APIClient) -> None:
-    assert user_client.put(ME, {}).status_code == 405
-    assert user_client.delete(ME).status_code == 405
-
-
-def test_auth_endpoints_are_throttled(
-    api_client: APIClient, monkeypatch: pytest.MonkeyPatch
+def test_me_patch_ignores_groups_permissions_activity_and_password(
+    user_client: APIClient, user: User
 ) -> None:
-    monkeypatch.setattr(
-        ScopedRateThrottle,
-        "THROTTLE_RATES",
-        {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/minute"},
+    admins = Group.objects.create(name="Admins")
+    permission = Permission.objects.get(codename="delete_product")
+    original_id, original_password = user.pk, user.password
+
+    response = user_client.patch(
+        ME,
+        {
+            "groups": [admins.pk],
+            "user_permissions": [permission.pk],
+            "is_active": False,
+            "password": "new-password-set-sideways-1",
+            "id": 999_999,
+            "created_at": "2000-01-01T00:00:00Z",
+            "last_login": "2000-01-01T00:00:00Z",
+        },
     )
 
-    statuses = [
-        api_client.post(TOKEN, {"email": "a@example.com", "password": "x"}).status_code
-        for _ in range(4)
-    ]
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.pk == original_id and user.password == original_password
+    assert user.is_active and user.created_at.year != 2000
+    assert not user.groups.exists() and not user.user_permissions.exists()
+    assert not user.has_perm("products.delete_product")
 
-    assert statuses == [401, 401, 401, 429]
+
+def test_me_refuses_put(user_client: APIClient) -> None:
+    assert user_client.put(ME, {}).status_code == 405
+
+
+def test_me_delete_needs_the_current_password(user_client: APIClient, user: User) -> None:
+    missing = user_client.delete(ME, {})
+    wrong = user_client.delete(ME, {"password": "not-my-password"})
+
+    assert missing.status_code == wrong.status_code == 400
+    assert list(missing.data["errors"]) == list(wrong.data["errors"]) == ["password"]
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_me_delete_removes_the_account_its_reviews_and_its_sessions(
+    api_client: APIClient, user: User
+) -> None:
+    tokens = obtain_tokens(api_client, user.email)
+    products = ProductFactory.create_batch(3)
+    for rating, product in enumerate(products, start=2):
+        ReviewFactory(product=product, user=user, rating=rating)
+        ReviewFactory(product=product, rating=5)  # someone else's, which stays
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+
+    response = api_client.delete(ME, {"password": TEST_PASSWORD})
+
+    assert response.status_code == 204
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not Review.objects.filter(user_id=user.pk).exists()
+    assert rating_figures_drift() == []
+    assert rating_figures_recompute() == []  # nothing to repair
+    for product in products:
+        product.refresh_from_db()
+        assert (product.review_count, product.rating_sum) == (1, 5)
+    assert api_client.get(ME).status_code == 401
+    assert APIClient().post(REFRESH, {"refresh": tokens["refresh"]}).status_code == 401

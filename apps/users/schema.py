@@ -1,0 +1,25 @@
+"""OpenAPI for the account endpoints."""
+
+from typing import Any, Literal
+
+from apps.core.schema import AutoSchema
+
+
+class DeleteWithBodySchema(AutoSchema):
+    """The project's schema, with a request body documented for DELETE as well.
+
+    ``DELETE users/me/`` takes the current password in its body; drf-spectacular documents a
+    body only for POST, PUT and PATCH. Deleting one's account conflicts with nothing, so no 409.
+    """
+
+    def _error_codes(self) -> list[str]:
+        return [code for code in super()._error_codes() if code != "409"]
+
+    def _get_request_body(self, direction: Literal["request", "response"] = "request") -> Any:
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"

@@ -1,0 +1,132 @@
+"""Account building blocks: client addresses, reset uids, email delivery, registration races."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import RequestFactory
+
+from apps.core.testing import run_together
+from apps.core.throttling import client_ip_address
+from apps.users.emails import email_build, email_send_on_commit, emails_wait
+from apps.users.models import User
+from apps.users.services import user_register
+from apps.users.tests.helpers import outcome_summary
+from apps.users.tokens import uid_decode, uid_encode
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded_for", "expected"),
+    [
+        (0, None, "192.0.2.1"),
+        (0, "203.0.113.5", "192.0.2.1"),  # nobody trusted: the header is the client's own words
+        (1, None, "192.0.2.1"),
+        (1, "203.0.113.5", "203.0.113.5"),
+        (1, "10.0.0.1, 203.0.113.5", "203.0.113.5"),  # the client's forged start is skipped
+        (2, "10.0.0.1, 203.0.113.5, 198.51.100.2", "203.0.113.5"),
+        (2, "203.0.113.5", "203.0.113.5"),
+        (1, "2001:db8::1", "2001:db8::1"),
+        (1, "not-an-address", "192.0.2.1"),
+        (1, " , ", "192.0.2.1"),
+    ],
+)
+def test_client_ip_address_trusts_only_the_configured_proxies(
+    num_proxies: Callable[[int], None], proxies: int, forwarded_for: str | None, expected: str
+) -> None:
+    num_proxies(proxies)
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for is not None else {}
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.1", **headers)
+
+    assert client_ip_address(request) == expected
+
+
+@pytest.mark.django_db
+def test_uid_round_trips_and_refuses_garbage(user: User) -> None:
+    assert uid_decode(uid_encode(user)) == user.pk
+    for garbage in ["", "%%%", "bm90LWEtbnVtYmVy", "LTE", "OTk5OTk5OTk5OTk5OTk5OTk5OTk5"]:
+        assert uid_decode(garbage) is None, garbage
+
+
+@pytest.mark.django_db
+def test_email_has_a_one_line_subject_text_and_html(user: User, settings: Any) -> None:
+    settings.FRONTEND_URL = "https://shop.example.com"
+    message = email_build(
+        template="password_reset",
+        to=user.email,
+        context={
+            "user": user,
+            "url": "https://shop.example.com/reset-password?uid=a&token=b",
+            "valid_minutes": 60,
+        },
+    )
+
+    assert message.subject == "Reset your password"
+    assert message.to == [user.email]
+    assert message.from_email == settings.DEFAULT_FROM_EMAIL
+    assert "https://shop.example.com/reset-password?uid=a&token=b" in str(message.body)
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "uid=a&amp;token=b" in str(html)
+
+
+@pytest.mark.django_db
+def test_emails_go_out_in_the_background_after_commit(
+    user: User, settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    settings.ACCOUNTS_EMAIL_IN_BACKGROUND = True
+    message = email_build(
+        template="account_exists", to=user.email, context={"user": user, "url": "https://x.test/"}
+    )
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        email_send_on_commit(message)
+    assert mail.outbox == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    emails_wait()
+
+    assert [m.to for m in mail.outbox] == [[user.email]]
+
+
+@pytest.mark.django_db
+def test_a_failing_delivery_is_logged_not_raised(
+    user: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise ConnectionRefusedError("SMTP server down")
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
+    message = email_build(
+        template="account_exists", to=user.email, context={"user": user, "url": "https://x.test/"}
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        email_send_on_commit(message)
+
+    assert "Could not send the email" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_registrations_of_one_email_create_one_account_and_no_error() -> None:
+    def register(n: int) -> Callable[[], str]:
+        def run() -> str:
+            user = user_register(
+                email="same@example.com", username=f"racer{n}", password="a-Long-pass-phrase-9"
+            )
+            return "created" if user is not None else "exists"
+
+        return run
+
+    outcomes = run_together(*(register(n) for n in range(6)))
+
+    summary = outcome_summary(
+        [201 if o == "created" else 202 if o == "exists" else o for o in outcomes]
+    )
+    print(f"\nparallel registrations of one email: {summary}")
+    assert outcomes.count("created") == 1, outcomes
+    assert outcomes.count("exists") == 5, outcomes
+    assert User.objects.filter(email="same@example.com").count() == 1
