@@ -24,11 +24,11 @@ import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from apps.products.models import Category, Product  # noqa: E402
+from apps.products.models import Category, Product
 
 
 def requests() -> list[tuple[str, str]]:

@@ -2,27 +2,67 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
+from .admin_changelist import ProductChangelistMixin
 from .images import validate_product_image
 from .models import Category, Product, ProductImage
-from .services import product_delete, product_image_delete
+from .services import category_validate_parent, product_delete, product_image_delete
+
+
+class CategoryAdminForm(forms.ModelForm[Category]):
+    def clean_parent(self) -> Category | None:
+        parent = self.cleaned_data.get("parent")
+        # The database refuses a cycle too; this says so on the form, next to the field.
+        try:
+            category_validate_parent(category=self.instance, parent=parent)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["parent"]) from error
+        return parent
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin[Category]):
-    list_display = ["name", "slug", "parent", "is_active", "updated_at"]
-    list_select_related = ["parent"]
+    """Categories as an indented tree (ordered by path), with their product counts."""
+
+    form = CategoryAdminForm
+    list_display = ["tree_name", "slug", "product_count", "is_active", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["parent"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["path", "created_at", "updated_at"]
     show_full_result_count = False
+    ordering = ["path"]
+    list_per_page = 100
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
+        return super().get_queryset(request).annotate(direct_products=Count("products"))
+
+    @admin.display(description="name", ordering="path")
+    def tree_name(self, category: Category) -> SafeString:
+        return format_html(
+            '<span style="padding-left: {}em">{}{}</span>',
+            category.depth * 1.5,
+            "└ " if category.depth else "",
+            category.name,
+        )
+
+    @admin.display(description="products (direct)", ordering="direct_products")
+    def product_count(self, category: Category) -> SafeString:
+        url = reverse("admin:products_product_changelist") + f"?category={category.pk}"
+        return format_html('<a href="{}">{}</a>', url, category.direct_products)  # type: ignore[attr-defined]
+
+    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        obj.refresh_from_db(fields=["path"])  # set or rewritten by the database
 
 
 class ProductImageAdminForm(forms.ModelForm[ProductImage]):
@@ -62,36 +102,53 @@ class ProductImageInline(admin.TabularInline[ProductImage, Product]):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin[Product]):
-    list_display = [
-        "name",
-        "sku",
-        "category",
-        "price",
-        "stock",
-        "is_active",
-        "review_count",
-        "updated_at",
-    ]
-    list_select_related = ["category"]
-    list_filter = ["is_active", "created_at"]
-    list_editable = ["price", "stock", "is_active"]
-    search_fields = ["name", "=sku"]
+class ProductAdmin(ProductChangelistMixin, admin.ModelAdmin[Product]):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["category"]
-    readonly_fields = ["created_by", "review_count", "rating_sum", "created_at", "updated_at"]
-    date_hierarchy = None
-    show_full_result_count = False
-    list_per_page = 50
+    readonly_fields = [
+        "created_by",
+        "review_count",
+        "rating_sum",
+        "latest_reviews",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [ProductImageInline]
     fieldsets = (
         (None, {"fields": ("name", "slug", "sku", "category", "description")}),
         ("Selling", {"fields": ("price", "stock", "is_active")}),
-        (
-            "Audit",
-            {"fields": ("created_by", "review_count", "rating_sum", "created_at", "updated_at")},
-        ),
+        ("Reviews", {"fields": ("review_count", "rating_sum", "latest_reviews")}),
+        ("Audit", {"fields": ("created_by", "created_at", "updated_at")}),
     )
+
+    @admin.display(description="latest reviews")
+    def latest_reviews(self, product: Product) -> SafeString | str:
+        """The ten newest reviews, read-only, with links; all of them are one click away."""
+        if product.pk is None:
+            return "-"
+        reviews = product.reviews.select_related("user").order_by("-created_at", "-id")[:10]
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{} ★</a> by {}{}: {}</li>',
+            (
+                (
+                    reverse("admin:reviews_review_change", args=[review.pk]),
+                    review.rating,
+                    review.user.username,
+                    " (hidden)" if review.is_hidden else "",
+                    Truncator(review.comment).chars(80),
+                )
+                for review in reviews
+            ),
+        )
+        everything = (
+            reverse("admin:reviews_review_changelist") + f"?product__id__exact={product.pk}"
+        )
+        return format_html(
+            '<ul class="latest-reviews">{}</ul><a href="{}">All reviews of this product</a>',
+            rows,
+            everything,
+        )
 
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
         product_delete(product=obj)

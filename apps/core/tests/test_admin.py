@@ -1,10 +1,14 @@
 """Every admin page renders for a superuser, and admin writes keep the catalogue's rules."""
 
+import io
+
 import pytest
 from django.contrib.admin.sites import site
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from apps.products.models import Product
 from apps.products.tests.factories import CategoryFactory, ProductFactory
@@ -180,3 +184,98 @@ def test_admin_is_branded(admin_client: Client) -> None:
 
     assert b"Catalogue admin" in response.content
     assert b"css/admin.css" in response.content
+
+
+# --- the product changelist ---------------------------------------------------------------------
+
+
+def changelist_ids(client: Client, **params: str) -> list[int]:
+    response = client.get(reverse("admin:products_product_changelist"), params)
+    assert response.status_code == 200
+    return sorted(product.pk for product in response.context["cl"].result_list)
+
+
+def test_changelist_filters_by_category_subtree_stock_level_and_rating(
+    admin_client: Client, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CATALOGUE_LOW_STOCK_THRESHOLD = 5
+    root = CategoryFactory()
+    leaf = CategoryFactory(parent=CategoryFactory(parent=root))
+    deep = ProductFactory(category=leaf, stock=0)
+    low = ProductFactory(category=root, stock=3)
+    plenty = ProductFactory(stock=50)
+    ReviewFactory(product=plenty, rating=5)
+
+    assert changelist_ids(admin_client, category=str(root.pk)) == sorted([deep.pk, low.pk])
+    assert changelist_ids(admin_client, stock_level="out") == [deep.pk]
+    assert changelist_ids(admin_client, stock_level="low") == [low.pk]
+    assert changelist_ids(admin_client, stock_level="in") == [plenty.pk]
+    assert changelist_ids(admin_client, rating="4") == [plenty.pk]
+    assert changelist_ids(admin_client, rating="none") == sorted([deep.pk, low.pk])
+
+
+def test_changelist_search_uses_full_text_and_exact_sku(admin_client: Client) -> None:
+    lamp = ProductFactory(name="Brass Reading Lamp", sku="LMP-7")
+    ProductFactory(name="Oak Table")
+
+    assert changelist_ids(admin_client, q="lamps") == [lamp.pk]
+    assert changelist_ids(admin_client, q="lmp-7") == [lamp.pk]
+    assert changelist_ids(admin_client, q="walnut") == []
+
+
+def test_changelist_shows_category_path_stock_highlight_and_thumbnail(
+    admin_client: Client, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path
+    root = CategoryFactory(name="Home")
+    product = ProductFactory(category=CategoryFactory(name="Lamps", parent=root), stock=2)
+    picture = io.BytesIO()
+    Image.new("RGB", (120, 120), "navy").save(picture, format="PNG")
+    image = product.images.create(image=SimpleUploadedFile("x.png", picture.getvalue()), position=0)
+
+    page = admin_client.get(reverse("admin:products_product_changelist")).content.decode()
+
+    assert "Home</a> &rsaquo; <a" in page and "Lamps</a>" in page
+    assert 'class="stock stock-low"' in page
+    assert f"/media/{image.image.name}" in page
+
+
+def test_changelist_counts_are_estimated_past_the_limit(
+    admin_client: Client, settings, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    settings.API_EXACT_COUNT_LIMIT = 5
+    ProductFactory.create_batch(8)
+
+    with django_assert_max_num_queries(9):
+        response = admin_client.get(reverse("admin:products_product_changelist"))
+
+    assert response.context["cl"].paginator.count_is_estimate is True
+
+
+def test_category_admin_lists_the_tree_and_refuses_a_cycle(admin_client: Client) -> None:
+    root = CategoryFactory(name="Root")
+    child = CategoryFactory(name="Child", parent=root)
+
+    listing = admin_client.get(reverse("admin:products_category_changelist")).content.decode()
+    response = admin_client.post(
+        reverse("admin:products_category_change", args=[root.pk]),
+        {
+            "name": "Root",
+            "slug": root.slug,
+            "parent": child.pk,
+            "is_active": "on",
+            "description": "",
+        },
+    )
+
+    assert listing.index("Root") < listing.index("Child")
+    assert response.status_code == 200
+    assert "parent" in response.context["adminform"].form.errors
+    root.refresh_from_db()
+    assert root.parent is None
+
+
+def test_product_page_shows_its_latest_reviews(admin_client: Client, catalogue: Review) -> None:
+    page = admin_client.get(reverse("admin:products_product_change", args=[catalogue.product.pk]))
+
+    assert reverse("admin:reviews_review_change", args=[catalogue.pk]) in page.content.decode()
