@@ -236,6 +236,10 @@ class Product(TimeStampedModel):
                 condition=Q(is_active=True),
                 name="product_active_review_count",
             ),
+            # Stock levels (out, low) in the admin's filter and dashboard.
+            models.Index(
+                fields=["stock"], condition=Q(is_active=True), name="product_active_stock"
+            ),
             GinIndex(fields=["search_vector"], name="product_search_vector"),
             # ?sku= and a search term that is a SKU match whatever the case.
             models.Index(Upper("sku"), name="product_sku_upper"),

@@ -106,6 +106,8 @@ class Review(TimeStampedModel):
                 name="review_product_helpful",
             ),
             models.Index(fields=["user", "-created_at"], name="review_user_newest"),
+            # The moderation queue, newest first, and the admin dashboard's recent reviews.
+            models.Index(fields=["-created_at", "-id"], name="review_newest"),
             # The moderation queue: hidden reviews, newest first.
             models.Index(
                 fields=["-created_at", "-id"],
