@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate demo superuser check-deploy clean-db
+.PHONY: run test lint format install migrate clean-db browser
 
 # Re-installs only when a requirements file changed since the last install.
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt
@@ -23,7 +23,14 @@ run: install
 	$(BIN)/python manage.py ensure_dev_superuser
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install
+# The browser tests drive Debian's Chromium; install it when missing (root, as on CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Chromium for the browser tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	}
+
+test: install browser
 	$(BIN)/pytest --ds=project.settings.test
 
 lint: install
