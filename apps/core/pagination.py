@@ -36,7 +36,8 @@ class EstimatingPaginator(Paginator):
         limit = settings.API_EXACT_COUNT_LIMIT
         # COUNT over a LIMIT: at most `limit + 1` rows are read, whatever the table's size.
         rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # always a queryset here
-        capped = rows[: limit + 1].count()
+        # Only the keys, unordered: annotations and ORDER BY would be computed for every row.
+        capped = rows.order_by().values("pk")[: limit + 1].count()
         if capped <= limit:
             return capped
         self.count_is_estimate = True

@@ -111,6 +111,9 @@ class ProductChangelistMixin(admin.ModelAdmin[Product]):
     # Counts past API_EXACT_COUNT_LIMIT matching products are PostgreSQL's estimate.
     paginator = EstimatingPaginator
     list_per_page = 50
+    # Newest first on the primary key's index: the changelist lists inactive products too, so the
+    # storefront's partial indexes on created_at do not serve it.
+    ordering = ["-id"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         first_image = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")

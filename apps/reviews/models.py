@@ -95,11 +95,8 @@ class Review(TimeStampedModel):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["product", "-created_at", "-id"],
-                condition=Q(is_hidden=False),
-                name="review_product_newest",
-            ),
+            # Not partial: the storefront's lists (visible only) and the admin's (all) share it.
+            models.Index(fields=["product", "-created_at", "-id"], name="review_product_newest"),
             models.Index(
                 fields=["product", "-helpful_count", "-id"],
                 condition=Q(is_hidden=False),
