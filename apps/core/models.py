@@ -1,4 +1,9 @@
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 class TimeStampedModel(models.Model):
@@ -9,3 +14,57 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class AuditEntry(models.Model):
+    """One change to one object made by a staff member: who, when, what, before and after.
+
+    Written by ``apps.core.services.audit_record``; never edited afterwards. The entries of one
+    bulk action share a ``batch``.
+    """
+
+    created_at = models.DateTimeField("when", default=timezone.now, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        # The trail outlives the account; ``username`` still says who it was.
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    username = models.CharField(
+        max_length=254, blank=True, editable=False, help_text="The user's login at the time."
+    )
+    action = models.CharField(max_length=100, editable=False)
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    # Text, so that one table serves models whatever the type of their primary key.
+    object_id = models.CharField(max_length=64, editable=False)
+    object_repr = models.CharField("object", max_length=200, editable=False)
+    # The changed fields only, as JSON values: {"price": "19.99"} -> {"price": "17.99"}.
+    before = models.JSONField(default=dict, encoder=DjangoJSONEncoder, editable=False)
+    after = models.JSONField(default=dict, encoder=DjangoJSONEncoder, editable=False)
+    batch = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="Shared by the entries of one bulk action."
+    )
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The browsing page: newest first, whole or by action.
+            models.Index(fields=["-created_at", "-id"], name="auditentry_newest"),
+            models.Index(fields=["action", "-created_at", "-id"], name="auditentry_action_newest"),
+            # One object's history.
+            models.Index(
+                fields=["content_type", "object_id", "-created_at"], name="auditentry_object"
+            ),
+            models.Index(
+                fields=["batch"], condition=Q(batch__isnull=False), name="auditentry_batch"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.object_repr}"

@@ -3,7 +3,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -11,7 +12,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from .admin_actions import ProductBulkActionsMixin
 from .admin_changelist import ProductChangelistMixin
+from .admin_import_export import ProductImportExportMixin
 from .images import validate_product_image
 from .models import Category, Product, ProductImage
 from .services import category_validate_parent, product_delete, product_image_delete
@@ -44,7 +47,15 @@ class CategoryAdmin(admin.ModelAdmin[Category]):
     list_per_page = 100
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
-        return super().get_queryset(request).annotate(direct_products=Count("products"))
+        # A count per listed category on the product index, not a GROUP BY over every product.
+        direct = (
+            Product.objects.filter(category=OuterRef("pk"))
+            .order_by()
+            .values("category")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return super().get_queryset(request).annotate(direct_products=Coalesce(Subquery(direct), 0))
 
     @admin.display(description="name", ordering="path")
     def tree_name(self, category: Category) -> SafeString:
@@ -102,7 +113,12 @@ class ProductImageInline(admin.TabularInline[ProductImage, Product]):
 
 
 @admin.register(Product)
-class ProductAdmin(ProductChangelistMixin, admin.ModelAdmin[Product]):
+class ProductAdmin(
+    ProductImportExportMixin,
+    ProductBulkActionsMixin,
+    ProductChangelistMixin,
+    admin.ModelAdmin[Product],
+):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["category"]
     readonly_fields = [

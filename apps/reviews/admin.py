@@ -4,16 +4,36 @@ from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
+from apps.core.pagination import EstimatingPaginator
+
+from .admin_actions import ReviewModerationActionsMixin
 from .models import Review
 from .services import review_create, review_delete, review_update
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin[Review]):
-    list_display = ["product", "user", "rating", "helpful_count", "is_hidden", "created_at"]
+class ReviewAdmin(ReviewModerationActionsMixin, admin.ModelAdmin[Review]):
+    """The moderation queue: newest first, filtered by state and rating, linked to product and
+    author."""
+
+    list_display = [
+        "product_link",
+        "author_link",
+        "rating",
+        "helpful_count",
+        "is_hidden",
+        "created_at",
+    ]
     list_select_related = ["product", "user"]
     list_filter = ["is_hidden", "rating", "created_at"]
+    ordering = ["-created_at", "-id"]
+    # Past API_EXACT_COUNT_LIMIT, the planner's estimate instead of counting millions of rows.
+    paginator = EstimatingPaginator
+    show_full_result_count = False
     search_fields = ["product__name", "=product__sku", "user__username", "user__email"]
     autocomplete_fields = ["product", "user"]
     readonly_fields = [
@@ -25,7 +45,16 @@ class ReviewAdmin(admin.ModelAdmin[Review]):
         "created_at",
         "updated_at",
     ]
-    show_full_result_count = False
+
+    @admin.display(description="product", ordering="product__name")
+    def product_link(self, review: Review) -> SafeString:
+        url = reverse("admin:products_product_change", args=[review.product_id])
+        return format_html('<a href="{}">{}</a>', url, review.product.name)
+
+    @admin.display(description="author", ordering="user__username")
+    def author_link(self, review: Review) -> SafeString:
+        url = reverse("admin:users_user_change", args=[review.user_id])
+        return format_html('<a href="{}">{}</a>', url, review.user.username)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Review | None = None) -> Any:
         # A review stays with its product and author; only its content is edited.

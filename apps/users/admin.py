@@ -6,6 +6,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.pagination import EstimatingPaginator
+
 from .models import User
 from .services import user_delete
 
@@ -32,6 +34,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["-id"]
     readonly_fields = ["last_login", "date_joined", "created_at", "updated_at"]
     show_full_result_count = False
+    paginator = EstimatingPaginator
     fieldsets = (
         (None, {"fields": ("email", "username", "password")}),
         ("Profile", {"fields": ("first_name", "last_name", "phone_number", "is_verified")}),

@@ -1,0 +1,290 @@
+"""The audit trail's read-only admin, and the confirmation page every bulk admin action shares."""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.sites import AdminSite
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from .models import AuditEntry
+from .pagination import EstimatingPaginator
+from .services import audit_actions
+
+# --- Bulk actions -------------------------------------------------------------------------------
+
+# How many of the selected objects a confirmation page lists; the total is always given.
+PREVIEW_LIMIT = 50
+
+# The buttons of a confirmation page, posted with the selection and the action's input.
+PREVIEW, APPLY, EDIT = "preview", "apply", "edit"
+
+
+class BulkActionForm(forms.Form):
+    """The input of a bulk action (none by default).
+
+    ``selection`` is the queryset the action will change, for checks that depend on the rows
+    (such as a new price that would overflow for some of them).
+    """
+
+    def __init__(
+        self, *args: Any, selection: QuerySet[Any], admin_site: AdminSite, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.selection = selection
+        self.admin_site = admin_site
+
+    def summary(self) -> list[tuple[str, str]]:
+        """Return the validated input as (label, value) pairs, for the confirmation page."""
+        return [
+            (str(bound.label), str(self.cleaned_data[bound.name]))
+            for bound in self
+            if not bound.is_hidden
+        ]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of one object on a confirmation page: its value now, and after the action
+    (None while the action's input is still to be given)."""
+
+    label: str
+    before: Any
+    after: Any = None
+
+    @property
+    def changes(self) -> bool:
+        return self.after is not None and self.after != self.before
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One of the first selected objects, with what the action does to it."""
+
+    obj: Any
+    changes: list[FieldChange]
+
+    @property
+    def changes_anything(self) -> bool:
+        return any(change.changes for change in self.changes)
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    """What a bulk action will do: the first rows in detail, and how many rows in all."""
+
+    rows: list[PreviewRow]
+    total: int
+    # How many of them the action changes (the others are already as asked); None while the
+    # action's input is still to be given.
+    changing: int | None = None
+    # The column headings of the changed fields.
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> int | None:
+        return None if self.changing is None else self.total - self.changing
+
+    @property
+    def not_listed(self) -> int:
+        return self.total - len(self.rows)
+
+
+def bulk_action_view(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    form_class: type[BulkActionForm],
+    title: str,
+    template_name: str,
+    preview: Callable[[BulkActionForm | None], BulkPreview],
+    apply: Callable[[BulkActionForm], str],
+) -> TemplateResponse | None:
+    """Show what a bulk action will change; once confirmed, apply it.
+
+    Run from an admin action. The page re-posts the action, the selection and the input to the
+    changelist, so Django's actions machinery (and its permission check) runs each step again:
+
+    - from the changelist: the input form, or straight the preview when there is no input;
+    - ``preview``: the input checked, then before -> after for the first rows, the input frozen;
+    - ``edit``: the input form again, as it was filled in;
+    - ``apply``: the input checked again and, if valid, ``apply(form)`` whose message is shown.
+
+    Invalid input re-renders the form with its errors and changes nothing. Return None once
+    applied, so that the admin redirects back to the changelist.
+    """
+    needs_input = bool(form_class.base_fields)
+    step = next((name for name in (APPLY, PREVIEW, EDIT) if name in request.POST), None)
+    bound = step is not None or not needs_input
+    form = form_class(
+        request.POST if bound else None, selection=queryset, admin_site=modeladmin.admin_site
+    )
+    confirming = bound and step != EDIT and form.is_valid()
+    if confirming and step == APPLY:
+        modeladmin.message_user(request, apply(form), messages.SUCCESS)
+        return None
+    opts = modeladmin.model._meta
+    changelist_url = reverse(
+        f"{modeladmin.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist",
+        current_app=modeladmin.admin_site.name,
+    )
+    if request.GET:  # the changelist's filters and search, which the selection went through
+        changelist_url += f"?{request.GET.urlencode()}"
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": None,
+        "opts": opts,
+        "app_label": opts.app_label,
+        "form": form,
+        "confirming": confirming,
+        "needs_input": needs_input,
+        "preview": preview(form if confirming else None),
+        "preview_limit": PREVIEW_LIMIT,
+        "action_name": _posted_action(request),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        "select_across": request.POST.get("select_across", "0"),
+        "form_url": request.get_full_path(),
+        "changelist_url": changelist_url,
+        "media": modeladmin.media + form.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, template_name, context)
+
+
+def _posted_action(request: HttpRequest) -> str:
+    """Return the action being run: the changelist may post one select per action bar, and
+    ``index`` says which was used (as in ``ModelAdmin.response_action``)."""
+    names = request.POST.getlist("action")
+    try:
+        return names[int(request.POST.get("index", 0))]
+    except (ValueError, IndexError):
+        return names[0] if names else ""
+
+
+# --- The audit trail ----------------------------------------------------------------------------
+
+
+class AuditActionFilter(admin.SimpleListFilter):
+    """Filter by action among the registered ones; no scan of the table for its values."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> Sequence[tuple[str, str]]:
+        return sorted(audit_actions().items(), key=lambda item: item[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(action=value) if value else queryset
+
+
+def _shown(value: Any) -> str:
+    """Return a stored before/after value as text: a related object by its name."""
+    if isinstance(value, Mapping) and "name" in value:
+        return str(value["name"])
+    return "-" if value is None or value == "" else str(value)
+
+
+AUDIT_ENTRY_FIELDS = (
+    "created_at",
+    "user",
+    "username",
+    "action",
+    "content_type",
+    "object_id",
+    "object_link",
+    "changes",
+    "batch_link",
+)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
+    """Browse the audit trail. Nobody adds, changes or deletes an entry, superusers included."""
+
+    list_display = [
+        "created_at",
+        "username",
+        "action_label",
+        "object_link",
+        "changes",
+        "batch_link",
+    ]
+    list_select_related = ["content_type"]
+    list_filter = [AuditActionFilter, ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["object_repr", "username"]
+    # The year/month drill-down runs a DISTINCT over dates of the whole table, and facet
+    # counts one COUNT per filter choice: scans of a table that only grows.
+    date_hierarchy = None
+    show_facets = admin.ShowFacets.NEVER
+    # Sorting by anything but time would sort the whole table.
+    sortable_by = ["created_at"]
+    show_full_result_count = False
+    # Counts past settings.API_EXACT_COUNT_LIMIT rows are the planner's estimate: no full scan.
+    paginator = EstimatingPaginator
+    list_per_page = 100
+    actions = []
+    fields = AUDIT_ENTRY_FIELDS
+    readonly_fields = AUDIT_ENTRY_FIELDS
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    @admin.display(description="action", ordering="action")
+    def action_label(self, entry: AuditEntry) -> str:
+        return audit_actions().get(entry.action, entry.action)
+
+    @admin.display(description="object")
+    def object_link(self, entry: AuditEntry) -> SafeString | str:
+        content_type = entry.content_type
+        try:
+            url = reverse(
+                f"{self.admin_site.name}:{content_type.app_label}_{content_type.model}_change",
+                args=[entry.object_id],
+            )
+        except NoReverseMatch:  # a model without an admin page
+            return entry.object_repr
+        return format_html('<a href="{}">{}</a>', url, entry.object_repr)
+
+    @admin.display(description="before → after")
+    def changes(self, entry: AuditEntry) -> SafeString:
+        fields = list(dict.fromkeys([*entry.before, *entry.after]))
+        return format_html_join(
+            "",
+            "<div><strong>{}</strong>: {} → {}</div>",
+            (
+                (name, _shown(entry.before.get(name)), _shown(entry.after.get(name)))
+                for name in fields
+            ),
+        )
+
+    @admin.display(description="batch")
+    def batch_link(self, entry: AuditEntry) -> SafeString | str:
+        if entry.batch is None:
+            return "-"
+        url = reverse(f"{self.admin_site.name}:core_auditentry_changelist")
+        return format_html(
+            '<a href="{}?batch={}" title="Every entry of this bulk action">{}</a>',
+            url,
+            entry.batch,
+            str(entry.batch)[:8],
+        )

@@ -1,0 +1,53 @@
+"""Import products from a CSV or XLSX sheet, upserting by SKU (see apps.products.importing)."""
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.products.importing import ImportFileError, ImportReport, detect_format, product_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import products from a CSV or XLSX file (columns: sku, name, slug, description, price, "
+        "stock, is_active, category). Nothing is written if any row has an error."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check every row and report; write nothing."
+        )
+
+    def handle(self, *args: Any, file: Path, dry_run: bool, **options: Any) -> None:
+        try:
+            with file.open("rb") as sheet:
+                file_format = detect_format(file.name, sheet.read(8192))
+                sheet.seek(0)
+                report = product_import(file=sheet, file_format=file_format, commit=not dry_run)
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}") from error
+        except ImportFileError as error:
+            raise CommandError(str(error)) from error
+        self._print(report, dry_run=dry_run)
+        if report.has_errors:
+            raise CommandError(
+                f"{report.error_count:,} errors in {report.invalid:,} rows: nothing was written."
+            )
+
+    def _print(self, report: ImportReport, *, dry_run: bool) -> None:
+        for error in report.errors:
+            column = f" {error.column}:" if error.column else ""
+            self.stderr.write(f"Row {error.row}:{column} {error.message}")
+        if report.unlisted_error_count:
+            self.stderr.write(f"... and {report.unlisted_error_count:,} more errors.")
+        verb = "Would import" if dry_run or report.has_errors else "Imported"
+        summary = (
+            f"{verb} {report.row_count:,} rows: {report.new:,} new, {report.changed:,} changed, "
+            f"{report.unchanged:,} unchanged, {report.invalid:,} invalid."
+        )
+        if report.committed:
+            self.stdout.write(self.style.SUCCESS(summary))
+        else:
+            self.stdout.write(summary)

@@ -1,0 +1,395 @@
+"""Import (upload, dry-run preview, confirm) and export of products in the admin."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.storage import default_storage
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from apps.products.admin import ProductAdmin
+from apps.products.importing import COLUMNS
+from apps.products.models import Category, Product
+from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.users.models import User
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:products_product_changelist"
+IMPORT = "admin:products_product_import"
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def admin_client(client: Client, superuser: User) -> Client:
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def importer(staff_with_perms) -> User:  # type: ignore[no-untyped-def]
+    return staff_with_perms("products.add_product", "products.change_product")
+
+
+@pytest.fixture
+def importer_client(client: Client, importer: User) -> Client:
+    client.force_login(importer)
+    return client
+
+
+@pytest.fixture
+def category() -> Category:
+    return CategoryFactory(slug="lamps")
+
+
+def csv_upload(rows: list[list[str]], name: str = "products.csv") -> io.BytesIO:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    upload = io.BytesIO(buffer.getvalue().encode())
+    upload.name = name
+    return upload
+
+
+def upload(client: Client, file: io.BytesIO) -> HttpResponse:
+    """Upload ``file`` and follow to its preview."""
+    response = client.post(reverse(IMPORT), {"file": file}, follow=True)
+    assert response.status_code == 200
+    return response
+
+
+def confirm_url(response: HttpResponse) -> str:
+    return str(response.context["confirm_url"])
+
+
+def stored_uploads() -> list[str]:
+    try:
+        return default_storage.listdir("imports")[1]
+    except FileNotFoundError:
+        return []
+
+
+def test_preview_lists_row_errors_writes_nothing_and_offers_no_confirmation(
+    importer_client: Client, category: Category
+) -> None:
+    response = upload(
+        importer_client,
+        csv_upload(
+            [
+                ["LAMP-1", "Lamp", "", "", "19.99", "3", "true", "lamps"],
+                ["LAMP-2", "Lamp", "", "", "-5", "3", "true", "lamps"],
+                ["LAMP-3", "", "", "", "1", "3", "true", "nowhere"],
+            ]
+        ),
+    )
+
+    content = response.content.decode()
+    assert response.templates[0].name == "admin/products/import_preview.html"
+    assert "Price cannot be negative." in content
+    assert "The name is required." in content
+    assert "nowhere" in content
+    assert "nothing can be imported until every error is fixed" in content
+    assert "Confirm import" not in content
+    report = response.context["report"]
+    assert (report.row_count, report.new, report.invalid) == (3, 1, 2)
+    assert [(error.row, error.column) for error in report.errors] == [
+        (3, "price"),
+        (4, "name"),
+        (4, "category"),
+    ]
+    assert not Product.objects.exists()
+
+    # Posting the confirmation anyway writes nothing either.
+    confirmed = importer_client.post(confirm_url(response))
+    assert confirmed.status_code == 200
+    assert "Nothing was written" in confirmed.content.decode()
+    assert not Product.objects.exists()
+
+
+def test_confirm_upserts_by_sku_in_one_go_and_forgets_the_file(
+    importer_client: Client, importer: User, category: Category
+) -> None:
+    existing = ProductFactory(sku="LAMP-1", price=Decimal("10.00"))
+    preview = upload(
+        importer_client,
+        csv_upload(
+            [
+                [
+                    "LAMP-1",
+                    existing.name,
+                    existing.slug,
+                    existing.description,
+                    "12.00",
+                    "3",
+                    "true",
+                    "lamps",
+                ],
+                ["LAMP-2", "Floor lamp", "", "Tall.", "80.00", "2", "true", "lamps"],
+            ]
+        ),
+    )
+    content = preview.content.decode()
+    assert "nothing has been written yet" in content
+    assert "Confirm import" in content
+    assert "10.00 → <strong>12.00</strong>" in content
+    assert not Product.objects.filter(sku="LAMP-2").exists()
+    assert len(stored_uploads()) == 1
+
+    response = importer_client.post(confirm_url(preview), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
+    assert "1 new, 1 changed, 0 unchanged" in response.content.decode()
+    existing.refresh_from_db()
+    assert existing.price == Decimal("12.00")
+    created = Product.objects.get(sku="LAMP-2")
+    assert (created.created_by, created.category) == (importer, category)
+    assert stored_uploads() == []
+    # The upload is spent: confirming again is refused, not applied twice.
+    again = importer_client.post(confirm_url(preview), follow=True)
+    assert "no longer waiting" in again.content.decode()
+
+
+def test_the_same_file_twice_reports_nothing_changed_and_keeps_updated_at(
+    importer_client: Client, category: Category
+) -> None:
+    rows = [
+        ["LAMP-1", "Desk lamp", "", "", "19.99", "3", "true", "lamps"],
+        ["LAMP-2", "Floor lamp", "", "", "80.00", "2", "false", "lamps"],
+    ]
+    importer_client.post(confirm_url(upload(importer_client, csv_upload(rows))))
+    stamps = dict(Product.objects.values_list("sku", "updated_at"))
+
+    preview = upload(importer_client, csv_upload(rows))
+    response = importer_client.post(confirm_url(preview), follow=True)
+
+    assert (preview.context["report"].changed, preview.context["report"].unchanged) == (0, 2)
+    assert "already as the file says" in preview.content.decode()
+    assert "0 new, 0 changed, 2 unchanged" in response.content.decode()
+    assert dict(Product.objects.values_list("sku", "updated_at")) == stamps
+
+
+def test_confirm_checks_the_file_again(importer_client: Client) -> None:
+    doomed = CategoryFactory(slug="doomed")
+    preview = upload(
+        importer_client, csv_upload([["LAMP-1", "Lamp", "", "", "1.00", "1", "true", "doomed"]])
+    )
+    assert not preview.context["report"].has_errors
+    doomed.delete()  # the catalogue changes between the preview and the confirmation
+
+    response = importer_client.post(confirm_url(preview))
+
+    assert response.status_code == 200
+    assert "No category has the slug or id" in response.content.decode()
+    assert not Product.objects.exists()
+
+
+def test_xlsx_upload_imports(importer_client: Client, category: Category) -> None:
+    workbook = Workbook()
+    workbook.active.append(list(COLUMNS))
+    workbook.active.append(["LAMP-1", "Lamp", None, None, 19.99, 4, True, "lamps"])
+    file = io.BytesIO()
+    workbook.save(file)
+    file.seek(0)
+    file.name = "products.xlsx"
+
+    preview = upload(importer_client, file)
+    importer_client.post(confirm_url(preview))
+
+    assert preview.context["report"].file_format == "xlsx"
+    assert Product.objects.get(sku="LAMP-1").price == Decimal("19.99")
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "products.csv", "The submitted file is empty."),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "products.png", "neither a CSV file nor an XLSX"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "products.xls", "Old Excel workbooks"),
+    ],
+    ids=["empty", "picture", "xls"],
+)
+def test_a_file_that_is_no_sheet_is_refused_on_the_form(
+    importer_client: Client, content: bytes, name: str, message: str
+) -> None:
+    file = io.BytesIO(content)
+    file.name = name
+
+    response = importer_client.post(reverse(IMPORT), {"file": file})
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert stored_uploads() == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"sku,title,price,category\r\nA,B,1,c\r\n", "Unknown columns: title"),
+        (b"sku,name,price,category\r\n", "no products"),
+        (b'sku,name,price,category\r\nA,"' + b"x" * 200_000 + b'",1,c\r\n', "longer than"),
+        (b"PK\x03\x04 not really a zip", "not a readable XLSX"),
+    ],
+    ids=["wrong-header", "header-only", "huge-cell", "broken-xlsx"],
+)
+def test_a_malformed_sheet_is_refused_on_the_preview(
+    importer_client: Client, content: bytes, message: str
+) -> None:
+    file = io.BytesIO(content)
+    file.name = "products.csv"
+
+    response = upload(importer_client, file)
+
+    assert response.templates[0].name == "admin/products/import_form.html"
+    assert message in response.content.decode()
+    assert "Nothing was written." in response.content.decode()
+    assert stored_uploads() == []
+
+
+def test_cancel_deletes_the_upload(importer_client: Client, category: Category) -> None:
+    preview = upload(
+        importer_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+    )
+
+    response = importer_client.post(preview.context["cancel_url"], follow=True)
+
+    assert "nothing was written" in response.content.decode()
+    assert stored_uploads() == []
+    assert not Product.objects.exists()
+
+
+def test_another_user_cannot_confirm_my_upload(
+    importer_client: Client, client: Client, staff_with_perms, category: Category
+) -> None:  # type: ignore[no-untyped-def]
+    preview = upload(
+        importer_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+    )
+    other = Client()
+    other.force_login(staff_with_perms("products.add_product", "products.change_product"))
+
+    response = other.post(confirm_url(preview), follow=True)
+
+    assert "no longer waiting" in response.content.decode()
+    assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "perms",
+    [("products.view_product",), ("products.add_product",), ("products.change_product",)],
+)
+def test_import_needs_add_and_change(client: Client, staff_with_perms, perms) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(staff_with_perms(*perms))
+
+    form = client.get(reverse(IMPORT))
+    posted = client.post(reverse(IMPORT), {"file": csv_upload([])})
+    changelist = client.get(reverse(CHANGELIST))
+
+    assert form.status_code == posted.status_code == 403
+    assert stored_uploads() == []
+    if changelist.status_code == 200:
+        assert reverse(IMPORT) not in changelist.content.decode()
+
+
+def test_export_needs_view(client: Client, staff_with_perms) -> None:  # type: ignore[no-untyped-def]
+    ProductFactory()
+    client.force_login(staff_with_perms("products.add_product"))
+    assert client.get(reverse("admin:products_product_export", args=["csv"])).status_code == 403
+
+    viewer = Client()
+    viewer.force_login(staff_with_perms("products.view_product"))
+    changelist = viewer.get(reverse(CHANGELIST)).content.decode()
+    response = viewer.get(reverse("admin:products_product_export", args=["csv"]))
+
+    assert response.status_code == 200
+    assert reverse("admin:products_product_export", args=["csv"]) in changelist
+    assert reverse(IMPORT) not in changelist
+
+
+def exported_rows(client: Client, file_format: str, query: str = "") -> list[list[str]]:
+    url = reverse("admin:products_product_export", args=[file_format]) + query
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    if file_format == "csv":
+        return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
+    return [["" if value is None else str(value) for value in row] for row in sheet.values]
+
+
+def test_export_follows_the_changelist_search_and_filters(admin_client: Client) -> None:
+    ProductFactory(sku="ON-1", name="Brass lamp", is_active=True)
+    ProductFactory(sku="ON-2", name="Oak desk", is_active=True)
+    ProductFactory(sku="OFF-1", name="Brass hook", is_active=False)
+
+    everything = exported_rows(admin_client, "csv")
+    active = exported_rows(admin_client, "csv", "?is_active__exact=1")
+    brass_active = exported_rows(admin_client, "csv", "?is_active__exact=1&q=brass")
+    by_sku = exported_rows(admin_client, "xlsx", "?q=OFF-1")
+
+    assert everything[0] == list(COLUMNS)
+    assert sorted(row[0] for row in everything[1:]) == ["OFF-1", "ON-1", "ON-2"]
+    assert sorted(row[0] for row in active[1:]) == ["ON-1", "ON-2"]
+    assert [row[0] for row in brass_active[1:]] == ["ON-1"]
+    assert [row[0] for row in by_sku[1:]] == ["OFF-1"]
+
+
+def test_export_with_a_bad_filter_goes_back_to_the_changelist(admin_client: Client) -> None:
+    response = admin_client.get(
+        reverse("admin:products_product_export", args=["csv"]) + "?price__nope=1"
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse(CHANGELIST))
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_an_export_reimports_unchanged(admin_client: Client, file_format: str) -> None:
+    category = CategoryFactory(slug="1234")  # a slug of digits, as the importer must read it
+    ProductFactory(sku="=SUM(A1)", name="=formula-looking name", category=category)
+    ProductFactory(sku="00042", description="  spaced\nover lines  ", price=Decimal("0.50"))
+    ProductFactory(sku="ZERO", stock=0, is_active=False, description="")
+    response = admin_client.get(reverse("admin:products_product_export", args=[file_format]))
+    content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    file = io.BytesIO(content)
+    file.name = f"export.{file_format}"
+    stamps = dict(Product.objects.values_list("sku", "updated_at"))
+
+    preview = upload(admin_client, file)
+    confirmed = admin_client.post(confirm_url(preview), follow=True)
+
+    report = preview.context["report"]
+    assert (report.new, report.changed, report.unchanged) == (0, 0, 3), report.samples
+    assert "0 new, 0 changed, 3 unchanged" in confirmed.content.decode()
+    assert dict(Product.objects.values_list("sku", "updated_at")) == stamps
+
+
+def test_xlsx_export_past_its_limit_asks_for_csv(admin_client: Client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(ProductAdmin, "export_xlsx_max_rows", 2)
+    ProductFactory.create_batch(3)
+
+    response = admin_client.get(
+        reverse("admin:products_product_export", args=["xlsx"]) + "?is_active__exact=1",
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == reverse(CHANGELIST) + "?is_active__exact=1"
+    assert "export CSV" in response.content.decode()
+
+
+def test_changelist_shows_import_and_export_with_its_query(admin_client: Client) -> None:
+    response = admin_client.get(reverse(CHANGELIST), {"is_active__exact": "1"})
+
+    content = response.content.decode()
+    assert reverse(IMPORT) in content
+    assert (
+        reverse("admin:products_product_export", args=["xlsx"]) + "?is_active__exact=1" in content
+    )
