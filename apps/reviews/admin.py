@@ -11,8 +11,22 @@ from django.utils.safestring import SafeString
 from apps.core.pagination import EstimatingPaginator
 
 from .admin_actions import ReviewModerationActionsMixin
-from .models import Review
+from .models import MAX_RATING, MIN_RATING, Review
 from .services import review_create, review_delete, review_update
+
+
+class StarsFilter(admin.SimpleListFilter):
+    """Ratings 1 to 5, listed as constants: no SELECT DISTINCT over millions of reviews."""
+
+    title = "rating"
+    parameter_name = "rating"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(stars), f"{stars} stars") for stars in range(MAX_RATING, MIN_RATING - 1, -1)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Review]) -> QuerySet[Review]:
+        value = self.value()
+        return queryset.filter(rating=int(value)) if value and value.isdecimal() else queryset
 
 
 @admin.register(Review)
@@ -29,7 +43,7 @@ class ReviewAdmin(ReviewModerationActionsMixin, admin.ModelAdmin[Review]):
         "created_at",
     ]
     list_select_related = ["product", "user"]
-    list_filter = ["is_hidden", "rating", "created_at"]
+    list_filter = ["is_hidden", StarsFilter, "created_at"]
     ordering = ["-created_at", "-id"]
     # Past API_EXACT_COUNT_LIMIT, the planner's estimate instead of counting millions of rows.
     paginator = EstimatingPaginator

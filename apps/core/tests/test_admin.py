@@ -303,3 +303,15 @@ def test_dashboard_shows_only_what_the_user_may_see(client: Client, staff_with_p
 
     assert "Reviews in the last 24 hours" in page
     assert "Low stock" not in page
+
+
+def test_review_queue_filters_by_stars_without_scanning_for_distinct_values(
+    admin_client: Client, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    low, high = ReviewFactory(rating=1), ReviewFactory(rating=5)
+
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(reverse("admin:reviews_review_changelist"), {"rating": "5"})
+
+    assert [review.pk for review in response.context["cl"].result_list] == [high.pk]
+    assert low.pk not in [review.pk for review in response.context["cl"].result_list]
