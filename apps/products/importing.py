@@ -40,7 +40,6 @@ from django.utils import timezone
 from django.utils.text import slugify
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
 
 from apps.users.models import User
 
@@ -48,6 +47,7 @@ from .models import Category, Product
 
 COLUMNS = ("sku", "name", "slug", "description", "price", "stock", "is_active", "category")
 REQUIRED_COLUMNS = ("sku", "name", "price", "category")
+_COLUMN_ORDER = {name: position for position, name in enumerate(COLUMNS)}
 FORMATS = ("csv", "xlsx")
 
 # Field limits, from the model so that a row that passes here also passes the database.
@@ -205,6 +205,39 @@ def read_sheet(
     return columns, _data_rows(rows, max_rows)
 
 
+def sheet_to_csv(
+    file: IO[bytes], file_format: str, output: IO[bytes], *, max_rows: int | None = None
+) -> None:
+    """Write a sheet's cells into ``output`` as a UTF-8 CSV file that reads back the same.
+
+    Reading an XLSX workbook takes several times longer than reading the same rows as CSV:
+    transcribed once, a workbook is checked again on confirmation at CSV speed. Row numbers
+    stay the spreadsheet's (a workbook's empty rows are written as empty lines). Raise
+    ImportFileError if the file cannot be read, or has more than ``max_rows`` rows.
+    """
+    assert file_format in FORMATS, f"file_format must be one of {FORMATS}, not {file_format!r}"
+    rows = _csv_rows(file) if file_format == "csv" else _xlsx_rows(file)
+    text = io.TextIOWrapper(output, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    written = 0
+    products = -1  # the header row is not one
+    try:
+        with _cyclic_gc_paused():
+            for number, cells in rows:
+                if not any(cell.strip() for cell in cells):
+                    continue
+                products += 1
+                if max_rows is not None and products > max_rows:
+                    raise _too_many_rows(max_rows)
+                writer.writerows([[]] * (number - written - 1))
+                writer.writerow(cells)
+                written = number
+    finally:
+        rows.close()
+        text.flush()
+        text.detach()  # leave the caller's file open
+
+
 def _data_rows(
     rows: Iterator[tuple[int, list[str]]], max_rows: int | None
 ) -> Iterator[tuple[int, list[str]]]:
@@ -214,11 +247,15 @@ def _data_rows(
             continue
         count += 1
         if max_rows is not None and count > max_rows:
-            raise ImportFileError(
-                f"The file has more than {max_rows:,} rows: split it into smaller files, or run "
-                "`manage.py import_products` on the server."
-            )
+            raise _too_many_rows(max_rows)
         yield number, cells
+
+
+def _too_many_rows(max_rows: int) -> ImportFileError:
+    return ImportFileError(
+        f"The file has more than {max_rows:,} rows: split it into smaller files, or run "
+        "`manage.py import_products` on the server."
+    )
 
 
 def _check_header(cells: list[str]) -> tuple[str, ...]:
@@ -229,14 +266,13 @@ def _check_header(cells: list[str]) -> tuple[str, ...]:
     if "" in names:
         position = names.index("") + 1
         raise ImportFileError(f"Column {position} has no name in the header row.")
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    duplicates = sorted({_shorten(name) for name in names if names.count(name) > 1})[:5]
     if duplicates:
         raise ImportFileError(f"Columns named more than once: {', '.join(duplicates)}.")
-    unknown = [name for name in names if name not in COLUMNS]
+    unknown = [_shorten(name) for name in names if name not in COLUMNS]
     if unknown:
-        raise ImportFileError(
-            f"Unknown columns: {', '.join(unknown)}. The columns are: {expected}."
-        )
+        listed = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        raise ImportFileError(f"Unknown columns: {listed}. The columns are: {expected}.")
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
         raise ImportFileError(
@@ -357,7 +393,7 @@ def _xlsx_parts(archive: zipfile.ZipFile) -> tuple[str, str | None]:
 
 def _xlsx_shared_strings(archive: zipfile.ZipFile, path: str) -> list[str]:
     with archive.open(path) as part:
-        return [_rich_text(item) for item in _xml_elements(part, "si")]
+        return [_xlsx_unescape(_rich_text(item)) for item in _xml_elements(part, "si")]
 
 
 def _xlsx_sheet_rows(
@@ -439,7 +475,26 @@ def _xlsx_value(text: str, cell_type: str, shared_strings: list[str]) -> str:
         return {"1": "true", "0": "false"}.get(text, text)
     if cell_type == "n" and text:
         return _number_text(text)
-    return text  # inlineStr, str (a formula's text), e (an error such as #N/A), d (ISO date)
+    if cell_type in ("inlineStr", "str"):
+        return _xlsx_unescape(text)
+    return text  # e (an error such as #N/A), d (an ISO date)
+
+
+# XML carries neither most control characters nor a carriage return (a parser reads "\r\n" as
+# "\n", and the admin's text areas send "\r\n"): Excel writes such a character as _xHHHH_, and
+# a literal "_xHHHH_" with its underscore escaped, as _x005F_xHHHH_.
+_XLSX_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]|_(?=x[0-9A-Fa-f]{4}_)")
+_XLSX_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _xlsx_escape(text: str) -> str:
+    return _XLSX_NEEDS_ESCAPE.sub(lambda match: f"_x{ord(match.group()):04X}_", text)
+
+
+def _xlsx_unescape(text: str) -> str:
+    if "_x" not in text:
+        return text
+    return _XLSX_ESCAPED.sub(lambda match: chr(int(match.group(1), 16)), text)
 
 
 def _number_text(text: str) -> str:
@@ -478,6 +533,8 @@ def _parse_row(
     for column, text in zip(columns, cells, strict=False):
         attribute, parse = _CELL_PARSERS[column]
         try:
+            if "\x00" in text:  # PostgreSQL text cannot hold it
+                raise _CellError("The cell contains a NUL character.")
             setattr(row, attribute, parse(text))
         except _CellError as error:
             row.valid = False
@@ -596,6 +653,8 @@ def _check_sheet(file: IO[bytes], file_format: str, *, max_rows: int | None) -> 
     _load_existing(rows)
     _assign_slugs(rows, report)
     _count_changes(rows, columns, report)
+    # In the order of the sheet, whichever check found them.
+    report.errors.sort(key=lambda error: (error.row, _COLUMN_ORDER.get(error.column, -1)))
     return _CheckedSheet(report, rows)
 
 
@@ -633,8 +692,8 @@ def _check_duplicate_skus(rows: list[_Row], report: ImportReport) -> None:
 def _resolve_categories(rows: list[_Row], report: ImportReport) -> None:
     references = {row.category_ref for row in rows if row.category_ref}
     ids = [int(ref) for ref in references if ref.isascii() and ref.isdigit() and len(ref) < 19]
-    found = Category.objects.filter(Q(slug__in=references) | Q(pk__in=ids)).values_list(
-        "pk", "slug"
+    found = list(
+        Category.objects.filter(Q(slug__in=references) | Q(pk__in=ids)).values_list("pk", "slug")
     )
     by_id = {str(pk): pk for pk, _ in found}
     # A slug first: a category may well have a slug made of digits.
@@ -1045,8 +1104,7 @@ def export_xlsx(products: QuerySet[Product], file: IO[bytes]) -> int:
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    # Characters XML cannot carry (control characters) are dropped from the workbook.
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    value = _xlsx_escape(value)
     if value.startswith("="):
         # openpyxl would store it as a formula; keep it text, as it came.
         cell = WriteOnlyCell(sheet, value)
