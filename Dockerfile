@@ -59,6 +59,7 @@ RUN DJANGO_SECRET_KEY=build-only-not-a-secret \
     EMAIL_HOST_USER=build \
     EMAIL_HOST_PASSWORD=build \
     DEFAULT_FROM_EMAIL=build@build.invalid \
+    FRONTEND_URL=https://build.invalid \
     python manage.py collectstatic --noinput --verbosity 1
 
 USER 10001:10001
