@@ -12,6 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
+from apps.core.ordering import order_with_tie_breaker, ordering_choices
+
 from .models import Category, Product
 from .search import ProductSearch, clean_search_text, search_products
 
@@ -27,11 +29,7 @@ ORDERINGS = {
     "review_count": "review_count",
     "relevance": "rank",
 }
-ORDERING_CHOICES = [
-    (f"{sign}{name}", f"{name} ({'descending' if sign else 'ascending'})")
-    for name in ORDERINGS
-    for sign in ("", "-")
-]
+ORDERING_CHOICES = ordering_choices(ORDERINGS)
 
 
 class StrictBooleanField(forms.Field):
@@ -193,8 +191,7 @@ class ProductFilter(django_filters.FilterSet):
         )
         if ordering.lstrip("-") == "relevance" and self.search_result is None:
             raise ValidationError({"ordering": ["Order by relevance only together with search."]})
-        sign = "-" if ordering.startswith("-") else ""
-        return queryset.order_by(f"{sign}{ORDERINGS[ordering.lstrip('-')]}", f"{sign}id")
+        return order_with_tie_breaker(queryset, ORDERINGS, ordering)
 
     def is_set(self, *names: str) -> bool:
         """Return whether any of the named filters was given a value."""

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import QuerySet
 
+from apps.core.ordering import order_with_tie_breaker, ordering_choices
 from apps.products.filters import StrictBooleanFilter
 from apps.products.models import Product
 
@@ -8,11 +9,7 @@ from .models import Review
 
 # ?ordering= values and the columns they sort on; the id breaks ties in the same direction.
 ORDERINGS = {"created_at": "created_at", "rating": "rating", "helpful": "helpful_count"}
-ORDERING_CHOICES = [
-    (f"{sign}{name}", f"{name} ({'descending' if sign else 'ascending'})")
-    for name in ORDERINGS
-    for sign in ("", "-")
-]
+ORDERING_CHOICES = ordering_choices(ORDERINGS)
 
 
 class ReviewFilter(django_filters.FilterSet):
@@ -53,5 +50,4 @@ class ReviewFilter(django_filters.FilterSet):
     def filter_queryset(self, queryset: QuerySet[Review]) -> QuerySet[Review]:
         queryset = super().filter_queryset(queryset)
         ordering = self.form.cleaned_data.get("ordering") or "-created_at"
-        sign = "-" if ordering.startswith("-") else ""
-        return queryset.order_by(f"{sign}{ORDERINGS[ordering.lstrip('-')]}", f"{sign}id")
+        return order_with_tie_breaker(queryset, ORDERINGS, ordering)
