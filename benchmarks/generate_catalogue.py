@@ -2,8 +2,8 @@
 
     DATABASE_URL=postgres://... python benchmarks/generate_catalogue.py --products 1000000
 
-Into an empty, migrated database: 10,000 categories in a tree (10 roots, 3 levels below),
-the given number of products with names and descriptions drawn from word lists, and reviews
+Into an empty, migrated database: 10,000 categories in a tree (10 roots, 90 families,
+9,900 kinds), the given number of products with names and descriptions drawn from word lists, and reviews
 with skewed popularity by 20,000 users. The same arguments always give the same catalogue.
 
 Rows are written by INSERT ... SELECT over generate_series, with the search trigger off; the
@@ -57,11 +57,34 @@ def words_sql(words: list[str]) -> str:
 
 def run(cursor: Any, label: str, sql: str, params: list[Any] | None = None) -> None:
     start = time.perf_counter()
-    if params:
-        # With parameters, a modulo operator must be written %%.
-        sql = re.sub(r"(?<!%)%(?![s%])", "%%", sql)
-    cursor.execute(sql, params or [])
+    cursor.execute(_escaped(sql, params), params or [])
     print(f"{label}: {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def run_in_batches(
+    cursor: Any, label: str, sql: str, params: list[Any], total: int, *, batch: int = 50_000
+) -> None:
+    """Run ``sql`` once per batch of 1..total, its last two parameters being the batch's first
+    and last number, drawing a progress bar."""
+    start = time.perf_counter()
+    sql = _escaped(sql, params)
+    for first in range(1, total + 1, batch):
+        last = min(first + batch - 1, total)
+        cursor.execute(sql, [*params, first, last])
+        _progress(label, last, total, time.perf_counter() - start)
+    print(flush=True)
+
+
+def _progress(label: str, done: int, total: int, elapsed: float) -> None:
+    width = 30
+    filled = width * done // total
+    bar = "#" * filled + "." * (width - filled)
+    print(f"\r{label:<18} [{bar}] {done:>9,}/{total:,} {elapsed:6.1f} s", end="", flush=True)
+
+
+def _escaped(sql: str, params: list[Any] | None) -> str:
+    # With parameters, a modulo operator must be written %%.
+    return re.sub(r"(?<!%)%(?![s%])", "%%", sql) if params else sql
 
 
 def main() -> None:
@@ -74,7 +97,7 @@ def main() -> None:
         cursor.execute("SELECT count(*) FROM products_product")
         if cursor.fetchone()[0]:
             sys.exit("The database already has products; use an empty, migrated one.")
-        # Categories: 10 roots, 10 children each, then 99 grandchildren each: 10,000 in all.
+        # Categories: 10 roots, 9 children each, then 110 grandchildren each: 10,000 in all.
         run(
             cursor,
             "categories",
@@ -87,12 +110,12 @@ def main() -> None:
                                            created_at, updated_at)
             SELECT 'Family ' || p.id || '.' || c, 'family-' || p.id || '-' || c, '', true, p.id,
                    '', now(), now()
-            FROM products_category p, generate_series(1, 10) c WHERE p.parent_id IS NULL;
+            FROM products_category p, generate_series(1, 9) c WHERE p.parent_id IS NULL;
             INSERT INTO products_category (name, slug, description, is_active, parent_id, path,
                                            created_at, updated_at)
             SELECT 'Kind ' || p.id || '.' || c, 'kind-' || p.id || '-' || c, '', true, p.id, '',
                    now(), now()
-            FROM products_category p, generate_series(1, 89) c
+            FROM products_category p, generate_series(1, 110) c
             WHERE p.parent_id IS NOT NULL;
         """,
         )
@@ -114,7 +137,7 @@ def main() -> None:
         )
         cursor.execute("ALTER TABLE products_product DISABLE TRIGGER products_product_search")
         # hashtext(n || salt) gives a deterministic pseudo-random integer per product and salt.
-        run(
+        run_in_batches(
             cursor,
             "products",
             f"""
@@ -134,7 +157,7 @@ def main() -> None:
                     initcap(a.w || ' ' || m.w || ' ' || o.w || ' ' || c.w) AS name,
                     initcap(a.w) || ' ' || o.w || ' made of ' || m.w || ', in ' || c.w || '. '
                       || f1.w || ' and ' || f2.w || ', for ' || f3.w || ' use.' AS description
-                FROM generate_series(1, %s) n
+                FROM generate_series(%s, %s) n
                 CROSS JOIN LATERAL (SELECT ({words_sql(ADJECTIVES)})[1 + abs(hashtext(n || 'a')) % {len(ADJECTIVES)}] w) a
                 CROSS JOIN LATERAL (SELECT ({words_sql(MATERIALS)})[1 + abs(hashtext(n || 'm')) % {len(MATERIALS)}] w) m
                 CROSS JOIN LATERAL (SELECT ({words_sql(NOUNS)})[1 + abs(hashtext(n || 'o')) % {len(NOUNS)}] w) o
@@ -144,16 +167,22 @@ def main() -> None:
                 CROSS JOIN LATERAL (SELECT ({words_sql(FILLER)})[1 + abs(hashtext(n || 'f3')) % {len(FILLER)}] w) f3
             ) AS generated
         """,
-            [leaves, len(leaves), args.products],
+            [leaves, len(leaves)],
+            args.products,
         )
-        run(
+        cursor.execute("SELECT min(id) - 1 FROM products_product")
+        offset = cursor.fetchone()[0]
+        run_in_batches(
             cursor,
             "search documents",
             f"""
             UPDATE products_product SET search_vector =
                 setweight(to_tsvector('{config}', name), 'A')
                 || setweight(to_tsvector('{config}', description), 'B')
+            WHERE id - %s BETWEEN %s AND %s
         """,
+            [offset],
+            args.products,
         )
         cursor.execute("ALTER TABLE products_product ENABLE TRIGGER products_product_search")
         run(
@@ -169,7 +198,7 @@ def main() -> None:
         )
         # Reviews: popularity skewed by a power law over products; ratings leaning positive.
         reviews = int(args.products * args.reviews_per_product)
-        run(
+        run_in_batches(
             cursor,
             "reviews",
             """
@@ -183,11 +212,12 @@ def main() -> None:
                          AS product_id,
                        (SELECT min(id) FROM users_user) + abs(hashtext(r || 'u')) %% 20000 AS user_id,
                        (ARRAY[1,2,3,3,4,4,4,5,5,5])[1 + abs(hashtext(r || 'r')) %% 10] AS rating
-                FROM generate_series(1, %s) r
+                FROM generate_series(%s, %s) r
             ) AS drawn
             ON CONFLICT DO NOTHING
         """,
-            [args.products - 1, reviews],
+            [args.products - 1],
+            reviews,
         )
         run(
             cursor,

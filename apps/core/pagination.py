@@ -10,12 +10,24 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import Paginator
-from django.db.models import BooleanField, Expression, F, GeneratedField, QuerySet, Value
+from django.core.paginator import Page, Paginator
+from django.db import connections
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Expression,
+    F,
+    GeneratedField,
+    QuerySet,
+    Value,
+)
+from django.db.models.expressions import RawSQL
+from psycopg import ClientCursor
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -25,24 +37,69 @@ from rest_framework.views import APIView
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
+def counted(rows: QuerySet[Any]) -> tuple[str, list[Any]]:
+    """Return SQL (and its parameters) for a row ``ARRAY[count, estimate]`` of ``rows``.
+
+    ``count`` is exact up to ``API_EXACT_COUNT_LIMIT``: the COUNT runs over a LIMIT, so at most
+    ``limit + 1`` rows are read, whatever the table's size. Past the limit, ``estimate`` is
+    PostgreSQL's planner estimate (``catalogue_count_estimate()``, an EXPLAIN in the database),
+    else null. Either way it is one round trip, and it can be a subquery of the page's query.
+    """
+    limit = settings.API_EXACT_COUNT_LIMIT
+    # Only the keys, unordered: annotations and ORDER BY would be computed for every row.
+    keys = rows.order_by().values("pk")
+    capped_sql, capped_params = keys[: limit + 1].query.sql_with_params()
+    full_sql, full_params = keys.query.sql_with_params()
+    # The estimate EXPLAINs the query as text: psycopg quotes the parameters into it.
+    connection = connections[rows.db]
+    connection.ensure_connection()
+    query_text = ClientCursor(connection.connection).mogrify(full_sql, full_params)
+    figures = "ARRAY[n, CASE WHEN n > %s THEN greatest(catalogue_count_estimate(%s::text), n) END]"
+    # capped_sql is the ORM's own SQL, with its values as parameters.
+    sql = f"SELECT {figures} FROM (SELECT count(*) AS n FROM ({capped_sql}) AS capped) AS c"  # noqa: S608
+    return sql, [limit, query_text, *capped_params]
+
+
+def _count_and_flag(figures: list[int]) -> tuple[int, bool]:
+    """Return the count from ``counted()``'s row, and whether it is an estimate."""
+    exact, estimate = figures
+    return (exact, False) if estimate is None else (estimate, True)
+
+
 class EstimatingPaginator(Paginator):
     """Count exactly up to a limit; past it, take PostgreSQL's planner estimate instead of
-    scanning every matching row. ``count_is_estimate`` says which it did."""
+    scanning every matching row (one query either way). ``count_is_estimate`` says which."""
 
     count_is_estimate = False
 
     @cached_property
     def count(self) -> int:
-        limit = settings.API_EXACT_COUNT_LIMIT
-        # COUNT over a LIMIT: at most `limit + 1` rows are read, whatever the table's size.
         rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # always a queryset here
-        # Only the keys, unordered: annotations and ORDER BY would be computed for every row.
-        capped = rows.order_by().values("pk")[: limit + 1].count()
-        if capped <= limit:
-            return capped
-        self.count_is_estimate = True
-        plan = json.loads(rows.order_by().explain(format="json"))
-        return max(int(plan[0]["Plan"]["Plan Rows"]), capped)
+        sql, params = counted(rows)
+        with connections[rows.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            count, self.count_is_estimate = _count_and_flag(cursor.fetchone()[0])
+        return count
+
+
+class CountedPage(Page):
+    """A page fetched with one extra row, so that whether a next page exists is known exactly
+    even when the count is an estimate."""
+
+    def __init__(
+        self, rows: list[Any], number: int, paginator: Paginator, *, has_next: bool
+    ) -> None:
+        super().__init__(rows, number, paginator)
+        self._has_next = has_next
+
+    def has_next(self) -> bool:
+        return self._has_next
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -73,7 +130,36 @@ class PageNumberPagination(pagination.PageNumberPagination):
         page = request.query_params.get(self.page_query_param)
         if page is not None and page != "last" and not WHOLE_NUMBER.fullmatch(page):
             raise ValidationError({self.page_query_param: ["Must be a whole number, or 'last'."]})
-        return super().paginate_queryset(queryset, request, view)
+        if page == "last" or not isinstance(queryset, QuerySet):
+            # The last page's number needs the count first: two queries.
+            return super().paginate_queryset(queryset, request, view)
+        return self._page_with_count(queryset, request, int(page or 1))
+
+    def _page_with_count(self, queryset: QuerySet[Any], request: Request, number: int) -> list[Any]:
+        """Fetch the page and the count in one query: the count is a subquery that PostgreSQL
+        evaluates once (an InitPlan), beside the page's rows."""
+        size = self.get_page_size(request)
+        if number < 1:
+            raise NotFound(self.invalid_page_message.format(page_number=number, message=""))
+        sql, params = counted(queryset)
+        figures = RawSQL(f"({sql})", params, output_field=ArrayField(BigIntegerField()))  # noqa: S611
+        offset = (number - 1) * size
+        rows = list(queryset.annotate(pagination_count=figures)[offset : offset + size + 1])
+        if not rows and number > 1:
+            raise NotFound(
+                self.invalid_page_message.format(page_number=number, message="That page is empty.")
+            )
+        paginator = self.django_paginator_class(queryset, size)
+        count, is_estimate = _count_and_flag(rows[0].pagination_count) if rows else (0, False)
+        # Set what the paginator would otherwise count with a query of its own.
+        paginator.__dict__["count"] = count
+        paginator.count_is_estimate = is_estimate
+        self.page = CountedPage(rows[:size], number, paginator, has_next=len(rows) > size)
+        self.request = request
+        self.display_page_controls = self.template is not None and (
+            number > 1 or self.page.has_next()
+        )
+        return list(self.page)
 
     def get_paginated_response(self, data: Any) -> Response:
         assert self.page is not None

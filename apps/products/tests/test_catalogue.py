@@ -347,9 +347,9 @@ def test_search_query_count_is_fixed(
     audio_catalogue: dict[str, Product],
     django_assert_num_queries,  # type: ignore[no-untyped-def]
 ) -> None:
-    with django_assert_num_queries(3):  # full-text exists?, count, page
+    with django_assert_num_queries(2):  # full-text exists?, the page with its count
         api_client.get(PRODUCTS, {"search": "headphones"})
-    with django_assert_num_queries(4):  # + the lexicon lookup for corrections
+    with django_assert_num_queries(3):  # + the lexicon lookup for corrections
         api_client.get(PRODUCTS, {"search": "hedphones"})
 
 
@@ -440,6 +440,53 @@ def test_large_results_report_an_estimated_count(api_client: APIClient, settings
     assert estimated.data["count"] >= 11
     assert exact.data["count_is_estimate"] is False
     assert exact.data["count"] == 0
+
+
+def test_an_estimated_count_takes_no_query_of_its_own(
+    api_client: APIClient, settings, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    ProductFactory.create_batch(12, category=CategoryFactory())
+    settings.API_EXACT_COUNT_LIMIT = 10
+
+    with django_assert_num_queries(1):  # the page, with the capped count and the estimate
+        response = api_client.get(PRODUCTS, {"page_size": 5})
+
+    assert response.data["count_is_estimate"] is True
+
+
+def test_pages_followed_by_next_links_end_exactly_when_the_count_is_estimated(
+    api_client: APIClient, settings
+) -> None:  # type: ignore[no-untyped-def]
+    created = ProductFactory.create_batch(12, category=CategoryFactory())
+    settings.API_EXACT_COUNT_LIMIT = 3
+    seen: list[int] = []
+
+    url: str | None = PRODUCTS + "?page_size=5"
+    while url:
+        response = api_client.get(url)
+        assert response.status_code == 200
+        seen += [row["id"] for row in response.data["results"]]
+        url = response.data["next"]
+
+    assert sorted(seen) == sorted(product.pk for product in created)
+
+
+def test_a_page_past_the_end_is_a_404_and_the_last_page_can_be_asked_for(
+    api_client: APIClient,
+) -> None:
+    ProductFactory.create_batch(7, category=CategoryFactory())
+
+    past = api_client.get(PRODUCTS, {"page_size": 5, "page": 3})
+    last = api_client.get(PRODUCTS, {"page_size": 5, "page": "last"})
+    zero = api_client.get(PRODUCTS, {"page_size": 5, "page": 0})
+
+    assert past.status_code == 404
+    assert past.data["code"] == "not_found"
+    assert zero.status_code == 404
+    assert last.status_code == 200
+    assert len(last.data["results"]) == 2
+    assert last.data["next"] is None
+    assert last.data["previous"] is not None
 
 
 # --- conditional GET ----------------------------------------------------------------------------
