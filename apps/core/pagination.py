@@ -150,7 +150,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 self.invalid_page_message.format(page_number=number, message="That page is empty.")
             )
         paginator = self.django_paginator_class(queryset, size)
-        count, is_estimate = _count_and_flag(rows[0].pagination_count) if rows else (0, False)
+        count, is_estimate = (
+            _count_and_flag(_get(rows[0], "pagination_count")) if rows else (0, False)
+        )
         # Set what the paginator would otherwise count with a query of its own.
         paginator.__dict__["count"] = count
         paginator.count_is_estimate = is_estimate
@@ -261,7 +263,7 @@ class PageOrCursorPagination(PageNumberPagination):
         if not self.has_next:
             return None
         last = self.rows[-1]
-        values = [_cursor_value(getattr(last, key.lstrip("-"))) for key in self.ordering]
+        values = [_cursor_value(_get(last, key.lstrip("-"))) for key in self.ordering]
         token = base64.urlsafe_b64encode(
             json.dumps({"o": self.ordering, "v": values}).encode()
         ).decode()
@@ -302,6 +304,11 @@ class PageOrCursorPagination(PageNumberPagination):
         response["required"] = ["results"]
         response["description"] = "With `cursor`, only `next`, `previous` and `results`."
         return response
+
+
+def _get(row: Any, key: str) -> Any:
+    """Return ``key`` of a page's row: a model instance, or a dict from ``values()``."""
+    return row[key] if isinstance(row, dict) else getattr(row, key)
 
 
 def _from_cursor(model: Any, key: str, value: Any) -> Any:

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -129,6 +130,59 @@ class ProductReadSerializer(serializers.ModelSerializer[Product]):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+# The product list renders hundreds of rows a second: ``ProductReadSerializer``'s fields, built
+# from ``values()`` rows by plain code rather than field by field (about ten times faster).
+# tests/test_serializers.py checks that both give the same JSON.
+PRODUCT_LIST_VALUES = (
+    "id",
+    "name",
+    "slug",
+    "sku",
+    "description",
+    "price",
+    "stock",
+    "is_active",
+    "category_id",
+    "category__name",
+    "category__slug",
+    "rating_sum",
+    "review_count",
+    "rating_average",  # a sort key: cursors read it from the row
+    "created_at",
+    "updated_at",
+)
+_CENT = Decimal("0.01")
+_DATETIME = serializers.DateTimeField()
+
+
+def product_list_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Return ``ProductReadSerializer``'s representation of a ``PRODUCT_LIST_VALUES`` row."""
+    review_count = row["review_count"]
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "slug": row["slug"],
+        "sku": row["sku"],
+        "description": row["description"],
+        "price": format(row["price"].quantize(_CENT), "f"),
+        "stock": row["stock"],
+        "in_stock": row["stock"] > 0,
+        "is_active": row["is_active"],
+        "category": {
+            "id": row["category_id"],
+            "name": row["category__name"],
+            "slug": row["category__slug"],
+        },
+        # Product.average_rating, as a JSON number like the serializer's coerce_to_string=False.
+        "average_rating": float((Decimal(row["rating_sum"]) / review_count).quantize(_CENT))
+        if review_count
+        else None,
+        "review_count": review_count,
+        "created_at": _DATETIME.to_representation(row["created_at"]),
+        "updated_at": _DATETIME.to_representation(row["updated_at"]),
+    }
 
 
 class RatingSummarySerializer(serializers.Serializer[Product]):

@@ -20,6 +20,7 @@ from .filters import CategoryFilter, ProductFilter
 from .models import Category, CategoryQuerySet, Product, ProductImage, ProductQuerySet
 from .selectors import category_tree, category_with_details, product_with_details
 from .serializers import (
+    PRODUCT_LIST_VALUES,
     CategoryDetailSerializer,
     CategorySerializer,
     CategoryTreeNodeSerializer,
@@ -28,6 +29,7 @@ from .serializers import (
     ProductImageUpdateSerializer,
     ProductReadSerializer,
     ProductWriteSerializer,
+    product_list_row,
 )
 from .services import (
     category_create,
@@ -194,7 +196,11 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
         return self.filterset.qs
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
+        products = self.filter_queryset(self.get_queryset())
+        values = [*PRODUCT_LIST_VALUES, *(["rank"] if "rank" in products.query.annotations else [])]
+        rows = self.paginate_queryset(products.values(*values))
+        assert rows is not None  # the list is always paginated
+        response = self.get_paginated_response([product_list_row(row) for row in rows])
         assert self.filterset is not None
         if self.filterset.search_result is not None:
             response.data["search"] = self.filterset.search_result.as_response()

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Before sessions, authentication and throttling: a cached anonymous read skips them all.
+    "apps.core.response_cache.ResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # ETag on every GET (a hash of the body) and 304 for a matching If-None-Match; with the
@@ -195,7 +197,7 @@ REST_FRAMEWORK = {
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -299,6 +301,14 @@ API_PAGE_SIZE = 24
 API_MAX_PAGE_SIZE = 100
 # Lists count matching rows exactly up to this many; past it, they report an estimate.
 API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
+
+# Anonymous GETs of the catalogue are cached (apps.core.response_cache) for this many seconds at
+# most; any write to a watched table makes them stale at once. 0 turns the cache off. Every
+# process must share the cache (prod: Redis) for writes in one to reach the others.
+API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=300)
+# Paths cached: products, their images and categories; not reviews (votes change them often).
+API_CACHE_PATHS = r"^/api/v1/(?:products|categories)/(?!\d+/reviews/)"
+API_CACHE_WATCHED_TABLES = ("products_",)
 
 # PostgreSQL text-search configuration for product search (stemming, stop words): "english",
 # "simple", "german" ... After changing it, run `manage.py search_reindex`.
