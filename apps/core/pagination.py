@@ -37,7 +37,7 @@ from rest_framework.views import APIView
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
-def counted(rows: QuerySet[Any]) -> tuple[str, list[Any]]:
+def counted(rows: QuerySet[Any], limit: int | None = None) -> tuple[str, list[Any]]:
     """Return SQL (and its parameters) for a row ``ARRAY[count, estimate]`` of ``rows``.
 
     ``count`` is exact up to ``API_EXACT_COUNT_LIMIT``: the COUNT runs over a LIMIT, so at most
@@ -45,7 +45,7 @@ def counted(rows: QuerySet[Any]) -> tuple[str, list[Any]]:
     PostgreSQL's planner estimate (``catalogue_count_estimate()``, an EXPLAIN in the database),
     else null. Either way it is one round trip, and it can be a subquery of the page's query.
     """
-    limit = settings.API_EXACT_COUNT_LIMIT
+    limit = settings.API_EXACT_COUNT_LIMIT if limit is None else limit
     # Only the keys, unordered: annotations and ORDER BY would be computed for every row.
     keys = rows.order_by().values("pk")
     capped_sql, capped_params = keys[: limit + 1].query.sql_with_params()
@@ -133,15 +133,25 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if page == "last" or not isinstance(queryset, QuerySet):
             # The last page's number needs the count first: two queries.
             return super().paginate_queryset(queryset, request, view)
-        return self._page_with_count(queryset, request, int(page or 1))
+        # A view may count more than it pages through (a search ranks only its best matches),
+        # and count exactly up to a limit of its own.
+        count_queryset = getattr(view, "get_count_queryset", lambda rows: rows)(queryset)
+        self.exact_count_limit = getattr(view, "exact_count_limit", None)
+        return self._page_with_count(queryset, request, int(page or 1), count_queryset)
 
-    def _page_with_count(self, queryset: QuerySet[Any], request: Request, number: int) -> list[Any]:
+    def _page_with_count(
+        self,
+        queryset: QuerySet[Any],
+        request: Request,
+        number: int,
+        count_queryset: QuerySet[Any],
+    ) -> list[Any]:
         """Fetch the page and the count in one query: the count is a subquery that PostgreSQL
         evaluates once (an InitPlan), beside the page's rows."""
         size = self.get_page_size(request)
         if number < 1:
             raise NotFound(self.invalid_page_message.format(page_number=number, message=""))
-        sql, params = counted(queryset)
+        sql, params = counted(count_queryset, self.exact_count_limit)
         figures = RawSQL(f"({sql})", params, output_field=ArrayField(BigIntegerField()))  # noqa: S611
         offset = (number - 1) * size
         rows = list(queryset.annotate(pagination_count=figures)[offset : offset + size + 1])

@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -104,7 +105,9 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_later",
         help_text="Full-text search of names (weighted) and descriptions; an exact SKU also "
         "matches. When nothing matches, misspelled words are corrected to the closest words in "
-        "the catalogue. Results are ranked by relevance unless `ordering` says otherwise.",
+        "the catalogue. Results are ranked by relevance unless `ordering` says otherwise: the "
+        f"{settings.CATALOGUE_SEARCH_RANKED_MATCHES:,} most reviewed matches are ranked and "
+        "listed, while `count` counts every match.",
     )
     ordering = django_filters.ChoiceFilter(
         choices=ORDERING_CHOICES,
@@ -128,6 +131,8 @@ class ProductFilter(django_filters.FilterSet):
 
     category_object: Category | None = None
     search_result: ProductSearch | None = None
+    # What the list counts, when it is more than the rows it pages through.
+    count_queryset: QuerySet[Product] | None = None
 
     def filter_later(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
         return queryset  # search, ordering, facets: applied in filter_queryset, after every filter
@@ -176,7 +181,14 @@ class ProductFilter(django_filters.FilterSet):
             queryset = queryset.filter(self.search_result.condition).annotate(
                 rank=self.search_result.rank
             )
-        return self.order(queryset)
+        ordered = self.order(queryset)
+        if self.search_result is not None and self.ordering_in_effect.lstrip("-") == "relevance":
+            # Ranking reads every match's document: 0.2 s for 80,000 matches. Rank only the
+            # most reviewed ones; the count still covers every match.
+            self.count_queryset = ordered
+            best = queryset.order_by("-review_count", "-id").values("pk")
+            ordered = ordered.filter(pk__in=best[: settings.CATALOGUE_SEARCH_RANKED_MATCHES])
+        return ordered
 
     def filter_except(self, queryset: QuerySet[Product], *excluded: str) -> QuerySet[Product]:
         """Apply every filter but those named (a facet's own), and no control parameter."""
@@ -186,12 +198,17 @@ class ProductFilter(django_filters.FilterSet):
         return queryset
 
     def order(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
-        ordering = self.form.cleaned_data.get("ordering") or (
+        return order_with_tie_breaker(queryset, ORDERINGS, self.ordering_in_effect)
+
+    @property
+    def ordering_in_effect(self) -> str:
+        """Return the ``?ordering=`` value in effect, the default if none was given."""
+        ordering: str = self.form.cleaned_data.get("ordering") or (
             "-relevance" if self.search_result else "-created_at"
         )
         if ordering.lstrip("-") == "relevance" and self.search_result is None:
             raise ValidationError({"ordering": ["Order by relevance only together with search."]})
-        return order_with_tie_breaker(queryset, ORDERINGS, ordering)
+        return ordering
 
     def is_set(self, *names: str) -> bool:
         """Return whether any of the named filters was given a value."""

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
@@ -194,6 +195,21 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
         if not self.filterset.is_valid():
             raise ValidationError(self.filterset.errors)
         return self.filterset.qs
+
+    def get_count_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """Return what the list's ``count`` covers: every match of a search, also those past
+        the ones it ranks."""
+        if self.filterset is not None and self.filterset.count_queryset is not None:
+            return self.filterset.count_queryset
+        return queryset
+
+    @property
+    def exact_count_limit(self) -> int | None:
+        """Return how far a list's count is exact: a search counts fewer matches one by one,
+        as each costs a read of its row, and the planner's estimate of a word is close."""
+        if self.filterset is not None and self.filterset.search_result is not None:
+            return int(settings.CATALOGUE_SEARCH_EXACT_COUNT_LIMIT)
+        return None
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         products = self.filter_queryset(self.get_queryset())

@@ -316,6 +316,11 @@ CATALOGUE_SEARCH_CONFIG = env.str("SEARCH_LANGUAGE", default="english")
 # Bounds on ?search=: longer or more complex queries are refused with a 400.
 CATALOGUE_SEARCH_MAX_LENGTH = 200
 CATALOGUE_SEARCH_MAX_TERMS = 10
+# Ordered by relevance, a search ranks (and pages through) at most this many of its matches,
+# the most reviewed: ranking reads each match's document, too slow for a common word's 500,000.
+CATALOGUE_SEARCH_RANKED_MATCHES = env.int("CATALOGUE_SEARCH_RANKED_MATCHES", default=500)
+# A search's count is exact up to this many matches, then the planner's estimate.
+CATALOGUE_SEARCH_EXACT_COUNT_LIMIT = env.int("CATALOGUE_SEARCH_EXACT_COUNT_LIMIT", default=1000)
 # Upper edges of the price facet's buckets; the last bucket is open-ended.
 CATALOGUE_PRICE_BUCKETS = [10, 25, 50, 100, 250, 500, 1000]
 # Product image uploads: the formats, size and dimensions accepted.
