@@ -353,6 +353,39 @@ def test_search_query_count_is_fixed(
         api_client.get(PRODUCTS, {"search": "hedphones"})
 
 
+def test_relevance_ranks_only_the_most_reviewed_matches_but_counts_them_all(
+    api_client: APIClient, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.CATALOGUE_SEARCH_RANKED_MATCHES = 3
+    category = CategoryFactory()
+    by_reviews = {
+        reviews: ProductFactory(name=f"Kettle {reviews}", category=category) for reviews in range(6)
+    }
+    for reviews, product in by_reviews.items():
+        ReviewFactory.create_batch(reviews, product=product)
+
+    response = api_client.get(PRODUCTS, {"search": "kettle"})
+    by_price = api_client.get(PRODUCTS, {"search": "kettle", "ordering": "price"})
+
+    assert response.data["count"] == 6
+    assert {row["id"] for row in response.data["results"]} == {
+        by_reviews[reviews].pk for reviews in (3, 4, 5)
+    }
+    assert len(by_price.data["results"]) == 6  # ranked only when ordered by relevance
+
+
+def test_a_search_counts_exactly_only_up_to_its_own_limit(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CATALOGUE_SEARCH_EXACT_COUNT_LIMIT = 2
+    ProductFactory.create_batch(4, name="Teapot", category=CategoryFactory())
+
+    searched = api_client.get(PRODUCTS, {"search": "teapot"})
+    listed = api_client.get(PRODUCTS)
+
+    assert searched.data["count_is_estimate"] is True
+    assert listed.data["count_is_estimate"] is False
+    assert listed.data["count"] == 4
+
+
 # --- ordering and pagination --------------------------------------------------------------------
 
 
