@@ -185,6 +185,44 @@ def product_list_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def product_detail_data(product: Product, context: dict[str, Any]) -> dict[str, Any]:
+    """Return ``ProductDetailSerializer``'s representation of ``product`` (its category's
+    ``breadcrumbs`` attached, images prefetched), built without instantiating its fields."""
+    category = product.category
+    images = list(product.images.all())
+    average = product.average_rating
+    return {
+        "id": product.pk,
+        "name": product.name,
+        "slug": product.slug,
+        "sku": product.sku,
+        "description": product.description,
+        "price": format(product.price.quantize(_CENT), "f"),
+        "stock": product.stock,
+        "in_stock": product.in_stock,
+        "is_active": product.is_active,
+        "category": {
+            "id": category.pk,
+            "name": category.name,
+            "slug": category.slug,
+            "breadcrumbs": [
+                {"id": node.pk, "name": node.name, "slug": node.slug}
+                for node in category.breadcrumbs  # type: ignore[attr-defined]
+            ],
+        },
+        "average_rating": float(average) if average is not None else None,
+        "review_count": product.review_count,
+        "created_at": _DATETIME.to_representation(product.created_at),
+        "updated_at": _DATETIME.to_representation(product.updated_at),
+        "images": ProductImageSerializer(images, many=True, context=context).data if images else [],
+        "rating": {
+            "average": float(average) if average is not None else None,
+            "count": product.review_count,
+            "histogram": product.rating_histogram,
+        },
+    }
+
+
 class RatingSummarySerializer(serializers.Serializer[Product]):
     average = serializers.DecimalField(
         source="average_rating",

@@ -30,6 +30,7 @@ from .serializers import (
     ProductImageUpdateSerializer,
     ProductReadSerializer,
     ProductWriteSerializer,
+    product_detail_data,
     product_list_row,
 )
 from .services import (
@@ -235,7 +236,9 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
         return self._detail_response(get_object_or_404(self.get_queryset(), slug=slug))
 
     def _detail_response(self, product: Product) -> Response:
-        response = Response(self.get_serializer(product_with_details(product)).data)
+        # ProductDetailSerializer's representation (the schema's), built by plain code.
+        data = product_detail_data(product_with_details(product), self.get_serializer_context())
+        response = Response(data)
         # With the ETag that ConditionalGetMiddleware adds, clients revalidate cheaply.
         response["Last-Modified"] = http_date(product.updated_at.timestamp())
         return response

@@ -1,16 +1,23 @@
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.test import RequestFactory
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 
 from apps.products.models import Product
+from apps.products.selectors import product_with_details
 from apps.products.serializers import (
     PRODUCT_LIST_VALUES,
+    ProductDetailSerializer,
     ProductReadSerializer,
+    product_detail_data,
     product_list_row,
 )
 
 from .factories import CategoryFactory, ProductFactory
+from .test_images import stored_image
 
 pytestmark = pytest.mark.django_db
 
@@ -36,4 +43,26 @@ def test_the_list_row_renders_the_same_json_as_the_read_serializer() -> None:
         row = Product.objects.filter(pk=product.pk).values(*PRODUCT_LIST_VALUES).get()
         assert renderer.render(product_list_row(row)) == renderer.render(
             ProductReadSerializer(product).data
+        )
+
+
+def test_the_detail_data_renders_the_same_json_as_the_detail_serializer(
+    settings, tmp_path: Path, rf: RequestFactory
+) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    root = CategoryFactory(name="Root")
+    leaf = CategoryFactory(name="Leaf", parent=CategoryFactory(name="Middle", parent=root))
+    with_images = ProductFactory(
+        category=leaf, rating_5_count=1, rating_4_count=2, review_count=3, rating_sum=13
+    )
+    stored_image(with_images, position=1, alt_text="Side")
+    stored_image(with_images, position=0, alt_text="Front")
+    plain = ProductFactory(category=root, stock=0)
+    context = {"request": Request(rf.get("/"))}
+    renderer = JSONRenderer()
+
+    for product in (with_images, plain):
+        loaded = product_with_details(Product.objects.for_detail().get(pk=product.pk))
+        assert renderer.render(product_detail_data(loaded, context)) == renderer.render(
+            ProductDetailSerializer(loaded, context=context).data
         )
