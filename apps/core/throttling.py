@@ -65,6 +65,12 @@ def client_ip_address(request: HttpRequest | Request) -> str | None:
 class FailClosedMixin:
     """Refuse the request (503) instead of letting it through when the counters fail."""
 
+    def get_rate(self) -> str | None:
+        # DRF reads the rates once, when its class is defined; read them when used, so that
+        # changed settings apply.
+        self.__dict__["THROTTLE_RATES"] = api_settings.DEFAULT_THROTTLE_RATES
+        return super().get_rate()  # type: ignore[misc]
+
     def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)  # type: ignore[misc]
@@ -83,10 +89,14 @@ class AnonRateThrottle(FailClosedMixin, throttling.AnonRateThrottle):
 
 
 class UserRateThrottle(FailClosedMixin, throttling.UserRateThrottle):
-    """DRF's per-user throttle (per address when anonymous), failing closed."""
+    """DRF's per-user throttle, failing closed. Anonymous requests are left to
+    ``AnonRateThrottle`` (a tighter rate per address): counting them twice would cost two more
+    cache round trips on every anonymous request and refuse nothing more."""
 
-    def get_ident(self, request: Request) -> str:
-        return client_ip_address(request) or "unknown"
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
 
 class ScopedRateThrottle(FailClosedMixin, throttling.ScopedRateThrottle):

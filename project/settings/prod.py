@@ -16,10 +16,10 @@ DATABASES = {"default": database_from_url(env.str("DATABASE_URL"))}
 
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": env.str("JWT_SIGNING_KEY")}
 
-# Every worker shares one Redis for throttle counters.
+# Every worker shares one Redis: throttle counters and the API's response cache.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": env.str("REDIS_URL"),
     }
 }

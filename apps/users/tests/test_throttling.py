@@ -267,3 +267,19 @@ def test_every_guarded_account_endpoint_refuses_when_the_cache_fails(
     assert not User.objects.filter(email="n@example.com").exists()
     user.refresh_from_db()
     assert user.check_password(TEST_PASSWORD)
+
+
+def test_anonymous_reads_count_against_the_anonymous_rate_only(
+    api_client: APIClient, user: User, throttle_rates: SetRates
+) -> None:
+    throttle_rates(anon="3/minute", user="1/minute")
+    products = reverse("v1:product-list")
+    signed_in = APIClient()
+    signed_in.force_authenticate(user)
+
+    # Different pages: a repeated read would be answered by the response cache, unthrottled.
+    anonymous = [api_client.get(products, {"page_size": size}).status_code for size in range(1, 5)]
+    user_reads = [signed_in.get(ME).status_code for _ in range(2)]
+
+    assert anonymous == [200, 200, 200, 429]
+    assert user_reads == [200, 429]
