@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.sites import AdminSite
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -119,7 +120,8 @@ def bulk_action_view(
     - ``edit``: the input form again, as it was filled in;
     - ``apply``: the input checked again and, if valid, ``apply(form)`` whose message is shown.
 
-    Invalid input re-renders the form with its errors and changes nothing. Return None once
+    Invalid input re-renders the form with its errors and changes nothing; so does a
+    ValidationError raised by ``apply``, which must then have written nothing. Return None once
     applied, so that the admin redirects back to the changelist.
     """
     needs_input = bool(form_class.base_fields)
@@ -130,8 +132,16 @@ def bulk_action_view(
     )
     confirming = bound and step != EDIT and form.is_valid()
     if confirming and step == APPLY:
-        modeladmin.message_user(request, apply(form), messages.SUCCESS)
-        return None
+        try:
+            message = apply(form)
+        except ValidationError as error:
+            # Found once the rows were locked (such as a price that no longer fits): nothing
+            # was written; the input form shows why.
+            form.add_error(None, error)
+            confirming = False
+        else:
+            modeladmin.message_user(request, message, messages.SUCCESS)
+            return None
     opts = modeladmin.model._meta
     changelist_url = reverse(
         f"{modeladmin.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist",

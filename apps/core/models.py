@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast, Upper
 from django.utils import timezone
 
 
@@ -63,6 +65,16 @@ class AuditEntry(models.Model):
             ),
             models.Index(
                 fields=["batch"], condition=Q(batch__isnull=False), name="auditentry_batch"
+            ),
+            # The admin's search (icontains on object_repr and username), which Django writes
+            # as UPPER("col"::text) LIKE UPPER('%term%'): trigram indexes on that expression.
+            GinIndex(
+                OpClass(Upper(Cast("object_repr", TextField())), name="gin_trgm_ops"),
+                name="auditentry_object_repr_trgm",
+            ),
+            GinIndex(
+                OpClass(Upper(Cast("username", TextField())), name="gin_trgm_ops"),
+                name="auditentry_username_trgm",
             ),
         ]
 

@@ -33,6 +33,19 @@ _INSERT_ENTRIES = f"""
 """
 
 
+# The same INSERT fed by a query rather than arrays, for writes made in SQL: the entries come
+# from ``{source}``, the values they share from named parameters (see audit_parameters).
+_INSERT_ENTRIES_FROM = f"""
+    INSERT INTO {AuditEntry._meta.db_table}
+        (created_at, user_id, username, action, batch,
+         content_type_id, object_id, object_repr, before, after)
+    SELECT %(audit_created_at)s, %(audit_user_id)s, %(audit_username)s, %(audit_action)s,
+        %(audit_batch)s::uuid, %(audit_content_type_id)s,
+        entry.object_id, left(entry.object_repr, {OBJECT_REPR_LENGTH}), entry.before, entry.after
+    FROM {{source}} AS entry
+"""
+
+
 def register_audit_action(name: str, *, label: str) -> None:
     """Name an audit action, such as ``products.set_price``, for the audit admin's filter."""
     _audit_actions[name] = label
@@ -92,3 +105,37 @@ def audit_record(
             ],
         )
         return cursor.rowcount
+
+
+def audit_insert_sql(*, source: str) -> str:
+    """Return an ``INSERT ... SELECT`` that records an audit entry per row of ``source``.
+
+    For writes made in SQL, whose before and after values never come back to Python: ``source``
+    names a table or a WITH query with the columns ``object_id`` (text), ``object_repr`` (text),
+    ``before`` and ``after`` (jsonb, the changed fields only). The statement may itself be a
+    WITH query of the write, so that one statement both changes the rows and audits them. Run
+    it with the named parameters that ``audit_parameters()`` returns.
+    """
+    assert source.isidentifier(), f"source must be a bare table or WITH query name: {source!r}"
+    return _INSERT_ENTRIES_FROM.format(source=source)
+
+
+def audit_parameters(
+    *,
+    user: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    model: type[models.Model],
+    batch: uuid.UUID | None,
+) -> dict[str, Any]:
+    """Return the named parameters of ``audit_insert_sql()``: who, when, what, which batch."""
+    author = user if isinstance(user, AbstractBaseUser) else None
+    return {
+        "audit_created_at": timezone.now(),
+        "audit_user_id": author.pk if author is not None else None,
+        "audit_username": author.get_username() if author is not None else "",
+        "audit_action": action,
+        "audit_batch": batch,
+        "audit_content_type_id": ContentType.objects.get_for_model(
+            model, for_concrete_model=False
+        ).pk,
+    }

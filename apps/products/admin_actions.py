@@ -1,31 +1,28 @@
 """Bulk actions of the product admin: activate, deactivate, set the price or change it by a
 percentage, move to a category, set the stock.
 
-Each one shows what it will change on a confirmation page, then changes every selected product
-in one transaction with set-based UPDATEs (the same handful of statements for 20 rows or 100,000)
-and records one audit entry per changed product, all sharing a batch id. Staff without
-``products.change_product`` are neither offered nor allowed to run them.
+Each one shows what it will change on a confirmation page, then ``products_bulk_change``
+changes every selected product in one transaction with set-based UPDATEs (the same handful of
+statements for 20 rows or 100,000) and records one audit entry per changed product, all sharing
+a batch id. Staff without ``products.change_product`` are neither offered nor allowed to run
+them.
 """
 
-import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Greatest, Round
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
 from apps.core.admin import (
+    APPLY,
     PREVIEW_LIMIT,
     BulkActionForm,
     BulkPreview,
@@ -33,9 +30,10 @@ from apps.core.admin import (
     PreviewRow,
     bulk_action_view,
 )
-from apps.core.services import audit_record, register_audit_action
+from apps.core.services import register_audit_action
 
 from .models import Category, Product
+from .services import products_bulk_change
 
 TEMPLATE = "admin/products/bulk_action_confirmation.html"
 
@@ -125,7 +123,9 @@ class ChangePriceByPercentageForm(ProductChangeForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if "percentage" in cleaned:
+        # Checked here for the confirmation page, to warn early. On "apply", products_bulk_change
+        # checks again once it has locked the rows: a price raised meanwhile is seen there.
+        if "percentage" in cleaned and APPLY not in self.data:
             too_dear = (
                 self.selection.annotate(new_price=self.changes()["price"])
                 .filter(new_price__gt=MAX_PRICE)
@@ -194,15 +194,6 @@ for _form in (
     register_audit_action(_form.audit_action, label=_form.title)
 
 
-def _audit_value(attname: str, value: Any, category_names: dict[int, str]) -> Any:
-    """Return a field's value as the audit trail stores it: JSON, a category with its name."""
-    if attname == "category_id":
-        return {"id": value, "name": category_names.get(value, "")}
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 def _shown(attname: str, value: Any, category_names: dict[int, str]) -> Any:
     """Return a field's value as the confirmation page shows it."""
     if attname == "category_id":
@@ -255,63 +246,6 @@ def product_changes_preview(
         changing=changing,
         labels=[FIELD_LABELS[name] for name in writes],
     )
-
-
-@transaction.atomic
-def products_bulk_change(
-    *,
-    user: AbstractBaseUser | AnonymousUser,
-    selection: QuerySet[Product],
-    changes: dict[str, Combinable],
-    audit_action: str,
-    category_names: dict[int, str] | None = None,
-) -> int:
-    """Write ``changes`` (field -> SQL expression) to every selected product it changes, in one
-    UPDATE, and record an audit entry for each; return how many products changed."""
-    afters = {f"after_{name}": value for name, value in changes.items()}
-    # Locked, in id order so that two bulk changes cannot deadlock: the new values read here
-    # are then exactly those the UPDATE writes.
-    changing = (
-        Product.objects.filter(pk__in=selection.values("pk"))
-        .annotate(**afters)
-        .exclude(**{name: F(after) for name, after in zip(changes, afters, strict=True)})
-        .select_related("category")
-        .only("pk", "name", "sku", "category__name", *changes)
-        .select_for_update(of=("self",))
-        .order_by("pk")
-    )
-    products = list(changing)
-    if not products:
-        return 0
-    Product.objects.filter(pk__in=[product.pk for product in products]).update(
-        **changes, updated_at=timezone.now()
-    )
-    names = {product.category_id: product.category.name for product in products}
-    names |= category_names or {}
-    audit_record(
-        user=user,
-        action=audit_action,
-        batch=uuid.uuid4(),
-        objects_before_after=(
-            (
-                product,
-                {
-                    _audit_name(name): _audit_value(name, getattr(product, name), names)
-                    for name in changes
-                },
-                {
-                    _audit_name(name): _audit_value(name, getattr(product, f"after_{name}"), names)
-                    for name in changes
-                },
-            )
-            for product in products
-        ),
-    )
-    return len(products)
-
-
-def _audit_name(attname: str) -> str:
-    return Product._meta.get_field(attname).name
 
 
 class ProductBulkActionsMixin(admin.ModelAdmin[Product]):

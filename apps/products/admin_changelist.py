@@ -21,22 +21,45 @@ from .search import search_config
 
 class CategorySubtreeFilter(admin.SimpleListFilter):
     """Drill down the tree: roots first, then the chosen category's children; a choice keeps the
-    products of its whole subtree. Never lists all the categories at once."""
+    products of its whole subtree. Never lists all the categories at once.
+
+    The admin builds its filters more than once a request (for the action's selection, and again
+    for each facet count), each time a new instance: the categories read are kept on the
+    request, so that they are read once.
+    """
 
     title = "category"
     parameter_name = "category"
+    _request_cache = "_products_category_filter"
+
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        self._cache: dict[str, Any] = request.__dict__.setdefault(self._request_cache, {})
+        super().__init__(request, *args, **kwargs)
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         chosen = self._chosen()
+        key = f"lookups:{chosen.pk if chosen else ''}"
+        if key not in self._cache:
+            self._cache[key] = self._choices(chosen)
+        choices: list[tuple[str, str]] = self._cache[key]
+        return choices
+
+    def _choices(self, chosen: Category | None) -> list[tuple[str, str]]:
         if chosen is None:
-            nodes = Category.objects.filter(parent=None)
-            return [(str(node.pk), node.name) for node in nodes.order_by("name")]
-        ancestors = Category.objects.filter(pk__in=path_ids(chosen.path)).order_by("path")
-        children = Category.objects.filter(parent=chosen).order_by("name")
-        return [
-            *((str(node.pk), "  " * node.depth + node.name) for node in ancestors),
-            *((str(node.pk), "  " * node.depth + node.name) for node in children),
-        ]
+            nodes = list(Category.objects.filter(parent=None).order_by("name"))
+        else:
+            # The chosen category's ancestors (itself included) and its children, in one query.
+            ancestor_ids = path_ids(chosen.path)
+            found = list(Category.objects.filter(Q(pk__in=ancestor_ids) | Q(parent=chosen)))
+            ancestors = [node for node in found if node.pk in ancestor_ids]
+            children = [node for node in found if node.pk not in ancestor_ids]
+            ancestors.sort(key=lambda node: node.depth)
+            children.sort(key=lambda node: node.name)
+            nodes = ancestors + children
+        # Facet counts choose each listed category in turn: no query to read it again.
+        for node in nodes:
+            self._cache.setdefault(f"chosen:{node.pk}", node)
+        return [(str(node.pk), "  " * node.depth + node.name) for node in nodes]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
         chosen = self._chosen()
@@ -46,9 +69,11 @@ class CategorySubtreeFilter(admin.SimpleListFilter):
         value = self.value()
         if not value or not str(value).isdecimal():
             return None
-        if not hasattr(self, "_chosen_category"):
-            self._chosen_category = Category.objects.filter(pk=int(value)).first()
-        return self._chosen_category
+        key = f"chosen:{value}"
+        if key not in self._cache:
+            self._cache[key] = Category.objects.filter(pk=int(value)).first()
+        chosen: Category | None = self._cache[key]
+        return chosen
 
 
 class StockLevelFilter(admin.SimpleListFilter):

@@ -1,13 +1,18 @@
+import uuid
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Max
+from django.db import models, transaction
+from django.db.models import F, Max, QuerySet
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.core.services import audit_record
 from apps.users.models import User
 
 from .models import CATEGORY_CYCLE_MESSAGE, Category, Product, ProductImage
@@ -160,3 +165,94 @@ def _delete_files_on_commit(names: list[str]) -> None:
             default_storage.delete(name)
 
     transaction.on_commit(delete)
+
+
+def _decimal_limit(field: models.DecimalField[Any, Any]) -> Decimal:
+    """Return the largest value a decimal column holds: 99999999.99 for numeric(10, 2)."""
+    assert field.max_digits is not None and field.decimal_places is not None
+    step = Decimal(1).scaleb(-field.decimal_places)
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - step
+
+
+def _audit_value(attname: str, value: Any, category_names: dict[int, str]) -> Any:
+    """Return a field's value as the audit trail stores it: JSON, a category with its name."""
+    if attname == "category_id":
+        return {"id": value, "name": category_names.get(value, "")}
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _audit_name(attname: str) -> str:
+    return Product._meta.get_field(attname).name
+
+
+@transaction.atomic
+def products_bulk_change(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    selection: QuerySet[Product],
+    changes: dict[str, Combinable],
+    audit_action: str,
+    category_names: dict[int, str] | None = None,
+) -> int:
+    """Write ``changes`` (field -> SQL expression) to every selected product it changes, in one
+    UPDATE, and record an audit entry for each; return how many products changed.
+
+    Raise ValidationError, having written nothing, if a new decimal value (a price raised by a
+    percentage) would not fit its column.
+    """
+    afters = {f"after_{name}": value for name, value in changes.items()}
+    # Locked, in id order so that two bulk changes cannot deadlock: the new values read here
+    # are then exactly those the UPDATE writes.
+    changing = (
+        Product.objects.filter(pk__in=selection.values("pk"))
+        .annotate(**afters)
+        .exclude(**{name: F(after) for name, after in zip(changes, afters, strict=True)})
+        .select_related("category")
+        .only("pk", "name", "sku", "category__name", *changes)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    products = list(changing)
+    if not products:
+        return 0
+    # Checked on the locked rows, not before the transaction: a price raised in between would
+    # otherwise overflow in the UPDATE, a database error rather than a message.
+    for name in changes:
+        field = Product._meta.get_field(name)
+        if not isinstance(field, models.DecimalField):
+            continue
+        limit = _decimal_limit(field)
+        too_large = sum(1 for product in products if getattr(product, f"after_{name}") > limit)
+        if too_large:
+            raise ValidationError(
+                f"{too_large} of the selected products would have a {field.verbose_name} over "
+                f"{limit}; nothing was changed.",
+                code="overflow",
+            )
+    Product.objects.filter(pk__in=[product.pk for product in products]).update(
+        **changes, updated_at=timezone.now()
+    )
+    names = {product.category_id: product.category.name for product in products}
+    names |= category_names or {}
+    audit_record(
+        user=user,
+        action=audit_action,
+        batch=uuid.uuid4(),
+        objects_before_after=(
+            (
+                product,
+                {
+                    _audit_name(name): _audit_value(name, getattr(product, name), names)
+                    for name in changes
+                },
+                {
+                    _audit_name(name): _audit_value(name, getattr(product, f"after_{name}"), names)
+                    for name in changes
+                },
+            )
+            for product in products
+        ),
+    )
+    return len(products)

@@ -1,18 +1,16 @@
 """Bulk moderation in the review admin: hide with a reason, restore.
 
-Each goes through a confirmation page, runs every review through ``review_hide`` or
-``review_restore`` (which keep the products' rating figures exact) in one transaction, and
-records one audit entry per changed review, all sharing a batch id. Staff without
-``reviews.moderate_review`` are neither offered nor allowed to run them.
+Each goes through a confirmation page, then ``reviews_moderate`` runs every review through
+``review_hide`` or ``review_restore`` (which keep the products' rating figures exact) in one
+transaction, and records one audit entry per changed review, all sharing a batch id. Staff
+without ``reviews.moderate_review`` are neither offered nor allowed to run them.
 """
 
-import uuid
 from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -25,11 +23,11 @@ from apps.core.admin import (
     PreviewRow,
     bulk_action_view,
 )
-from apps.core.services import audit_record, register_audit_action
+from apps.core.services import register_audit_action
 from apps.users.models import User
 
 from .models import MODERATE_PERMISSION, Review
-from .services import review_hide, review_restore
+from .services import REVIEWS_HIDE_ACTION, REVIEWS_RESTORE_ACTION, reviews_moderate
 
 TEMPLATE = "admin/reviews/bulk_action_confirmation.html"
 REASON_LENGTH = Review._meta.get_field("hidden_reason").max_length or 500
@@ -49,7 +47,7 @@ class ModerationForm(BulkActionForm):
 
 
 class HideForm(ModerationForm):
-    audit_action = "reviews.hide"
+    audit_action = REVIEWS_HIDE_ACTION
     title = "Hide reviews"
     changes_hidden = False
 
@@ -64,7 +62,7 @@ class HideForm(ModerationForm):
 
 
 class RestoreForm(ModerationForm):
-    audit_action = "reviews.restore"
+    audit_action = REVIEWS_RESTORE_ACTION
     title = "Restore reviews"
     changes_hidden = True
 
@@ -119,33 +117,6 @@ def reviews_moderation_preview(
     )
 
 
-@transaction.atomic
-def reviews_moderate(*, moderator: User, selection: QuerySet[Review], form: ModerationForm) -> int:
-    """Hide or restore every selected review the action changes, through the review services,
-    and record an audit entry for each; return how many reviews changed."""
-    # Locked first, products then ids in order, so that the state read is the one changed and
-    # two bulk moderations take their locks in the same order.
-    reviews = list(
-        Review.objects.filter(pk__in=selection.values("pk"), is_hidden=form.changes_hidden)
-        .select_for_update()
-        .order_by("product_id", "pk")
-        .only("pk", "product_id", "user_id", "rating", "is_hidden", "hidden_reason")
-    )
-    after = form.state_after()
-    changes = []
-    for review in reviews:
-        before = _state(review)
-        if after["is_hidden"]:
-            review_hide(review=review, moderator=moderator, reason=after["hidden_reason"])
-        else:
-            review_restore(review=review)
-        changes.append((review, before, after))
-    audit_record(
-        user=moderator, action=form.audit_action, objects_before_after=changes, batch=uuid.uuid4()
-    )
-    return len(reviews)
-
-
 class ReviewModerationActionsMixin(admin.ModelAdmin[Review]):
     """Bulk hide and restore for the review admin, each through a confirmation page.
 
@@ -189,7 +160,13 @@ class ReviewModerationActionsMixin(admin.ModelAdmin[Review]):
         def apply(form: BulkActionForm) -> str:
             assert isinstance(form, ModerationForm)
             assert isinstance(request.user, User)
-            changed = reviews_moderate(moderator=request.user, selection=queryset, form=form)
+            after = form.state_after()
+            changed = reviews_moderate(
+                moderator=request.user,
+                selection=queryset,
+                hide=after["is_hidden"],
+                reason=after["hidden_reason"],
+            )
             return f"{form.title}: {changed} review{'' if changed == 1 else 's'} changed."
 
         return bulk_action_view(

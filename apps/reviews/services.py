@@ -2,14 +2,16 @@
 histogram) in the same transaction, with relative ``UPDATE ... SET x = x + n`` statements, so
 the figures stay exact whatever the interleaving of concurrent writers."""
 
+import uuid
 from collections import Counter
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from apps.core.services import audit_record
 from apps.products.models import Product
 from apps.users.models import User
 
@@ -125,6 +127,47 @@ def review_restore(*, review: Review) -> Review:
     )
     stored.save(update_fields=["is_hidden", "hidden_reason", "hidden_by", "hidden_at"])
     return stored
+
+
+# The audit trail's names of the moderation actions.
+REVIEWS_HIDE_ACTION = "reviews.hide"
+REVIEWS_RESTORE_ACTION = "reviews.restore"
+
+
+def _moderation_state(review: Review) -> dict[str, Any]:
+    return {"is_hidden": review.is_hidden, "hidden_reason": review.hidden_reason}
+
+
+@transaction.atomic
+def reviews_moderate(
+    *, moderator: User, selection: QuerySet[Review], hide: bool, reason: str = ""
+) -> int:
+    """Hide (with ``reason``) or restore every selected review not already so, through
+    ``review_hide`` and ``review_restore``, and audit each; return how many reviews changed."""
+    # Locked first, products then ids in order, so that the state read is the one changed and
+    # two bulk moderations take their locks in the same order.
+    reviews = list(
+        Review.objects.filter(pk__in=selection.values("pk"), is_hidden=not hide)
+        .select_for_update()
+        .order_by("product_id", "pk")
+        .only("pk", "product_id", "user_id", "rating", "is_hidden", "hidden_reason")
+    )
+    after = {"is_hidden": hide, "hidden_reason": reason if hide else ""}
+    changes = []
+    for review in reviews:
+        before = _moderation_state(review)
+        if hide:
+            review_hide(review=review, moderator=moderator, reason=reason)
+        else:
+            review_restore(review=review)
+        changes.append((review, before, after))
+    audit_record(
+        user=moderator,
+        action=REVIEWS_HIDE_ACTION if hide else REVIEWS_RESTORE_ACTION,
+        objects_before_after=changes,
+        batch=uuid.uuid4(),
+    )
+    return len(reviews)
 
 
 @transaction.atomic

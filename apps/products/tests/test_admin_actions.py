@@ -254,17 +254,49 @@ def test_invalid_input_rerenders_the_page_with_the_error_and_changes_nothing(
     assert not AuditEntry.objects.exists()
 
 
-def test_a_percentage_that_would_overflow_a_price_is_refused(manager_client: Client) -> None:
+@pytest.mark.parametrize("step", ["preview", "apply"])
+def test_a_percentage_that_would_overflow_a_price_is_refused(
+    manager_client: Client, step: str
+) -> None:
     dear = ProductFactory(price=Decimal("99999999.00"))
     cheap = ProductFactory(price=Decimal("10.00"))
 
     response = run_action(
-        manager_client, "bulk_change_price_by_percentage", [dear, cheap], "apply", percentage="10"
+        manager_client, "bulk_change_price_by_percentage", [dear, cheap], step, percentage="10"
     )
 
     assert response.status_code == 200
-    assert "1 of the selected products would cost more than" in response.content.decode()
+    content = response.content.decode()
+    assert "1 of the selected products would" in content
+    assert "99999999.99" in content
+    assert b'name="preview"' in response.content  # the input is asked for again
     assert values([dear, cheap], "price") == [Decimal("99999999.00"), Decimal("10.00")]
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_price_raised_after_the_preview_is_a_form_error_on_apply(
+    manager_client: Client,
+) -> None:
+    product = ProductFactory(price=Decimal("90000000.00"))
+    preview = run_action(
+        manager_client, "bulk_change_price_by_percentage", [product], "preview", percentage="10"
+    )
+    assert preview.context["confirming"]  # 99,000,000.00 fits
+    # Someone raises the price between the preview and the confirmation.
+    Product.objects.filter(pk=product.pk).update(price=Decimal("95000000.00"))
+
+    response = run_action(
+        manager_client, "bulk_change_price_by_percentage", [product], "apply", percentage="10"
+    )
+
+    assert response.status_code == 200
+    assert not response.context["confirming"]
+    assert response.context["form"].non_field_errors() == [
+        "1 of the selected products would have a price over 99999999.99; nothing was changed."
+    ]
+    assert b"errornote" in response.content
+    assert values([product], "price") == [Decimal("95000000.00")]
+    assert not AuditEntry.objects.exists()
 
 
 def test_change_the_values_goes_back_to_the_filled_in_form(manager_client: Client) -> None:
@@ -390,9 +422,10 @@ def test_a_bulk_price_change_runs_the_same_queries_for_20_or_200_products(
     queries_for_few = _apply_queries(manager_client, few)
     queries_for_many = _apply_queries(manager_client, many)
 
-    # Session, user, permissions (2), the changelist's filters (2) and count, the overflow
-    # check, then SAVEPOINT, SELECT ... FOR UPDATE, UPDATE, content type, INSERT, RELEASE.
-    assert len(queries_for_few) == len(queries_for_many) == 14, [
+    # Session, user, permissions (2), the changelist's category filter and count, then
+    # SAVEPOINT, SELECT ... FOR UPDATE (the overflow check reads its rows), UPDATE, content
+    # type, INSERT, RELEASE.
+    assert len(queries_for_few) == len(queries_for_many) == 12, [
         sql[:80] for sql in queries_for_many
     ]
     updates = [sql for sql in queries_for_many if sql.startswith('UPDATE "products_product"')]

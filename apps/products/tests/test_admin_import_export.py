@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from apps.core.models import AuditEntry
 from apps.products.admin import ProductAdmin
 from apps.products.importing import COLUMNS
 from apps.products.models import Category, Product
@@ -156,6 +157,38 @@ def test_confirm_upserts_by_sku_in_one_go_and_forgets_the_file(
     # The upload is spent: confirming again is refused, not applied twice.
     again = importer_client.post(confirm_url(preview), follow=True)
     assert "no longer waiting" in again.content.decode()
+
+
+def test_confirm_audits_each_product_under_the_importer_and_links_the_batch(
+    client: Client, staff_with_perms, category: Category
+) -> None:  # type: ignore[no-untyped-def]
+    importer = staff_with_perms(
+        "products.add_product", "products.change_product", "core.view_auditentry"
+    )
+    client.force_login(importer)
+    existing = ProductFactory(sku="LAMP-1", price=Decimal("10.00"))
+    rows = [
+        [existing.sku, existing.name, existing.slug, existing.description, "12.00", "3", "true"],
+        ["LAMP-2", "Floor lamp", "", "Tall.", "80.00", "2", "true"],
+    ]
+    for row in rows:
+        row.append("lamps")
+    Product.objects.filter(pk=existing.pk).update(stock=3, category=category)
+
+    response = client.post(confirm_url(upload(client, csv_upload(rows))), follow=True)
+
+    entries = AuditEntry.objects.order_by("object_id")
+    assert [entry.object_repr for entry in entries] == [str(existing), "Floor lamp (LAMP-2)"]
+    assert {(entry.action, entry.user_id) for entry in entries} == {
+        ("products.import", importer.pk)
+    }
+    assert (entries[0].before, entries[0].after) == ({"price": "10.00"}, {"price": "12.00"})
+    (batch,) = {entry.batch for entry in entries}
+    link = f"{reverse('admin:core_auditentry_changelist')}?batch={batch}"
+    assert f'<a href="{link}">' in response.content.decode()
+    trail = client.get(link)
+    assert trail.status_code == 200
+    assert len(trail.context["cl"].result_list) == 2
 
 
 def test_the_same_file_twice_reports_nothing_changed_and_keeps_updated_at(

@@ -1,9 +1,18 @@
 import pytest
 
+from apps.core.models import AuditEntry
 from apps.products.models import Product
 from apps.products.tests.factories import ProductFactory
 from apps.reviews.models import Review
-from apps.reviews.services import rating_figures_recompute, review_update
+from apps.reviews.services import (
+    REVIEWS_HIDE_ACTION,
+    REVIEWS_RESTORE_ACTION,
+    rating_figures_drift,
+    rating_figures_recompute,
+    review_hide,
+    review_update,
+    reviews_moderate,
+)
 from apps.reviews.tests.factories import ReviewFactory
 from apps.users.services import user_delete
 from apps.users.tests.factories import UserFactory
@@ -62,3 +71,58 @@ def test_deleting_a_user_takes_their_reviews_out_of_the_figures() -> None:
     assert Product.objects.get(pk=first.pk).rating_sum == 5
     assert Product.objects.get(pk=second.pk).review_count == 0
     assert rating_figures_recompute() == []
+
+
+def test_moderate_hides_only_the_visible_reviews_and_audits_each() -> None:
+    moderator = UserFactory(is_staff=True)
+    product = ProductFactory()
+    visible = ReviewFactory(product=product, rating=5)
+    hidden = review_hide(
+        review=ReviewFactory(product=product, rating=1), moderator=moderator, reason="Old."
+    )
+
+    changed = reviews_moderate(
+        moderator=moderator,
+        selection=Review.objects.filter(pk__in=[visible.pk, hidden.pk]),
+        hide=True,
+        reason="Spam.",
+    )
+
+    assert changed == 1
+    visible.refresh_from_db()
+    assert (visible.is_hidden, visible.hidden_reason, visible.hidden_by) == (
+        True,
+        "Spam.",
+        moderator,
+    )
+    assert Review.objects.get(pk=hidden.pk).hidden_reason == "Old."  # left alone
+    assert Product.objects.get(pk=product.pk).review_count == 0
+    assert rating_figures_drift(product_ids=[product.pk]) == []
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.object_id, entry.user) == (
+        REVIEWS_HIDE_ACTION,
+        str(visible.pk),
+        moderator,
+    )
+    assert (entry.before, entry.after) == (
+        {"is_hidden": False, "hidden_reason": ""},
+        {"is_hidden": True, "hidden_reason": "Spam."},
+    )
+
+
+def test_moderate_restores_hidden_reviews() -> None:
+    moderator = UserFactory(is_staff=True)
+    review = ReviewFactory(rating=4)
+    reviews_moderate(
+        moderator=moderator, selection=Review.objects.filter(pk=review.pk), hide=True, reason="X"
+    )
+
+    changed = reviews_moderate(
+        moderator=moderator, selection=Review.objects.filter(pk=review.pk), hide=False
+    )
+
+    review.refresh_from_db()
+    assert (changed, review.is_hidden, review.hidden_reason) == (1, False, "")
+    assert Product.objects.get(pk=review.product_id).review_count == 1
+    restored = AuditEntry.objects.get(action=REVIEWS_RESTORE_ACTION)
+    assert restored.after == {"is_hidden": False, "hidden_reason": ""}
