@@ -236,6 +236,13 @@ class Product(TimeStampedModel):
                 condition=Q(is_active=True),
                 name="product_active_review_count",
             ),
+            # Facet counts of a category page: read from the index alone, without the table.
+            models.Index(
+                fields=["category"],
+                include=["id", "price", "stock", "rating_average"],
+                condition=Q(is_active=True),
+                name="product_active_category_facets",
+            ),
             # Stock levels (out, low) in the admin's filter and dashboard.
             models.Index(
                 fields=["stock"], condition=Q(is_active=True), name="product_active_stock"
