@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate clean-db browser
+.PHONY: run test lint format install migrate clean-db browser bench
 
 # Re-installs only when a requirements file changed since the last install.
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt
@@ -49,3 +49,23 @@ migrate: install
 clean-db:
 	-test -f .data/postgres/postmaster.pid && $(BIN)/python -W ignore -c "import pgserver, pathlib; pgserver.get_server(pathlib.Path('.data/postgres'), cleanup_mode='delete').cleanup()"
 	rm -rf .data/postgres
+
+# Issue 6's benchmark: ours against the textbook DRF catalogue and the raw floor, under wrk.
+# `make bench SIZE=S` (100,000 products, the default) or `SIZE=M` (1,000,000); BENCH_ARGS passes
+# options to benchmarks/run.py, e.g. BENCH_ARGS="--duration 5 --rounds 1 --scenarios list".
+# The database catalogue_bench_s/_m lives on DATABASE_URL's server, else the embedded one; it is
+# generated once, then reused. Redis on REDIS_URL (default redis://127.0.0.1:6379/5) is needed.
+SIZE ?= S
+BENCH_ARGS ?=
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "Installing wrk for the benchmark (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	}
+	@url=$$($(BIN)/python benchmarks/database.py $(SIZE)) && \
+	products=$$($(BIN)/python benchmarks/database.py $(SIZE) --products) && \
+	DATABASE_URL=$$url $(BIN)/python manage.py migrate --noinput && \
+	{ $(BIN)/python benchmarks/database.py $(SIZE) --has-products 2>/dev/null \
+		|| DATABASE_URL=$$url $(BIN)/python benchmarks/generate_catalogue.py --products $$products; } && \
+	DATABASE_URL=$$url $(BIN)/python benchmarks/run.py $(BENCH_ARGS) \
+		--output benchmarks/results-$(SIZE).md

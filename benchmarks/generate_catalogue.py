@@ -192,7 +192,7 @@ def main() -> None:
             INSERT INTO products_searchterm (word)
             SELECT DISTINCT word FROM products_product,
                 unnest(tsvector_to_array(to_tsvector('simple', name || ' ' || description))) word
-            WHERE word ~ '^[[:alpha:]]{3,100}$'
+            WHERE word ~ '^[[:alpha:]]+$' AND length(word) BETWEEN 3 AND 100
             ON CONFLICT DO NOTHING
         """,
         )

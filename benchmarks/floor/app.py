@@ -1,0 +1,244 @@
+"""The benchmark's floor: product list and detail as a bare WSGI app, no Django.
+
+    DATABASE_URL=postgres://... gunicorn -c <config> benchmarks.floor.app:application
+
+Each request runs ONE prepared SQL statement (psycopg 3, one connection per worker, autocommit)
+and serialises the rows with orjson into exactly the JSON our API serves for the same request:
+the list's envelope (``count``, ``count_is_estimate``, ``next``, ``previous``, ``results``) and
+the detail's breadcrumbs, images and rating summary. ``benchmarks/run.py`` checks that before it
+times anything. The list's count is the same as ours: exact up to ``API_EXACT_COUNT_LIMIT``,
+past it the planner's estimate of the same query from ``catalogue_count_estimate()`` (migration
+``core.0002``), in the same statement.
+
+Only what the benchmark sends is understood: ``/api/v1/products/?category=<slug>[&page=N]
+[&page_size=N]`` and ``/api/v1/products/<id>/``. Anything else is a 400 or a 404, and so is an
+empty page (the runner never asks for one). There is no cache and no ETag: it is the uncached
+floor. Every response says in ``X-SQL-Queries`` how many statements it ran.
+"""
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode
+
+import orjson
+import psycopg
+
+PAGE_SIZE = 24
+MAX_PAGE_SIZE = 100
+EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "10000"))
+MEDIA_URL = "/media/"
+TWO_PLACES = Decimal("0.01")
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+DETAIL_PATH = re.compile(r"/api/v1/products/([0-9]{1,18})/")
+LIST_PATH = "/api/v1/products/"
+
+# The query whose planner estimate ours reports past the limit, with the category's path
+# prefix quoted in by format(): the same text ours EXPLAINs, so the same estimate.
+ESTIMATED_QUERY = (
+    'SELECT "products_product"."id" AS "pk" FROM "products_product" INNER JOIN '
+    '"products_category" ON ("products_product"."category_id" = "products_category"."id") '
+    'WHERE ("products_category"."is_active" AND "products_product"."is_active" AND '
+    '"products_product"."category_id" IN (SELECT U0."id" AS "pk" FROM "products_category" U0 '
+    'WHERE U0."path"::text LIKE %L))'
+)
+
+# The subtree of a category is a range of its materialized path (``/1/11/``..``/1/11/~``), which
+# the varchar_pattern_ops index answers even with the path as a parameter.
+LIST_SQL = f"""
+WITH category AS (
+    SELECT path, path || '~' AS path_end FROM products_category WHERE slug = %(slug)s AND is_active
+)
+SELECT p.id, p.name, p.slug, p.sku, p.description, p.price, p.stock, p.is_active,
+       c.id, c.name, c.slug, p.review_count, p.rating_sum, p.created_at, p.updated_at,
+       (SELECT ARRAY[n, CASE WHEN n > %(limit)s THEN greatest(catalogue_count_estimate(
+                format('{ESTIMATED_QUERY.replace("%", "%%")}', (SELECT path FROM category) || '%%')
+            ), n) END]
+        FROM (SELECT count(*) AS n FROM (
+            SELECT 1 FROM products_product p2 JOIN products_category c2 ON c2.id = p2.category_id
+            WHERE p2.is_active AND c2.is_active
+              AND c2.path ~>=~ (SELECT path FROM category)
+              AND c2.path ~<~ (SELECT path_end FROM category)
+            LIMIT %(limit)s + 1) AS capped) AS counted)
+FROM products_category c
+CROSS JOIN LATERAL (
+    -- The newest rows of each category of the subtree, from its (category, newest) index: the
+    -- planner cannot tell a leaf's 100 products from a department's 100,000 when the subtree
+    -- comes from a parameter, and would otherwise walk the newest-first index of every product.
+    SELECT p.id, p.name, p.slug, p.sku, p.description, p.price, p.stock, p.is_active,
+           p.category_id, p.review_count, p.rating_sum, p.created_at, p.updated_at
+    FROM products_product p
+    WHERE p.category_id = c.id AND p.is_active
+    ORDER BY p.created_at DESC, p.id DESC
+    LIMIT %(rows)s + %(offset)s
+) p
+WHERE c.is_active
+  AND c.path ~>=~ (SELECT path FROM category) AND c.path ~<~ (SELECT path_end FROM category)
+ORDER BY p.created_at DESC, p.id DESC
+LIMIT %(rows)s OFFSET %(offset)s
+"""
+
+DETAIL_SQL = """
+SELECT p.id, p.name, p.slug, p.sku, p.description, p.price, p.stock, p.is_active,
+       c.id, c.name, c.slug, p.review_count, p.rating_sum, p.created_at, p.updated_at,
+       p.rating_1_count, p.rating_2_count, p.rating_3_count, p.rating_4_count, p.rating_5_count,
+       (SELECT json_agg(json_build_array(a.id, a.name, a.slug) ORDER BY length(a.path))
+        FROM products_category a
+        WHERE a.id = ANY(string_to_array(trim(BOTH '/' FROM c.path), '/')::bigint[])),
+       (SELECT json_agg(json_build_array(i.id, i.image, i.alt_text, i.position, i.width,
+                                         i.height, i.created_at) ORDER BY i.position, i.id)
+        FROM products_productimage i WHERE i.product_id = p.id)
+FROM products_product p JOIN products_category c ON c.id = p.category_id
+WHERE p.id = %(id)s AND p.is_active AND c.is_active
+"""
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+_connection: psycopg.Connection[Any] | None = None
+
+
+def connection() -> psycopg.Connection[Any]:
+    """Return this worker's connection, opening it on first use (after gunicorn's fork)."""
+    global _connection  # noqa: PLW0603  # one connection per process, like a sync worker's
+    if _connection is None or _connection.closed:
+        _connection = psycopg.connect(
+            os.environ["DATABASE_URL"], autocommit=True, options="-c TimeZone=UTC"
+        )
+    return _connection
+
+
+def timestamp(value: datetime) -> str:
+    """Return ``value`` as DRF's DateTimeField writes it (ISO 8601, ``Z`` for UTC)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def average(rating_sum: int, review_count: int) -> float | None:
+    """Return the mean rating as ours computes it (Decimal, two places, half-even)."""
+    if not review_count:
+        return None
+    return float((Decimal(rating_sum) / review_count).quantize(TWO_PLACES))
+
+
+def product_fields(row: tuple[Any, ...], category: dict[str, Any]) -> dict[str, Any]:
+    rating = average(row[12], row[11])
+    return {
+        "id": row[0],
+        "name": row[1],
+        "slug": row[2],
+        "sku": row[3],
+        "description": row[4],
+        "price": str(row[5]),
+        "stock": row[6],
+        "in_stock": row[6] > 0,
+        "is_active": row[7],
+        "category": category,
+        "average_rating": rating,
+        "review_count": row[11],
+        "created_at": timestamp(row[13]),
+        "updated_at": timestamp(row[14]),
+    }
+
+
+def page_link(environ: dict[str, Any], query: dict[str, list[str]], page: int) -> str:
+    """Return the URL of ``page`` as DRF's replace/remove_query_param build it."""
+    query = {**query}
+    if page == 1:
+        query.pop("page", None)
+    else:
+        query["page"] = [str(page)]
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    encoded = urlencode(sorted(query.items()), doseq=True)
+    return f"{environ['wsgi.url_scheme']}://{host}{LIST_PATH}?{encoded}"
+
+
+def product_list(environ: dict[str, Any]) -> tuple[int, Any]:
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if set(query) - {"category", "page", "page_size"} or "category" not in query:
+        return 400, {"detail": "The floor serves ?category=<slug>[&page=][&page_size=] only."}
+    raw_page = query.get("page", ["1"])[-1]
+    raw_size = query.get("page_size", [str(PAGE_SIZE)])[-1]
+    if not WHOLE_NUMBER.fullmatch(raw_page) or not WHOLE_NUMBER.fullmatch(raw_size):
+        return 400, {"detail": "page and page_size are whole numbers."}
+    page, size = int(raw_page), min(int(raw_size), MAX_PAGE_SIZE)
+    if page < 1 or size < 1:
+        return 400, {"detail": "page and page_size start at 1."}
+    parameters = {
+        "slug": query["category"][-1],
+        "limit": EXACT_COUNT_LIMIT,
+        "rows": size + 1,
+        "offset": (page - 1) * size,
+    }
+    rows = connection().execute(LIST_SQL, parameters, prepare=True).fetchall()
+    if not rows:
+        return 404, {"detail": "No such category, or an empty page."}
+    exact, estimate = rows[0][15]
+    results = [
+        product_fields(row, {"id": row[8], "name": row[9], "slug": row[10]}) for row in rows[:size]
+    ]
+    return 200, {
+        "count": exact if estimate is None else estimate,
+        "count_is_estimate": estimate is not None,
+        "next": page_link(environ, query, page + 1) if len(rows) > size else None,
+        "previous": page_link(environ, query, page - 1) if page > 1 else None,
+        "results": results,
+    }
+
+
+def image_fields(environ: dict[str, Any], image: list[Any]) -> dict[str, Any]:
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    return {
+        "id": image[0],
+        "image": f"{environ['wsgi.url_scheme']}://{host}{MEDIA_URL}{quote(image[1])}",
+        "alt_text": image[2],
+        "position": image[3],
+        "width": image[4],
+        "height": image[5],
+        "created_at": timestamp(datetime.fromisoformat(image[6])),
+    }
+
+
+def product_detail(environ: dict[str, Any], product_id: int) -> tuple[int, Any]:
+    row = connection().execute(DETAIL_SQL, {"id": product_id}, prepare=True).fetchone()
+    if row is None:
+        return 404, {"detail": "Not found."}
+    breadcrumbs = [{"id": id_, "name": name, "slug": slug} for id_, name, slug in row[20] or []]
+    category = {"id": row[8], "name": row[9], "slug": row[10], "breadcrumbs": breadcrumbs}
+    body = product_fields(row, category)
+    body["images"] = [image_fields(environ, image) for image in row[21] or []]
+    body["rating"] = {
+        "average": body["average_rating"],
+        "count": row[11],
+        "histogram": {str(stars): row[14 + stars] for stars in range(1, 6)},
+    }
+    return 200, body
+
+
+STATUS_LINES = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found"}
+
+
+def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    path = environ.get("PATH_INFO", "")
+    detail = DETAIL_PATH.fullmatch(path)
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        status, body, queries = 404, {"detail": "Not found."}, 0
+    elif detail:
+        status, body, queries = (*product_detail(environ, int(detail.group(1))), 1)
+    elif path == LIST_PATH:
+        status, body = product_list(environ)
+        queries = 1 if status != 400 else 0
+    else:
+        status, body, queries = 404, {"detail": "Not found."}, 0
+    payload = orjson.dumps(body)
+    start_response(
+        STATUS_LINES[status],
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("X-SQL-Queries", str(queries)),
+        ],
+    )
+    return [payload]
