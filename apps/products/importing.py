@@ -41,8 +41,6 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 
 from apps.core.services import audit_insert_sql, audit_parameters, register_audit_action
 from apps.users.models import User
@@ -1227,6 +1225,9 @@ def export_xlsx(products: QuerySet[Product], file: IO[bytes]) -> int:
 
     Raise ImportFileError if there are more than an Excel sheet holds.
     """
+    # Imported here: openpyxl adds 8 MB to every worker, and only exports use it.
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # noqa: PLC0415
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Products")
     rows = export_rows(products)
@@ -1249,6 +1250,8 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     value = _xlsx_escape(value)
     if value.startswith("="):
         # openpyxl would store it as a formula; keep it text, as it came.
+        from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]  # noqa: PLC0415
+
         cell = WriteOnlyCell(sheet, value)
         cell.data_type = "s"
         return cell
