@@ -860,7 +860,8 @@ def environment_lines(args: argparse.Namespace, facts: dict[str, Any]) -> list[s
             result = subprocess.run(  # noqa: S603  # fixed command lines
                 list(command), capture_output=True, text=True, check=False, cwd=ROOT
             )
-            return (result.stdout or result.stderr).strip().splitlines()[0]
+            lines = (result.stdout or result.stderr).strip().splitlines()
+            return lines[0] if lines else ""
         return "?"
 
     commit = command_output("git", "rev-parse", "--short", "HEAD")

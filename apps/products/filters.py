@@ -142,7 +142,9 @@ class ProductFilter(django_filters.FilterSet):
     ) -> QuerySet[Product]:
         # Looked up once: facets apply this filter again to other querysets.
         if self.category_object is None:
-            categories = Category.objects.visible_to(getattr(self.request, "user", None))
+            categories = Category.objects.visible_to(
+                getattr(self.request, "user", None)
+            ).with_subtree_ids()
             if WHOLE_NUMBER.fullmatch(value):
                 # An id, or a slug made of digits ("2024"): the id wins when both exist.
                 matches = categories.filter(Q(pk=int(value)) | Q(slug=value))
@@ -152,7 +154,11 @@ class ProductFilter(django_filters.FilterSet):
                 self.category_object = categories.filter(slug=value).first()
         if self.category_object is None:
             raise ValidationError({"category": [f"No category with id or slug {value!r}."]})
-        return queryset.in_category(self.category_object)  # type: ignore[attr-defined]
+        # The subtree's ids as values, not a subquery: PostgreSQL then knows how many products
+        # they hold (a leaf's 100 or a department's 100,000) and picks the index to match; from
+        # a subquery on the path it guessed 10,000 for a leaf, and walked the newest-first index
+        # of every product to fill a page (0.3 s at a million products).
+        return queryset.filter(category__in=self.category_object.subtree_ids)  # type: ignore[attr-defined]
 
     def filter_in_stock(
         self, queryset: QuerySet[Product], name: str, value: bool

@@ -3,11 +3,13 @@ from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Upper
 
 from apps.core.exceptions import register_database_rule
@@ -33,6 +35,19 @@ class CategoryQuerySet(models.QuerySet["Category"]):
         """Return the ids from ``category_id``'s parent up to its root, nearest first."""
         path = Category.objects.filter(pk=category_id).values_list("path", flat=True).first()
         return list(reversed(path_ids(path or "")[:-1]))
+
+    def with_subtree_ids(self) -> "CategoryQuerySet":
+        """Annotate each category with ``subtree_ids``: its own id and its descendants', from
+        the ``path`` index (a range of paths, which the index answers per row)."""
+        return self.annotate(
+            subtree_ids=RawSQL(
+                "ARRAY(SELECT subtree.id FROM products_category subtree"
+                " WHERE subtree.path ~>=~ products_category.path"
+                " AND subtree.path ~<~ (products_category.path || '~'))",
+                [],
+                output_field=ArrayField(models.BigIntegerField()),
+            )
+        )
 
     def subtree_of(self, category: "Category") -> "CategoryQuerySet":
         """Return ``category`` and all its descendants: one indexed prefix match on ``path``."""

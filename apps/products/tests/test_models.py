@@ -79,3 +79,18 @@ def test_two_concurrent_moves_cannot_close_a_loop() -> None:
     assert len(failures) == 1 and isinstance(failures[0], IntegrityError)
     parents = dict(Category.objects.values_list("pk", "parent_id"))
     assert not (parents[first.pk] == second.pk and parents[second.pk] == first.pk)
+
+
+def test_subtree_ids_are_the_category_and_its_descendants_only() -> None:
+    root = CategoryFactory()
+    first = CategoryFactory(parent=root, pk=90_001)
+    grandchild = CategoryFactory(parent=first)
+    # Paths that share a prefix as text ("/r/90001/" and "/r/900011/") must not mix.
+    siblings = [CategoryFactory(parent=root, pk=900_011), CategoryFactory(parent=root)]
+
+    subtree = Category.objects.with_subtree_ids().get(pk=first.pk).subtree_ids
+
+    assert sorted(subtree) == sorted([first.pk, grandchild.pk])
+    assert sorted(Category.objects.with_subtree_ids().get(pk=root.pk).subtree_ids) == sorted(
+        [root.pk, first.pk, grandchild.pk, *(sibling.pk for sibling in siblings)]
+    )
