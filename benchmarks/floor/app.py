@@ -36,14 +36,13 @@ WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 DETAIL_PATH = re.compile(r"/api/v1/products/([0-9]{1,18})/")
 LIST_PATH = "/api/v1/products/"
 
-# The query whose planner estimate ours reports past the limit, with the category's path
-# prefix quoted in by format(): the same text ours EXPLAINs, so the same estimate.
+# The query whose planner estimate ours reports past the limit, with the subtree's category ids
+# written in by format(): the same text ours EXPLAINs, so the same estimate.
 ESTIMATED_QUERY = (
     'SELECT "products_product"."id" AS "pk" FROM "products_product" INNER JOIN '
     '"products_category" ON ("products_product"."category_id" = "products_category"."id") '
     'WHERE ("products_category"."is_active" AND "products_product"."is_active" AND '
-    '"products_product"."category_id" IN (SELECT U0."id" AS "pk" FROM "products_category" U0 '
-    'WHERE U0."path"::text LIKE %L))'
+    '"products_product"."category_id" IN (%s))'
 )
 
 # The subtree of a category is a range of its materialized path (``/1/11/``..``/1/11/~``), which
@@ -55,7 +54,11 @@ WITH category AS (
 SELECT p.id, p.name, p.slug, p.sku, p.description, p.price, p.stock, p.is_active,
        c.id, c.name, c.slug, p.review_count, p.rating_sum, p.created_at, p.updated_at,
        (SELECT ARRAY[n, CASE WHEN n > %(limit)s THEN greatest(catalogue_count_estimate(
-                format('{ESTIMATED_QUERY.replace("%", "%%")}', (SELECT path FROM category) || '%%')
+                format('{ESTIMATED_QUERY.replace("%", "%%")}', (
+                    SELECT array_to_string(array_agg(s.id ORDER BY s.path), ', ')
+                    FROM products_category s
+                    WHERE s.path ~>=~ (SELECT path FROM category)
+                      AND s.path ~<~ (SELECT path_end FROM category)))
             ), n) END]
         FROM (SELECT count(*) AS n FROM (
             SELECT 1 FROM products_product p2 JOIN products_category c2 ON c2.id = p2.category_id
