@@ -126,12 +126,42 @@ class ProductQuerySet(models.QuerySet["Product"]):
         return self.select_related("category")
 
     def for_detail(self) -> "ProductQuerySet":
-        """Return products with their category in one query and their images in a second."""
-        return self.select_related("category").prefetch_related("images")
+        """Return products with everything a product page shows, in one query: the category,
+        and as JSON its ancestors root first (``breadcrumbs_data``) and the product's images in
+        order (``images_data``)."""
+        return self.select_related("category").annotate(
+            # Constant SQL, no parameters.
+            breadcrumbs_data=RawSQL(_BREADCRUMBS_SQL, [], output_field=models.JSONField()),  # noqa: S611
+            images_data=RawSQL(_IMAGES_SQL, [], output_field=models.JSONField()),  # noqa: S611
+        )
 
     def in_category(self, category: "Category") -> "ProductQuerySet":
         """Return products in ``category`` or any of its descendants, in one indexed query."""
         return self.filter(category__in=Category.objects.subtree_of(category).values("pk"))
+
+
+# Subqueries of for_detail(), on the tables of its query: the product and its category (joined
+# by select_related under the table's own name). The breadcrumbs are the ids on the category's
+# path: the root down to the category itself.
+_BREADCRUMBS_SQL = """
+    SELECT coalesce(jsonb_agg(
+        jsonb_build_object('id', ancestor.id, 'name', ancestor.name, 'slug', ancestor.slug)
+        ORDER BY length(ancestor.path)), '[]')
+    FROM products_category ancestor
+    WHERE ancestor.id = ANY(
+        string_to_array(btrim("products_category"."path", '/'), '/')::bigint[]
+    )
+"""
+_IMAGES_SQL = """
+    SELECT coalesce(jsonb_agg(
+        jsonb_build_object(
+            'id', image.id, 'image', image.image, 'alt_text', image.alt_text,
+            'position', image.position, 'width', image.width, 'height', image.height,
+            'created_at', image.created_at
+        ) ORDER BY image.position, image.id), '[]')
+    FROM products_productimage image
+    WHERE image.product_id = "products_product"."id"
+"""
 
 
 class ProductManager(models.Manager.from_queryset(ProductQuerySet)):  # type: ignore[misc]

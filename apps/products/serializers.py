@@ -1,3 +1,4 @@
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -185,12 +186,12 @@ def product_list_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def product_detail_data(product: Product, context: dict[str, Any]) -> dict[str, Any]:
-    """Return ``ProductDetailSerializer``'s representation of ``product`` (its category's
-    ``breadcrumbs`` attached, images prefetched), built without instantiating its fields."""
+def product_detail_data(product: Product, request: Any) -> dict[str, Any]:
+    """Return ``ProductDetailSerializer``'s representation of ``product``, loaded by
+    ``Product.objects.for_detail()`` (breadcrumbs and images as JSON), built by plain code."""
     category = product.category
-    images = list(product.images.all())
     average = product.average_rating
+    storage = ProductImage._meta.get_field("image").storage
     return {
         "id": product.pk,
         "name": product.name,
@@ -205,16 +206,27 @@ def product_detail_data(product: Product, context: dict[str, Any]) -> dict[str, 
             "id": category.pk,
             "name": category.name,
             "slug": category.slug,
-            "breadcrumbs": [
-                {"id": node.pk, "name": node.name, "slug": node.slug}
-                for node in category.breadcrumbs  # type: ignore[attr-defined]
-            ],
+            "breadcrumbs": product.breadcrumbs_data,  # type: ignore[attr-defined]
         },
         "average_rating": float(average) if average is not None else None,
         "review_count": product.review_count,
         "created_at": _DATETIME.to_representation(product.created_at),
         "updated_at": _DATETIME.to_representation(product.updated_at),
-        "images": ProductImageSerializer(images, many=True, context=context).data if images else [],
+        "images": [
+            {
+                "id": image["id"],
+                # As DRF's ImageField: the storage's URL, absolute for the request.
+                "image": request.build_absolute_uri(storage.url(image["image"])),
+                "alt_text": image["alt_text"],
+                "position": image["position"],
+                "width": image["width"],
+                "height": image["height"],
+                "created_at": _DATETIME.to_representation(
+                    datetime.fromisoformat(image["created_at"])
+                ),
+            }
+            for image in product.images_data  # type: ignore[attr-defined]
+        ],
         "rating": {
             "average": float(average) if average is not None else None,
             "count": product.review_count,

@@ -19,7 +19,7 @@ from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 from .facets import product_facets
 from .filters import CategoryFilter, ProductFilter
 from .models import Category, CategoryQuerySet, Product, ProductImage, ProductQuerySet
-from .selectors import category_tree, category_with_details, product_with_details
+from .selectors import category_tree, category_with_details
 from .serializers import (
     PRODUCT_LIST_VALUES,
     CategoryDetailSerializer,
@@ -236,9 +236,9 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
         return self._detail_response(get_object_or_404(self.get_queryset(), slug=slug))
 
     def _detail_response(self, product: Product) -> Response:
-        # ProductDetailSerializer's representation (the schema's), built by plain code.
-        data = product_detail_data(product_with_details(product), self.get_serializer_context())
-        response = Response(data)
+        # ProductDetailSerializer's representation (the schema's), built by plain code from
+        # the one query of for_detail().
+        response = Response(product_detail_data(product, self.request))
         # With the ETag that ConditionalGetMiddleware adds, clients revalidate cheaply.
         response["Last-Modified"] = http_date(product.updated_at.timestamp())
         return response

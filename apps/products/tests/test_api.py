@@ -94,14 +94,12 @@ def test_product_list_query_count_does_not_grow_with_page_size(
     assert len(response.data["results"]) == min(page_size, 12)
 
 
-def test_product_detail_takes_three_queries(
-    api_client: APIClient, django_assert_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+def test_product_detail_takes_one_query(api_client: APIClient, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     product = ProductFactory(
         category=CategoryFactory(parent=CategoryFactory(parent=CategoryFactory()))
     )
 
-    with django_assert_num_queries(3):  # product with category, breadcrumbs, images
+    with django_assert_num_queries(1):  # product with category, breadcrumbs and images
         response = api_client.get(product_url(product))
 
     assert response.data["id"] == product.pk

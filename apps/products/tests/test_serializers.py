@@ -58,11 +58,15 @@ def test_the_detail_data_renders_the_same_json_as_the_detail_serializer(
     stored_image(with_images, position=1, alt_text="Side")
     stored_image(with_images, position=0, alt_text="Front")
     plain = ProductFactory(category=root, stock=0)
-    context = {"request": Request(rf.get("/"))}
+    request = Request(rf.get("/"))
     renderer = JSONRenderer()
 
     for product in (with_images, plain):
-        loaded = product_with_details(Product.objects.for_detail().get(pk=product.pk))
-        assert renderer.render(product_detail_data(loaded, context)) == renderer.render(
-            ProductDetailSerializer(loaded, context=context).data
+        # The serializer reads the category's breadcrumbs and the prefetched images.
+        expected = product_with_details(
+            Product.objects.select_related("category").prefetch_related("images").get(pk=product.pk)
+        )
+        loaded = Product.objects.for_detail().get(pk=product.pk)
+        assert renderer.render(product_detail_data(loaded, request)) == renderer.render(
+            ProductDetailSerializer(expected, context={"request": request}).data
         )
