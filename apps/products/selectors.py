@@ -25,12 +25,6 @@ def category_with_details(category: Category) -> Category:
     return category
 
 
-def product_with_details(product: Product) -> Product:
-    """Attach its category's breadcrumbs to ``product`` (one query)."""
-    product.category.breadcrumbs = category_breadcrumbs(product.category)  # type: ignore[attr-defined]
-    return product
-
-
 def category_tree() -> list[dict[str, Any]]:
     """Return the active categories as nested dicts, roots first, in one query.
 

@@ -7,7 +7,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from apps.products.models import Product
-from apps.products.selectors import product_with_details
+from apps.products.selectors import category_breadcrumbs
 from apps.products.serializers import (
     PRODUCT_LIST_VALUES,
     ProductDetailSerializer,
@@ -63,9 +63,10 @@ def test_the_detail_data_renders_the_same_json_as_the_detail_serializer(
 
     for product in (with_images, plain):
         # The serializer reads the category's breadcrumbs and the prefetched images.
-        expected = product_with_details(
+        expected = (
             Product.objects.select_related("category").prefetch_related("images").get(pk=product.pk)
         )
+        expected.category.breadcrumbs = category_breadcrumbs(expected.category)  # type: ignore[attr-defined]
         loaded = Product.objects.for_detail().get(pk=product.pk)
         assert renderer.render(product_detail_data(loaded, request)) == renderer.render(
             ProductDetailSerializer(expected, context={"request": request}).data
