@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from .health import HEALTH_VIEWS
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_META = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 # Accept a caller's id only if it is short and tame, so it cannot forge log lines.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -28,7 +29,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        # From META, not request.headers, which builds a dict of every header on first use.
+        incoming = request.META.get(_REQUEST_ID_META, "")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
         try:

@@ -94,7 +94,9 @@ class ResponseCacheMiddleware:
         generation = found.get(GENERATION_KEY)
         entry = found.get(key)
         if entry is not None and generation is not None and entry[0] == generation:
-            return self._conditional(request, _response_from(entry))
+            return _not_modified(request, entry) or self._conditional(
+                request, _response_from(entry)
+            )
 
         # Render the whole response, whatever the client's validators, so that it is stored;
         # they are applied to it afterwards.
@@ -153,6 +155,40 @@ class ResponseCacheMiddleware:
             response=response,
         )
         return conditional or response
+
+
+# The headers Django's ConditionalGetMiddleware copies into a 304 (django.utils.cache).
+_NOT_MODIFIED_HEADERS = (
+    "Cache-Control",
+    "Content-Location",
+    "Date",
+    "ETag",
+    "Expires",
+    "Last-Modified",
+    "Vary",
+)
+
+
+def _not_modified(
+    request: HttpRequest, entry: tuple[str, int, bytes, list[tuple[str, str]]]
+) -> HttpResponse | None:
+    """Return the 304 (or 412) that the client's validators earn for a stored response, built
+    from the stored headers alone, or None when the full response is due."""
+    _generation, status, _content, headers = entry
+    if status != 200 or not any(name in request.META for name in _CONDITIONAL):
+        return None
+    stored = {name.lower(): value for name, value in headers}
+    last_modified = stored.get("last-modified")
+    response = get_conditional_response(
+        request,
+        etag=stored.get("etag"),
+        last_modified=parse_http_date_safe(last_modified) if last_modified else None,
+    )
+    if response is not None:
+        for name in _NOT_MODIFIED_HEADERS:
+            if name.lower() in stored:
+                response[name] = stored[name.lower()]
+    return response
 
 
 def _response_from(entry: tuple[str, int, bytes, list[tuple[str, str]]]) -> HttpResponse:

@@ -60,6 +60,29 @@ def test_a_matching_etag_is_a_304_from_the_cache(
     assert response.content == b""
 
 
+def test_a_304_from_the_cache_carries_the_validators_and_caching_headers_of_the_stored_response(
+    api_client: APIClient, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    product = ProductFactory()
+    stored = cached_twice(api_client, detail(product))
+
+    with django_assert_num_queries(0):
+        by_etag = api_client.get(detail(product), HTTP_IF_NONE_MATCH=stored["ETag"])
+        by_date = api_client.get(detail(product), HTTP_IF_MODIFIED_SINCE=stored["Last-Modified"])
+        stale_etag = api_client.get(detail(product), HTTP_IF_NONE_MATCH='"something-else"')
+
+    for response in (by_etag, by_date):
+        assert response.status_code == 304
+        assert response.content == b""
+        assert response["ETag"] == stored["ETag"]
+        assert response["Last-Modified"] == stored["Last-Modified"]
+        assert response["Vary"] == stored["Vary"]
+        assert "Content-Type" not in response
+        assert response["X-Request-ID"]
+    assert stale_etag.status_code == 200
+    assert stale_etag.content == stored.content
+
+
 def test_a_conditional_read_on_a_miss_still_fills_the_cache(
     api_client: APIClient, django_assert_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
