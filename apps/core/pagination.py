@@ -124,6 +124,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
             )
         return min(int(raw), self.max_page_size)
 
+    def is_first_page(self, request: Request) -> bool:
+        """Return whether ``request`` asks for the first page: if that is empty, nothing matched."""
+        page = request.query_params.get(self.page_query_param)
+        return page is None or (WHOLE_NUMBER.fullmatch(page) is not None and int(page) == 1)
+
     def paginate_queryset(
         self, queryset: Any, request: Request, view: APIView | None = None
     ) -> list[Any] | None:
@@ -261,6 +266,11 @@ class PageOrCursorPagination(PageNumberPagination):
         self.rows = rows[:size]
         self.ordering = ordering
         return self.rows
+
+    def is_first_page(self, request: Request) -> bool:
+        if self.cursor_query_param in request.query_params:
+            return not request.query_params[self.cursor_query_param]
+        return super().is_first_page(request)
 
     def get_paginated_response(self, data: Any) -> Response:
         if not self.cursor_mode:

@@ -16,7 +16,13 @@ from rest_framework.exceptions import ValidationError
 from apps.core.ordering import order_with_tie_breaker, ordering_choices
 
 from .models import Category, Product
-from .search import ProductSearch, clean_search_text, search_products
+from .search import (
+    ProductSearch,
+    clean_search_text,
+    corrected_search,
+    fulltext_search,
+    search_has_matches,
+)
 
 MAX_IDS = 100
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
@@ -131,6 +137,8 @@ class ProductFilter(django_filters.FilterSet):
 
     category_object: Category | None = None
     search_result: ProductSearch | None = None
+    # The products every filter but the search keeps (set by filter_queryset).
+    filtered: QuerySet[Product]
     # What the list counts, when it is more than the rows it pages through.
     count_queryset: QuerySet[Product] | None = None
 
@@ -175,24 +183,39 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=[int(number) for number in value])
 
     def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
-        """Apply every filter, then the search, then the ordering."""
-        queryset = self.filter_except(queryset)
+        """Apply every filter, then the search (its words as typed), then the ordering."""
+        self.filtered = self.filter_except(queryset)
         search = self.form.cleaned_data.get("search")
-        if search:
-            try:
-                text = clean_search_text(search)
-            except DjangoValidationError as error:
-                raise ValidationError({"search": error.messages}) from error
-            self.search_result = search_products(queryset, text)
-            queryset = queryset.filter(self.search_result.condition).annotate(
-                rank=self.search_result.rank
-            )
-        ordered = self.order(queryset)
-        if self.search_result is not None and self.ordering_in_effect.lstrip("-") == "relevance":
+        if not search:
+            return self.order(self.filtered)
+        try:
+            text = clean_search_text(search)
+        except DjangoValidationError as error:
+            raise ValidationError({"search": error.messages}) from error
+        return self._searched(fulltext_search(text))
+
+    def corrected(self, *, matched_nothing: bool) -> QuerySet[Product] | None:
+        """Return the products for the search with its misspelled words corrected, when its
+        words as typed match nothing (``matched_nothing``: known already, an empty first page);
+        else None."""
+        search = self.search_result
+        if search is None or search.mode != "fulltext":
+            return None
+        if not matched_nothing and search_has_matches(self.filtered, search):
+            return None
+        corrected = corrected_search(search)
+        return None if corrected is None else self._searched(corrected)
+
+    def _searched(self, search: ProductSearch) -> QuerySet[Product]:
+        self.search_result = search
+        matches = self.filtered.filter(search.condition).annotate(rank=search.rank)
+        ordered = self.order(matches)
+        self.count_queryset = None
+        if self.ordering_in_effect.lstrip("-") == "relevance":
             # Ranking reads every match's document: 0.2 s for 80,000 matches. Rank only the
             # most reviewed ones; the count still covers every match.
             self.count_queryset = ordered
-            best = queryset.order_by("-review_count", "-id").values("pk")
+            best = matches.order_by("-review_count", "-id").values("pk")
             ordered = ordered.filter(pk__in=best[: settings.CATALOGUE_SEARCH_RANKED_MATCHES])
         return ordered
 

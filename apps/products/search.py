@@ -128,24 +128,39 @@ def clean_search_text(text: str) -> str:
 
 def search_products(products: QuerySet[Any], text: str) -> ProductSearch:
     """Resolve ``text`` against ``products`` (already filtered): full-text first, then, if that
-    finds nothing, full-text on the catalogue's words closest to the misspelled ones."""
+    finds nothing, full-text on the catalogue's words closest to the misspelled ones.
+
+    The product list does the same in fewer queries: it reads the full-text page first and
+    corrects only when that page is empty (see ``ProductFilter.corrected``).
+    """
+    typed = fulltext_search(text)
+    if search_has_matches(products, typed):
+        return typed
+    return corrected_search(typed) or typed
+
+
+def fulltext_search(text: str) -> ProductSearch:
+    """Return the search for ``text`` as typed: its words in the full-text document, or an
+    exact SKU (any case), which ranks above every text match. No query."""
     config = search_config()
     typed = SearchQuery(text, search_type="websearch", config=config)
-    # A SKU matches exactly (any case) and ranks above every text match.
     condition = Q(search_vector=typed) | Q(sku__iexact=text)
     rank = SearchRank(F("search_vector"), typed, cover_density=True) + Case(
         When(sku__iexact=text, then=Value(100.0)), default=Value(0.0)
     )
-    if _any_match(products.filter(condition)):
-        return ProductSearch(text, condition, rank, mode="fulltext")
+    return ProductSearch(text, condition, rank, mode="fulltext")
 
-    corrections = _closest_words(_LETTERS.findall(text.lower()))
+
+def corrected_search(search: ProductSearch) -> ProductSearch | None:
+    """Return ``search`` with each word replaced by the catalogue's closest words (one query),
+    or None when no word has a close match."""
+    corrections = _closest_words(_LETTERS.findall(search.query.lower()))
     if not corrections:
-        return ProductSearch(text, condition, rank, mode="fulltext")
+        return None
     raw = " & ".join("(" + " | ".join(words) + ")" for words in corrections.values())
-    corrected = SearchQuery(raw, search_type="raw", config=config)
+    corrected = SearchQuery(raw, search_type="raw", config=search_config())
     return ProductSearch(
-        text,
+        search.query,
         Q(search_vector=corrected),
         SearchRank(F("search_vector"), corrected, cover_density=True),
         mode="corrected",
@@ -153,15 +168,15 @@ def search_products(products: QuerySet[Any], text: str) -> ProductSearch:
     )
 
 
-def _any_match(products: QuerySet[Any]) -> bool:
-    """Return whether ``products`` has a row, by the indexes.
+def search_has_matches(products: QuerySet[Any], search: ProductSearch) -> bool:
+    """Return whether any of ``products`` matches ``search``, by the indexes.
 
     Not ``exists()``: under ``LIMIT 1`` PostgreSQL expects a match within the first few hundred
     rows of a sequential scan, and for a word that matches nothing it reads the whole table
     (0.7 s at a million products). Under the search's count limit it takes the indexes instead.
     """
-    capped = products.order_by().values("pk")[: settings.CATALOGUE_SEARCH_EXACT_COUNT_LIMIT + 1]
-    return capped.count() > 0
+    matches = products.filter(search.condition).order_by().values("pk")
+    return matches[: settings.CATALOGUE_SEARCH_EXACT_COUNT_LIMIT + 1].count() > 0
 
 
 def _closest_words(terms: list[str]) -> dict[str, list[str]]:

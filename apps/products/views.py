@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -8,12 +9,12 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from apps.core.pagination import PageOrCursorPagination
+from apps.core.pagination import PageNumberPagination, PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 
 from .facets import product_facets
@@ -214,17 +215,35 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         products = self.filter_queryset(self.get_queryset())
-        values = [*PRODUCT_LIST_VALUES, *(["rank"] if "rank" in products.query.annotations else [])]
-        rows = self.paginate_queryset(products.values(*values))
-        assert rows is not None  # the list is always paginated
-        response = self.get_paginated_response([product_list_row(row) for row in rows])
         assert self.filterset is not None
+        assert isinstance(self.paginator, PageNumberPagination)
+        # A search's page is read with its words as typed; only an empty page costs a check for
+        # misspellings: none when it is the first page (so nothing matched at all).
+        past_the_end: NotFound | None = None
+        try:
+            rows = self._page_rows(products)
+        except NotFound as error:
+            rows, past_the_end = [], error
+        if not rows:
+            matched_nothing = past_the_end is None and self.paginator.is_first_page(request)
+            corrected = self.filterset.corrected(matched_nothing=matched_nothing)
+            if corrected is not None:
+                rows, past_the_end = self._page_rows(corrected), None
+        if past_the_end is not None:
+            raise past_the_end
+        response = self.get_paginated_response([product_list_row(row) for row in rows])
         if self.filterset.search_result is not None:
             response.data["search"] = self.filterset.search_result.as_response()
         if self.filterset.wants_facets:
             base = self.get_queryset()
             response.data["facets"] = product_facets(self.filterset, base)
         return response
+
+    def _page_rows(self, products: QuerySet[Product]) -> Sequence[dict[str, Any]]:
+        values = [*PRODUCT_LIST_VALUES, *(["rank"] if "rank" in products.query.annotations else [])]
+        rows = self.paginate_queryset(products.values(*values))
+        assert rows is not None  # the list is always paginated
+        return rows
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._detail_response(self.get_object())

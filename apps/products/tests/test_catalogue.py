@@ -347,10 +347,41 @@ def test_search_query_count_is_fixed(
     audio_catalogue: dict[str, Product],
     django_assert_num_queries,  # type: ignore[no-untyped-def]
 ) -> None:
-    with django_assert_num_queries(2):  # full-text exists?, the page with its count
+    with django_assert_num_queries(1):  # the page with its count
         api_client.get(PRODUCTS, {"search": "headphones"})
-    with django_assert_num_queries(3):  # + the lexicon lookup for corrections
+    # The page as typed (empty), the lexicon lookup for corrections, the corrected page.
+    with django_assert_num_queries(3):
         api_client.get(PRODUCTS, {"search": "hedphones"})
+
+
+def test_later_pages_of_a_corrected_search_are_its_corrected_results(
+    api_client: APIClient,
+    audio_catalogue: dict[str, Product],
+    django_assert_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    first = api_client.get(PRODUCTS, {"search": "wireles", "page_size": 1})
+    # Past the end of the words as typed: a check that they match nothing, then as page one.
+    with django_assert_num_queries(4):
+        second = api_client.get(PRODUCTS, {"search": "wireles", "page_size": 1, "page": 2})
+    by_cursor = api_client.get(PRODUCTS, {"search": "wireles", "page_size": 1, "cursor": ""})
+    after_cursor = api_client.get(by_cursor.data["next"])
+
+    assert second.status_code == 200
+    assert second.data["search"]["mode"] == "corrected"
+    assert [ids(first), ids(second)] == [
+        [audio_catalogue["headphones"].pk],
+        [audio_catalogue["speaker"].pk],
+    ]
+    assert after_cursor.data["search"]["mode"] == "corrected"
+    assert ids(by_cursor) + ids(after_cursor) == ids(first) + ids(second)
+
+
+def test_a_page_past_the_end_of_a_search_is_not_found_and_not_corrected(
+    api_client: APIClient, audio_catalogue: dict[str, Product]
+) -> None:
+    response = api_client.get(PRODUCTS, {"search": "headphones", "page": 5})
+
+    assert response.status_code == 404
 
 
 def test_relevance_ranks_only_the_most_reviewed_matches_but_counts_them_all(
