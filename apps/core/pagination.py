@@ -6,7 +6,7 @@ import binascii
 import json
 import re
 from collections import OrderedDict
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from django.conf import settings
@@ -66,16 +66,43 @@ def _count_and_flag(figures: list[int]) -> tuple[int, bool]:
     return (exact, False) if estimate is None else (estimate, True)
 
 
+def count_sql(
+    queryset: QuerySet[Any], view: APIView | None, *, listed_only: bool = False
+) -> tuple[str, list[Any]]:
+    """Return SQL for the row ``ARRAY[count, estimate]`` that a list of ``queryset`` shows.
+
+    A view may supply it (``get_count_sql(queryset)``, e.g. from a summary table, returning
+    None where it cannot), or say what to count (``get_count_queryset(queryset)``: a search
+    counts more matches than it pages through) and how far exactly (``exact_count_limit``);
+    else ``counted(queryset)``. ``listed_only``: count only the rows the pages go through.
+    """
+    own = getattr(view, "get_count_sql", lambda rows: None)(queryset)
+    if own is not None:
+        return own
+    if listed_only:
+        return counted(queryset)
+    count_queryset = getattr(view, "get_count_queryset", lambda rows: rows)(queryset)
+    return counted(count_queryset, getattr(view, "exact_count_limit", None))
+
+
 class EstimatingPaginator(Paginator):
     """Count exactly up to a limit; past it, take PostgreSQL's planner estimate instead of
-    scanning every matching row (one query either way). ``count_is_estimate`` says which."""
+    scanning every matching row (one query either way). ``count_is_estimate`` says which.
+
+    ``view``: the list's view, which may supply the count (see ``count_sql()``). It counts the
+    rows the pages go through: the paginator numbers its pages by it (``?page=last``).
+    """
 
     count_is_estimate = False
+
+    def __init__(self, *args: Any, view: APIView | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.view = view
 
     @cached_property
     def count(self) -> int:
         rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]  # always a queryset here
-        sql, params = counted(rows)
+        sql, params = count_sql(rows, self.view, listed_only=True)
         with connections[rows.db].cursor() as cursor:
             cursor.execute(sql, params)
             count, self.count_is_estimate = _count_and_flag(cursor.fetchone()[0])
@@ -137,26 +164,19 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise ValidationError({self.page_query_param: ["Must be a whole number, or 'last'."]})
         if page == "last" or not isinstance(queryset, QuerySet):
             # The last page's number needs the count first: two queries.
+            self.django_paginator_class = partial(EstimatingPaginator, view=view)  # type: ignore[assignment]
             return super().paginate_queryset(queryset, request, view)
-        # A view may count more than it pages through (a search ranks only its best matches),
-        # and count exactly up to a limit of its own.
-        count_queryset = getattr(view, "get_count_queryset", lambda rows: rows)(queryset)
-        self.exact_count_limit = getattr(view, "exact_count_limit", None)
-        return self._page_with_count(queryset, request, int(page or 1), count_queryset)
+        return self._page_with_count(queryset, request, int(page or 1), view)
 
     def _page_with_count(
-        self,
-        queryset: QuerySet[Any],
-        request: Request,
-        number: int,
-        count_queryset: QuerySet[Any],
+        self, queryset: QuerySet[Any], request: Request, number: int, view: APIView | None
     ) -> list[Any]:
         """Fetch the page and the count in one query: the count is a subquery that PostgreSQL
         evaluates once (an InitPlan), beside the page's rows."""
         size = self.get_page_size(request)
         if number < 1:
             raise NotFound(self.invalid_page_message.format(page_number=number, message=""))
-        sql, params = counted(count_queryset, self.exact_count_limit)
+        sql, params = count_sql(queryset, view)
         figures = RawSQL(f"({sql})", params, output_field=ArrayField(BigIntegerField()))  # noqa: S611
         offset = (number - 1) * size
         rows = list(queryset.annotate(pagination_count=figures)[offset : offset + size + 1])
