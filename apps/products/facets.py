@@ -2,21 +2,131 @@
 
 Each facet counts over the current filters except its own (disjunctive faceting): choosing a
 price range leaves the price facet's other buckets visible, with their counts.
+
+A category page as shoppers see it (no filter but the category, no search), and the whole
+catalogue's first page, read their facets from a summary that PostgreSQL triggers keep
+(``CategoryFacetCount``, migration 0006): a few dozen rows, whatever the size of the subtree.
+The summary's price buckets are those of the settings when it was last counted; when the
+settings' differ, the facets are counted live until ``rebuild_facet_counts`` (or ``migrate``)
+recounts it.
 """
 
+import logging
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Func, IntegerField, Q, QuerySet, Value
-from django.db.models.functions import StrIndex, Substr
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import (
+    Count,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, StrIndex, Substr
 
 from .filters import ProductFilter
-from .models import Category, Product
+from .models import Category, CategoryFacetCount, Product
+
+logger = logging.getLogger(__name__)
+
+# The one-row table of the price bucket edges the summary is counted with (migration 0006).
+PRICE_EDGES_TABLE = "products_facet_price_edges"
 
 
 def product_facets(filterset: ProductFilter, products: QuerySet[Product]) -> dict[str, Any]:
-    """Return the four facets for ``filterset`` applied to ``products``.
+    """Return the four facets for ``filterset`` applied to ``products``: from the summary when
+    it counts exactly these products (two queries), else counted live."""
+    if _summary_counts(filterset, products):
+        facets = summary_facets(filterset.category_object)
+        if facets is not None:
+            return facets
+    return live_facets(filterset, products)
+
+
+def _summary_counts(filterset: ProductFilter, products: QuerySet[Product]) -> bool:
+    """Return whether the summary counts what ``filterset`` selects from ``products``: the
+    products shoppers see (``active()``, not staff's everything), in the category's subtree or
+    the whole catalogue, narrowed by no other filter and no search."""
+    others = [
+        name for name in filterset.filters if name != "category" and name not in filterset.CONTROLS
+    ]
+    return (
+        filterset.search_result is None
+        and not filterset.is_set(*others)
+        and products.query.where == Product.objects.active().query.where
+    )
+
+
+def summary_facets(category: Category | None) -> dict[str, Any] | None:
+    """Return the four facets of ``category``'s subtree (the whole catalogue with None) as
+    shoppers see it, from the summary: two queries. Return None, after one, when the summary
+    was counted with other price buckets than the settings'.
+    """
+    rows_sql, params = (
+        CategoryFacetCount.objects.covering(category)
+        .values_list("in_stock", "rating_floor", "price_bucket")
+        .annotate(total=Sum("products"))
+        .order_by()
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        # The edges in the same query, so in the same snapshot, as the counts: a recount that
+        # commits in between cannot pair old edges with new counts, nor the reverse.
+        cursor.execute(
+            f"SELECT stored.edges, counted.* FROM {PRICE_EDGES_TABLE} AS stored"  # noqa: S608
+            f" LEFT JOIN ({rows_sql}) AS counted ON true",
+            params,
+        )
+        rows = cursor.fetchall()
+    if not rows or rows[0][0] != _configured_edges():
+        return None
+    counts: Counter[str] = Counter()
+    for _edges, in_stock, rating_floor, price_bucket, products in rows:
+        if in_stock is None:
+            continue  # no rows: nothing visible in the subtree
+        counts["in_stock" if in_stock else "out_of_stock"] += products
+        for stars in range(1, rating_floor + 1):
+            counts[f"rating_{stars}"] += products
+        counts[f"price_{price_bucket}"] += products
+    return {
+        "categories": _summary_category_facet(category),
+        "ratings": _rating_facet(counts),
+        "prices": _price_facet(counts),
+        "stock": {"in_stock": counts["in_stock"], "out_of_stock": counts["out_of_stock"]},
+    }
+
+
+def _summary_category_facet(current: Category | None) -> list[dict[str, Any]]:
+    """Count the products under each active child of the current category (or each root) from
+    their summary rows: one query."""
+    totals = (
+        CategoryFacetCount.objects.filter(category=OuterRef("pk"))
+        .values("category")
+        .annotate(total=Sum("products"))
+        .values("total")
+    )
+    children = (
+        Category.objects.active()
+        .filter(parent=current)
+        .order_by("name", "id")
+        .annotate(count=Coalesce(Subquery(totals), 0))
+        .values_list("pk", "name", "slug", "count")
+    )
+    return [
+        {"id": pk, "name": name, "slug": slug, "count": count} for pk, name, slug, count in children
+    ]
+
+
+def live_facets(filterset: ProductFilter, products: QuerySet[Product]) -> dict[str, Any]:
+    """Count the four facets for ``filterset`` applied to ``products`` from the products.
 
     Facets whose own filters are not in use count over the same rows, so their counts come from
     one shared aggregate query: two queries for the categories, and one to three more.
@@ -91,8 +201,13 @@ def _rating_facet(counts: dict[str, int]) -> list[dict[str, Any]]:
     return [{"min": stars, "count": counts[f"rating_{stars}"]} for stars in range(5, 0, -1)]
 
 
+def _configured_edges() -> list[Decimal]:
+    """Return the settings' price bucket edges (the first bucket starts at 0, implied)."""
+    return [Decimal(edge) for edge in settings.CATALOGUE_PRICE_BUCKETS]
+
+
 def _price_buckets() -> list[tuple[Decimal, Decimal | None]]:
-    edges = [Decimal(0), *(Decimal(edge) for edge in settings.CATALOGUE_PRICE_BUCKETS)]
+    edges = [Decimal(0), *_configured_edges()]
     return list(zip(edges, [*edges[1:], None], strict=True))
 
 
@@ -122,3 +237,77 @@ def _stock_counts() -> dict[str, Count]:
         "in_stock": Count("id", filter=Q(stock__gt=0)),
         "out_of_stock": Count("id", filter=Q(stock=0)),
     }
+
+
+# --- the summary's upkeep -----------------------------------------------------------------------
+
+# Every visible product, per own category and facet values, rolled up to every ancestor: the
+# triggers' counting, for all products at once (migration 0006 backfills with the same).
+_COUNT_ALL = f"""
+INSERT INTO products_categoryfacetcount
+    (category_id, in_stock, rating_floor, price_bucket, products)
+SELECT ancestor, own.in_stock, own.rating_floor, own.price_bucket, sum(own.products)
+FROM (
+    SELECT product.category_id, product.stock > 0 AS in_stock,
+           floor(product.rating_average)::smallint AS rating_floor,
+           width_bucket(product.price, stored.edges)::smallint AS price_bucket,
+           count(*) AS products
+    FROM products_product AS product
+    CROSS JOIN {PRICE_EDGES_TABLE} AS stored
+    WHERE product.is_active
+    GROUP BY 1, 2, 3, 4
+) AS own
+JOIN products_category AS category ON category.id = own.category_id AND category.is_active
+CROSS JOIN LATERAL unnest(string_to_array(btrim(category.path, '/'), '/')::bigint[]) AS ancestor
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+"""  # noqa: S608  (no parameters)
+
+
+def stored_price_edges(*, using: str = DEFAULT_DB_ALIAS) -> list[Decimal] | None:
+    """Return the price bucket edges the summary is counted with: none if they are missing,
+    None before migration 0006 (or after it is reversed)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [PRICE_EDGES_TABLE])
+        (exists,) = cursor.fetchone()
+        if not exists:
+            return None
+        cursor.execute(f"SELECT edges FROM {PRICE_EDGES_TABLE}")  # noqa: S608
+        row = cursor.fetchone()
+    return list(row[0]) if row else []
+
+
+def facet_counts_rebuild(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Store the settings' price bucket edges and count the summary anew from the products, in
+    one transaction; return how many summary rows it has.
+
+    Writes to products and categories wait for it (a few seconds for a million products);
+    reads, the facets' included, go on with the summary as it was until it commits.
+    """
+    edges = _configured_edges()
+    if not edges or edges[0] <= 0 or edges != sorted(set(edges)):
+        raise ImproperlyConfigured("CATALOGUE_PRICE_BUCKETS must be increasing positive numbers.")
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        # SHARE ROW EXCLUSIVE: no product or category is written meanwhile (the triggers would
+        # count into rows being recounted), nor does a second rebuild run; reads go on.
+        cursor.execute("LOCK TABLE products_category, products_product IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(
+            f"INSERT INTO {PRICE_EDGES_TABLE} (id, edges) VALUES (true, %s)"  # noqa: S608
+            " ON CONFLICT (id) DO UPDATE SET edges = excluded.edges",
+            [edges],
+        )
+        # DELETE, not TRUNCATE: readers keep reading the old rows until the commit.
+        cursor.execute("DELETE FROM products_categoryfacetcount")
+        cursor.execute(_COUNT_ALL)
+        return cursor.rowcount
+
+
+def facet_counts_rebuild_if_stale(*, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Rebuild the summary if it was counted with other price buckets than the settings' (and
+    exists); return whether it did."""
+    stored = stored_price_edges(using=using)
+    if stored is None or stored == _configured_edges():
+        return False
+    logger.info("Price buckets changed from %s: recounting the facet summary", stored)
+    facet_counts_rebuild(using=using)
+    return True

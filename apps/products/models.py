@@ -8,9 +8,9 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Upper
+from django.db.models.functions import Cast, Coalesce, Upper
 
 from apps.core.exceptions import register_database_rule
 from apps.core.models import TimeStampedModel
@@ -315,6 +315,68 @@ class Product(TimeStampedModel):
     def rating_histogram(self) -> dict[str, int]:
         """Return how many reviews gave each number of stars, "1" to "5"."""
         return {str(stars): getattr(self, f"rating_{stars}_count") for stars in range(1, 6)}
+
+
+class CategoryFacetCountQuerySet(models.QuerySet["CategoryFacetCount"]):
+    def covering(self, category: Category | None) -> "CategoryFacetCountQuerySet":
+        """Return the rows that together count ``category``'s whole subtree: its own rows, or
+        with None the roots' rows (the whole catalogue)."""
+        if category is None:
+            return self.filter(category__parent__isnull=True)
+        return self.filter(category=category)
+
+    def product_count(self, category: Category | None = None) -> int:
+        """Return how many products shoppers see in ``category``'s subtree (the whole catalogue
+        with None), as ``Product.objects.active()`` counts them: one indexed query."""
+        total: int = self.covering(category).aggregate(total=Coalesce(Sum("products"), 0))["total"]
+        return total
+
+
+class CategoryFacetCount(models.Model):
+    """How many visible products (``Product.objects.active()``) of a category's whole subtree
+    share a stock state, a whole star of rating and a price bucket: the product list's facets
+    for a category page, without reading its products.
+
+    Kept by PostgreSQL triggers on products and categories (migration 0006) in the statement
+    that changes them; never written by Django except by ``facet_counts_rebuild``. A product
+    counts in the rows of its own category and of every ancestor. Rows whose count falls to 0
+    are deleted.
+    """
+
+    # Rows go with their category; only a leaf without products can be deleted, and it has none.
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    in_stock = models.BooleanField()
+    # floor(rating_average): 0 (also without reviews) to 5.
+    rating_floor = models.PositiveSmallIntegerField()
+    # Index of the price bucket, 0 for the first; the edges are stored with the summary.
+    price_bucket = models.PositiveSmallIntegerField()
+    # Never below 0: the triggers refuse a change that would take it there. Not a CHECK
+    # constraint, which PostgreSQL would test on the row an upsert proposes (the change, e.g.
+    # -1) before it finds the row to update.
+    products = models.IntegerField()
+
+    objects: ClassVar[CategoryFacetCountQuerySet] = CategoryFacetCountQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        constraints = [
+            # The triggers' upsert key; its index also serves reads by category.
+            models.UniqueConstraint(
+                fields=["category", "in_stock", "rating_floor", "price_bucket"],
+                name="categoryfacetcount_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_floor__lte=5), name="categoryfacetcount_rating_floor_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        stock = "in stock" if self.in_stock else "out of stock"
+        return (
+            f"category {self.category_id}, {stock}, {self.rating_floor} whole stars, "
+            f"price bucket {self.price_bucket}: {self.products}"
+        )
 
 
 class SearchTerm(models.Model):

@@ -2,7 +2,9 @@
 
 Hypothesis draws a small catalogue (a category tree, products with prices, stock and reviews)
 and a combination of filters; every facet must count what the filters other than its own let
-through (disjunctive faceting), and the page itself what all of them let through.
+through (disjunctive faceting), and the page itself what all of them let through. Without a
+filter other than the category, the facets come from the summary the triggers keep; the
+summary's JSON must be the live count's, byte for byte.
 """
 
 from collections.abc import Callable, Iterator
@@ -17,13 +19,16 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import transaction
+from django.test import override_settings
 from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from apps.products import facets as facets_module
 from apps.products.models import Category
 from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.products.tests.test_facet_counts import assert_summary_is_fresh
 from apps.reviews.tests.factories import ReviewFactory
 from apps.users.tests.factories import UserFactory
 
@@ -347,6 +352,7 @@ def test_facets_and_results_match_a_brute_force_count(scenario: Scenario) -> Non
     with rolled_back():
         cache.clear()  # the anonymous throttle counts every example's request
         categories, products = create_catalogue(scenario)
+        assert_summary_is_fresh()
         query = query_for(scenario.filters, categories)
         expected = brute_force(scenario.filters, categories, products)
 
@@ -400,16 +406,19 @@ FULL_FILTERS = {
 @pytest.mark.parametrize(
     ("filters", "queries"),
     [
-        # the page with its count; category children, category counts; one aggregate shared
-        # by the ratings, prices and stock facets (none of their own filters is in use)
-        ({}, 4),
-        # the same, but the prices facet ignores price_max: its own aggregate
+        # From the summary: the page with its count; the summary's rows with its price
+        # buckets, the roots with their counts.
+        ({}, 3),
+        # the same after the ?category= lookup, for its children
+        ({"category": "root"}, 4),
+        # Counted live: the page with its count; category children, category counts; one
+        # aggregate for the ratings and stock facets, one for prices (it ignores price_max)
         ({"price_max": "1000"}, 5),
         # the ?category= lookup (once), the page with its count, the two category queries,
         # and one aggregate per facet whose own filter is in use: ratings, prices, stock
         ({"category": "root", **FULL_FILTERS}, 7),
     ],
-    ids=["no filters", "price filter", "every filter"],
+    ids=["no filters", "category", "price filter", "every filter"],
 )
 def test_facet_query_count_is_fixed(
     api_client: APIClient,
@@ -428,6 +437,93 @@ def test_facet_query_count_is_fixed(
 
     assert response.status_code == 200
     assert response.data["facets"]["stock"]["in_stock"] >= 1
+
+
+# --- the summary's facets are the live count's ---------------------------------------------------
+
+
+def create_varied_catalogue() -> dict[str, Category]:
+    """Return a tree with products at every level, in and out of stock, rated 0 to 5 stars,
+    priced on and around every bucket edge; some inactive, some in inactive categories, and a
+    child category with no products."""
+    tree = create_sized_catalogue(60)
+    tree["inactive"] = CategoryFactory(name="Inactive", parent=tree["audio"], is_active=False)
+    tree["under inactive"] = CategoryFactory(name="Deep", parent=tree["inactive"])
+    categories = list(tree.values())
+    for index, price in enumerate(EDGE_PRICES):
+        ProductFactory(
+            category=categories[index % len(categories)],
+            price=price,
+            stock=index % 2,
+            is_active=index % 5 != 0,
+        )
+    tree["empty"] = CategoryFactory(name="Empty", parent=tree["audio"])
+    return tree
+
+
+@pytest.mark.parametrize("category", [None, "root", "audio", "headphones", "empty"])
+def test_the_facets_from_the_summary_are_those_counted_live(
+    api_client: APIClient,
+    django_assert_num_queries: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    category: str | None,
+) -> None:
+    tree = create_varied_catalogue()
+    query = {"facets": "true", **({"category": str(tree[category].pk)} if category else {})}
+
+    with django_assert_num_queries(4 if category else 3, info="from the summary"):
+        from_summary = api_client.get(PRODUCTS, query)
+    # As when the summary's price buckets are not the settings'; not from the response cache.
+    monkeypatch.setattr(facets_module, "summary_facets", lambda category: None)
+    cache.clear()
+    counted_live = api_client.get(PRODUCTS, query)
+
+    assert from_summary.status_code == counted_live.status_code == 200
+    assert from_summary.data["facets"] == counted_live.data["facets"]
+    assert from_summary.content == counted_live.content
+    # Not a comparison of nothing with nothing.
+    counted = sum(bucket["count"] for bucket in from_summary.data["facets"]["prices"])
+    assert (counted > 0) == (category != "empty"), counted
+
+
+def test_other_price_buckets_in_the_settings_are_counted_live(
+    api_client: APIClient, django_assert_num_queries: Any
+) -> None:
+    tree = create_varied_catalogue()
+    query = {"facets": "true", "category": str(tree["root"].pk)}
+
+    # The lookup, the page, the summary's edges (not these ones); then live, as before.
+    with (
+        override_settings(CATALOGUE_PRICE_BUCKETS=[100, 1000]),
+        django_assert_num_queries(2 + 1 + 3, info="counted live"),
+    ):
+        response = api_client.get(PRODUCTS, query)
+
+    assert response.status_code == 200
+    prices = response.data["facets"]["prices"]
+    assert [(bucket["min"], bucket["max"]) for bucket in prices] == [
+        ("0.00", "100.00"),
+        ("100.00", "1000.00"),
+        ("1000.00", None),
+    ]
+    assert sum(bucket["count"] for bucket in prices) == response.data["count"]
+
+
+def test_staff_who_see_inactive_products_get_them_counted_live(
+    client_for: Any, staff_with_perms: Any
+) -> None:
+    tree = create_varied_catalogue()
+    query = {"facets": "true", "category": str(tree["root"].pk)}
+    editor = client_for(staff_with_perms("products.change_product"))
+
+    for_staff = editor.get(PRODUCTS, query)
+    for_shoppers = APIClient().get(PRODUCTS, query)
+
+    staff_total = for_staff.data["facets"]["stock"]
+    shopper_total = for_shoppers.data["facets"]["stock"]
+    assert sum(staff_total.values()) == for_staff.data["count"]
+    assert sum(shopper_total.values()) == for_shoppers.data["count"]
+    assert for_staff.data["count"] > for_shoppers.data["count"]
 
 
 # --- the category parameter of a faceted list ---------------------------------------------------
