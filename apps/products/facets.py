@@ -44,14 +44,14 @@ PRICE_EDGES_TABLE = "products_facet_price_edges"
 def product_facets(filterset: ProductFilter, products: QuerySet[Product]) -> dict[str, Any]:
     """Return the four facets for ``filterset`` applied to ``products``: from the summary when
     it counts exactly these products (two queries), else counted live."""
-    if _summary_counts(filterset, products):
+    if summary_covers(filterset, products):
         facets = summary_facets(filterset.category_object)
         if facets is not None:
             return facets
     return live_facets(filterset, products)
 
 
-def _summary_counts(filterset: ProductFilter, products: QuerySet[Product]) -> bool:
+def summary_covers(filterset: ProductFilter, products: QuerySet[Product]) -> bool:
     """Return whether the summary counts what ``filterset`` selects from ``products``: the
     products shoppers see (``active()``, not staff's everything), in the category's subtree or
     the whole catalogue, narrowed by no other filter and no search."""

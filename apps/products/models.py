@@ -1,6 +1,6 @@
 import uuid
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -324,6 +324,15 @@ class CategoryFacetCountQuerySet(models.QuerySet["CategoryFacetCount"]):
         if category is None:
             return self.filter(category__parent__isnull=True)
         return self.filter(category=category)
+
+    def count_sql(self) -> tuple[str, list[Any]]:
+        """Return SQL (and parameters) for the row ``ARRAY[count, NULL]`` of the products these
+        rows count: what a list's paginator takes for an exact count (``apps.core.pagination``)."""
+        rows_sql, params = self.order_by().values("products").query.sql_with_params()
+        sql = (
+            f"SELECT ARRAY[coalesce(sum(products), 0), NULL]::bigint[] FROM ({rows_sql}) AS summary"
+        )
+        return sql, list(params)
 
     def product_count(self, category: Category | None = None) -> int:
         """Return how many products shoppers see in ``category``'s subtree (the whole catalogue

@@ -17,9 +17,16 @@ from rest_framework.serializers import BaseSerializer
 from apps.core.pagination import PageNumberPagination, PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 
-from .facets import product_facets
+from .facets import product_facets, summary_covers
 from .filters import CategoryFilter, ProductFilter
-from .models import Category, CategoryQuerySet, Product, ProductImage, ProductQuerySet
+from .models import (
+    Category,
+    CategoryFacetCount,
+    CategoryQuerySet,
+    Product,
+    ProductImage,
+    ProductQuerySet,
+)
 from .selectors import category_tree, category_with_details
 from .serializers import (
     PRODUCT_LIST_VALUES,
@@ -197,6 +204,13 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
         if not self.filterset.is_valid():
             raise ValidationError(self.filterset.errors)
         return self.filterset.qs
+
+    def get_count_sql(self, queryset: QuerySet[Any]) -> tuple[str, list[Any]] | None:
+        """Return the count of a category page with no other filter and no search (or of the
+        whole catalogue) from the facet summary: exact, and without reading the products."""
+        if self.filterset is None or not summary_covers(self.filterset, self.get_queryset()):
+            return None
+        return CategoryFacetCount.objects.covering(self.filterset.category_object).count_sql()
 
     def get_count_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """Return what the list's ``count`` covers: every match of a search, also those past

@@ -497,13 +497,47 @@ def test_large_results_report_an_estimated_count(api_client: APIClient, settings
     ProductFactory.create_batch(12, category=CategoryFactory())
     settings.API_EXACT_COUNT_LIMIT = 10
 
-    estimated = api_client.get(PRODUCTS, {"page_size": 5})
-    exact = api_client.get(PRODUCTS, {"page_size": 5, "price_min": "100"})
+    # A filter other than the category: counted, not read from the facet summary.
+    estimated = api_client.get(PRODUCTS, {"page_size": 5, "price_min": "0"})
+    exact = api_client.get(PRODUCTS, {"page_size": 5, "price_min": "100000"})
 
     assert estimated.data["count_is_estimate"] is True
     assert estimated.data["count"] >= 11
     assert exact.data["count_is_estimate"] is False
     assert exact.data["count"] == 0
+
+
+def test_category_pages_count_exactly_from_the_facet_summary_past_the_limit(
+    api_client: APIClient, settings, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    root = CategoryFactory()
+    ProductFactory.create_batch(7, category=CategoryFactory(parent=root))
+    ProductFactory.create_batch(5, category=root)
+    ProductFactory(category=root, is_active=False)
+    ProductFactory(category=CategoryFactory(parent=root, is_active=False))
+    settings.API_EXACT_COUNT_LIMIT = 3
+
+    with django_assert_num_queries(2):  # the category, the page with the summary's count
+        by_category = api_client.get(PRODUCTS, {"category": root.pk, "page_size": 5})
+    everything = api_client.get(PRODUCTS, {"page_size": 5})
+    last = api_client.get(PRODUCTS, {"category": root.pk, "page_size": 5, "page": "last"})
+
+    for response in (by_category, everything):
+        assert response.data["count"] == 12
+        assert response.data["count_is_estimate"] is False
+    assert last.data["count"] == 12
+    assert len(last.data["results"]) == 2
+
+
+def test_staff_who_see_inactive_products_count_them(client_for, staff_with_perms) -> None:  # type: ignore[no-untyped-def]
+    editor = client_for(staff_with_perms("products.change_product"))
+    category = CategoryFactory()
+    ProductFactory.create_batch(2, category=category)
+    ProductFactory(category=category, is_active=False)
+
+    response = editor.get(PRODUCTS, {"category": category.pk})
+
+    assert response.data["count"] == 3
 
 
 def test_an_estimated_count_takes_no_query_of_its_own(
@@ -513,7 +547,7 @@ def test_an_estimated_count_takes_no_query_of_its_own(
     settings.API_EXACT_COUNT_LIMIT = 10
 
     with django_assert_num_queries(1):  # the page, with the capped count and the estimate
-        response = api_client.get(PRODUCTS, {"page_size": 5})
+        response = api_client.get(PRODUCTS, {"page_size": 5, "price_min": "0"})
 
     assert response.data["count_is_estimate"] is True
 
@@ -525,7 +559,7 @@ def test_pages_followed_by_next_links_end_exactly_when_the_count_is_estimated(
     settings.API_EXACT_COUNT_LIMIT = 3
     seen: list[int] = []
 
-    url: str | None = PRODUCTS + "?page_size=5"
+    url: str | None = PRODUCTS + "?page_size=5&price_min=0"
     while url:
         response = api_client.get(url)
         assert response.status_code == 200
