@@ -6,9 +6,8 @@ Each request runs ONE prepared SQL statement (psycopg 3, one connection per work
 and serialises the rows with orjson into exactly the JSON our API serves for the same request:
 the list's envelope (``count``, ``count_is_estimate``, ``next``, ``previous``, ``results``) and
 the detail's breadcrumbs, images and rating summary. ``benchmarks/run.py`` checks that before it
-times anything. The list's count is the same as ours: exact up to ``API_EXACT_COUNT_LIMIT``,
-past it the planner's estimate of the same query from ``catalogue_count_estimate()`` (migration
-``core.0002``), in the same statement.
+times anything. The list's count is the same as ours: the category's figure in the facet
+summary (``products_categoryfacetcount``, migration ``products.0006``), in the same statement.
 
 Only what the benchmark sends is understood: ``/api/v1/products/?category=<slug>[&page=N]
 [&page_size=N]`` and ``/api/v1/products/<id>/``. Anything else is a 400 or a 404, and so is an
@@ -29,43 +28,23 @@ import psycopg
 
 PAGE_SIZE = 24
 MAX_PAGE_SIZE = 100
-EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "10000"))
 MEDIA_URL = "/media/"
 TWO_PLACES = Decimal("0.01")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 DETAIL_PATH = re.compile(r"/api/v1/products/([0-9]{1,18})/")
 LIST_PATH = "/api/v1/products/"
 
-# The query whose planner estimate ours reports past the limit, with the subtree's category ids
-# written in by format(): the same text ours EXPLAINs, so the same estimate.
-ESTIMATED_QUERY = (
-    'SELECT "products_product"."id" AS "pk" FROM "products_product" INNER JOIN '
-    '"products_category" ON ("products_product"."category_id" = "products_category"."id") '
-    'WHERE ("products_category"."is_active" AND "products_product"."is_active" AND '
-    '"products_product"."category_id" IN (%s))'
-)
-
 # The subtree of a category is a range of its materialized path (``/1/11/``..``/1/11/~``), which
 # the varchar_pattern_ops index answers even with the path as a parameter.
-LIST_SQL = f"""
+LIST_SQL = """
 WITH category AS (
-    SELECT path, path || '~' AS path_end FROM products_category WHERE slug = %(slug)s AND is_active
+    SELECT id, path, path || '~' AS path_end FROM products_category
+    WHERE slug = %(slug)s AND is_active
 )
 SELECT p.id, p.name, p.slug, p.sku, p.description, p.price, p.stock, p.is_active,
        c.id, c.name, c.slug, p.review_count, p.rating_sum, p.created_at, p.updated_at,
-       (SELECT ARRAY[n, CASE WHEN n > %(limit)s THEN greatest(catalogue_count_estimate(
-                format('{ESTIMATED_QUERY.replace("%", "%%")}', (
-                    SELECT array_to_string(array_agg(s.id ORDER BY s.path), ', ')
-                    FROM products_category s
-                    WHERE s.path ~>=~ (SELECT path FROM category)
-                      AND s.path ~<~ (SELECT path_end FROM category)))
-            ), n) END]
-        FROM (SELECT count(*) AS n FROM (
-            SELECT 1 FROM products_product p2 JOIN products_category c2 ON c2.id = p2.category_id
-            WHERE p2.is_active AND c2.is_active
-              AND c2.path ~>=~ (SELECT path FROM category)
-              AND c2.path ~<~ (SELECT path_end FROM category)
-            LIMIT %(limit)s + 1) AS capped) AS counted)
+       (SELECT ARRAY[coalesce(sum(f.products), 0), NULL]::bigint[]
+        FROM products_categoryfacetcount f WHERE f.category_id = (SELECT id FROM category))
 FROM products_category c
 CROSS JOIN LATERAL (
     -- The newest rows of each category of the subtree, from its (category, newest) index: the
@@ -171,7 +150,6 @@ def product_list(environ: dict[str, Any]) -> tuple[int, Any]:
         return 400, {"detail": "page and page_size start at 1."}
     parameters = {
         "slug": query["category"][-1],
-        "limit": EXACT_COUNT_LIMIT,
         "rows": size + 1,
         "offset": (page - 1) * size,
     }
