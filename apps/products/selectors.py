@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .models import Category, Product, path_ids
+from .models import Category, CategoryFacetCount, path_ids
 
 
 def category_breadcrumbs(category: Category) -> list[Category]:
@@ -19,9 +19,8 @@ def category_with_details(category: Category) -> Category:
     category.active_children = list(  # type: ignore[attr-defined]
         Category.objects.active().filter(parent=category).order_by("name", "id")
     )
-    category.product_count = (  # type: ignore[attr-defined]
-        Product.objects.active().in_category(category).count()
-    )
+    # From the facet summary: the products shoppers see in the subtree, without counting them.
+    category.product_count = CategoryFacetCount.objects.product_count(category)  # type: ignore[attr-defined]
     return category
 
 
