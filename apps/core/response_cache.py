@@ -129,8 +129,10 @@ class ResponseCacheMiddleware:
 
     @staticmethod
     def _key(request: HttpRequest) -> str:
-        # The Accept header picks the renderer; the path and query pick the content.
-        varies = f"{request.get_full_path()}\n{request.META.get('HTTP_ACCEPT', '')}"
+        # The Accept header picks the renderer; the path and query pick the content; the scheme
+        # and host are in its links (``next``). build_absolute_uri() validates the host against
+        # ALLOWED_HOSTS: a request for any other host is refused (400) even when cached.
+        varies = f"{request.build_absolute_uri()}\n{request.META.get('HTTP_ACCEPT', '')}"
         return "api-cache:" + hashlib.sha256(varies.encode()).hexdigest()
 
     @staticmethod

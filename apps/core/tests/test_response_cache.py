@@ -83,6 +83,24 @@ def test_a_304_from_the_cache_carries_the_validators_and_caching_headers_of_the_
     assert stale_etag.content == stored.content
 
 
+def test_cached_links_follow_the_host_and_scheme_asked_for_and_other_hosts_are_refused(
+    api_client: APIClient, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.ALLOWED_HOSTS = ["shop.example", "api.example"]
+    ProductFactory.create_batch(3)
+    url = PRODUCTS + "?page_size=1"
+    shop = cached_twice(api_client, url, HTTP_HOST="shop.example")
+
+    api = cached_twice(api_client, url, HTTP_HOST="api.example")
+    secure = cached_twice(api_client, url, HTTP_HOST="shop.example", secure=True)
+    elsewhere = APIClient(raise_request_exception=False).get(url, HTTP_HOST="evil.example")
+
+    assert shop.json()["next"].startswith("http://shop.example/")
+    assert api.json()["next"].startswith("http://api.example/")
+    assert secure.json()["next"].startswith("https://shop.example/")
+    assert elsewhere.status_code == 400
+
+
 def test_a_conditional_read_on_a_miss_still_fills_the_cache(
     api_client: APIClient, django_assert_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
