@@ -165,3 +165,24 @@ def test_the_docker_build_passes_every_variable_prod_settings_require() -> None:
     )
 
     assert result.returncode == 0, result.stderr[-500:]
+
+
+def test_a_web_worker_does_not_load_what_only_uploads_and_exports_use() -> None:
+    # Pillow (image uploads) and openpyxl (XLSX exports) add 4 and 8 MB to every worker.
+    probe = (
+        "import sys\n"
+        "from project.wsgi import application\n"
+        "from django.urls import resolve\n"
+        "resolve('/api/v1/products/'); resolve('/admin/')\n"
+        "print(sorted({'PIL', 'openpyxl'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run(  # noqa: S603  # the probe above, a constant
+        [sys.executable, "-c", probe],
+        cwd=BASE_DIR,
+        env=prod_environment(DJANGO_SETTINGS_MODULE="project.settings.prod"),
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
