@@ -20,7 +20,7 @@ def recount_stale_facet_counts(
     are not those it was counted with, so that ``migrate`` after a change of
     ``CATALOGUE_PRICE_BUCKETS`` puts it back to use."""
     # Imported here: facets imports the models, which are loaded after this module.
-    from .facets import facet_counts_rebuild_if_stale  # noqa: PLC0415
+    from .services import facet_counts_rebuild_if_stale  # noqa: PLC0415
 
     if facet_counts_rebuild_if_stale(using=using) and verbosity >= 1:
         stdout: TextIO = kwargs.get("stdout") or sys.stdout

@@ -11,14 +11,12 @@ settings' differ, the facets are counted live until ``rebuild_facet_counts`` (or
 recounts it.
 """
 
-import logging
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection
 from django.db.models import (
     Count,
     Func,
@@ -34,8 +32,6 @@ from django.db.models.functions import Coalesce, StrIndex, Substr
 
 from .filters import ProductFilter
 from .models import Category, CategoryFacetCount, Product
-
-logger = logging.getLogger(__name__)
 
 # The one-row table of the price bucket edges the summary is counted with (migration 0006).
 PRICE_EDGES_TABLE = "products_facet_price_edges"
@@ -86,7 +82,7 @@ def summary_facets(category: Category | None) -> dict[str, Any] | None:
             params,
         )
         rows = cursor.fetchall()
-    if not rows or rows[0][0] != _configured_edges():
+    if not rows or rows[0][0] != configured_price_edges():
         return None
     counts: Counter[str] = Counter()
     for _edges, in_stock, rating_floor, price_bucket, products in rows:
@@ -201,13 +197,13 @@ def _rating_facet(counts: dict[str, int]) -> list[dict[str, Any]]:
     return [{"min": stars, "count": counts[f"rating_{stars}"]} for stars in range(5, 0, -1)]
 
 
-def _configured_edges() -> list[Decimal]:
+def configured_price_edges() -> list[Decimal]:
     """Return the settings' price bucket edges (the first bucket starts at 0, implied)."""
     return [Decimal(edge) for edge in settings.CATALOGUE_PRICE_BUCKETS]
 
 
 def _price_buckets() -> list[tuple[Decimal, Decimal | None]]:
-    edges = [Decimal(0), *_configured_edges()]
+    edges = [Decimal(0), *configured_price_edges()]
     return list(zip(edges, [*edges[1:], None], strict=True))
 
 
@@ -237,77 +233,3 @@ def _stock_counts() -> dict[str, Count]:
         "in_stock": Count("id", filter=Q(stock__gt=0)),
         "out_of_stock": Count("id", filter=Q(stock=0)),
     }
-
-
-# --- the summary's upkeep -----------------------------------------------------------------------
-
-# Every visible product, per own category and facet values, rolled up to every ancestor: the
-# triggers' counting, for all products at once (migration 0006 backfills with the same).
-_COUNT_ALL = f"""
-INSERT INTO products_categoryfacetcount
-    (category_id, in_stock, rating_floor, price_bucket, products)
-SELECT ancestor, own.in_stock, own.rating_floor, own.price_bucket, sum(own.products)
-FROM (
-    SELECT product.category_id, product.stock > 0 AS in_stock,
-           floor(product.rating_average)::smallint AS rating_floor,
-           width_bucket(product.price, stored.edges)::smallint AS price_bucket,
-           count(*) AS products
-    FROM products_product AS product
-    CROSS JOIN {PRICE_EDGES_TABLE} AS stored
-    WHERE product.is_active
-    GROUP BY 1, 2, 3, 4
-) AS own
-JOIN products_category AS category ON category.id = own.category_id AND category.is_active
-CROSS JOIN LATERAL unnest(string_to_array(btrim(category.path, '/'), '/')::bigint[]) AS ancestor
-GROUP BY 1, 2, 3, 4
-ORDER BY 1, 2, 3, 4
-"""  # noqa: S608  (no parameters)
-
-
-def stored_price_edges(*, using: str = DEFAULT_DB_ALIAS) -> list[Decimal] | None:
-    """Return the price bucket edges the summary is counted with: none if they are missing,
-    None before migration 0006 (or after it is reversed)."""
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [PRICE_EDGES_TABLE])
-        (exists,) = cursor.fetchone()
-        if not exists:
-            return None
-        cursor.execute(f"SELECT edges FROM {PRICE_EDGES_TABLE}")  # noqa: S608
-        row = cursor.fetchone()
-    return list(row[0]) if row else []
-
-
-def facet_counts_rebuild(*, using: str = DEFAULT_DB_ALIAS) -> int:
-    """Store the settings' price bucket edges and count the summary anew from the products, in
-    one transaction; return how many summary rows it has.
-
-    Writes to products and categories wait for it (a few seconds for a million products);
-    reads, the facets' included, go on with the summary as it was until it commits.
-    """
-    edges = _configured_edges()
-    if not edges or edges[0] <= 0 or edges != sorted(set(edges)):
-        raise ImproperlyConfigured("CATALOGUE_PRICE_BUCKETS must be increasing positive numbers.")
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        # SHARE ROW EXCLUSIVE: no product or category is written meanwhile (the triggers would
-        # count into rows being recounted), nor does a second rebuild run; reads go on.
-        cursor.execute("LOCK TABLE products_category, products_product IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(
-            f"INSERT INTO {PRICE_EDGES_TABLE} (id, edges) VALUES (true, %s)"  # noqa: S608
-            " ON CONFLICT (id) DO UPDATE SET edges = excluded.edges",
-            [edges],
-        )
-        # DELETE, not TRUNCATE: readers keep reading the old rows until the commit.
-        cursor.execute("DELETE FROM products_categoryfacetcount")
-        cursor.execute(_COUNT_ALL)
-        return cursor.rowcount
-
-
-def facet_counts_rebuild_if_stale(*, using: str = DEFAULT_DB_ALIAS) -> bool:
-    """Rebuild the summary if it was counted with other price buckets than the settings' (and
-    exists); return whether it did."""
-    stored = stored_price_edges(using=using)
-    if stored is None or stored == _configured_edges():
-        return False
-    logger.info("Price buckets changed from %s: recounting the facet summary", stored)
-    facet_counts_rebuild(using=using)
-    return True

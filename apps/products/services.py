@@ -1,12 +1,13 @@
+import logging
 import uuid
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import F, Max, QuerySet
 from django.db.models.expressions import Combinable
 from django.utils import timezone
@@ -15,9 +16,12 @@ from django.utils.text import slugify
 from apps.core.services import audit_record
 from apps.users.models import User
 
+from .facets import PRICE_EDGES_TABLE, configured_price_edges
 from .models import CATEGORY_CYCLE_MESSAGE, Category, Product, ProductImage
 
 CatalogueItem = TypeVar("CatalogueItem", Category, Product)
+
+logger = logging.getLogger(__name__)
 
 
 def _unique_slug(
@@ -256,3 +260,77 @@ def products_bulk_change(
         ),
     )
     return len(products)
+
+
+# --- the facet summary's upkeep -------------------------------------------------------------------
+
+# Every visible product, per own category and facet values, rolled up to every ancestor: the
+# triggers' counting, for all products at once (migration 0006 backfills with the same).
+_COUNT_ALL = f"""
+INSERT INTO products_categoryfacetcount
+    (category_id, in_stock, rating_floor, price_bucket, products)
+SELECT ancestor, own.in_stock, own.rating_floor, own.price_bucket, sum(own.products)
+FROM (
+    SELECT product.category_id, product.stock > 0 AS in_stock,
+           floor(product.rating_average)::smallint AS rating_floor,
+           width_bucket(product.price, stored.edges)::smallint AS price_bucket,
+           count(*) AS products
+    FROM products_product AS product
+    CROSS JOIN {PRICE_EDGES_TABLE} AS stored
+    WHERE product.is_active
+    GROUP BY 1, 2, 3, 4
+) AS own
+JOIN products_category AS category ON category.id = own.category_id AND category.is_active
+CROSS JOIN LATERAL unnest(string_to_array(btrim(category.path, '/'), '/')::bigint[]) AS ancestor
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+"""
+
+
+def stored_price_edges(*, using: str = DEFAULT_DB_ALIAS) -> list[Decimal] | None:
+    """Return the price bucket edges the summary is counted with: none if they are missing,
+    None before migration 0006 (or after it is reversed)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [PRICE_EDGES_TABLE])
+        (exists,) = cursor.fetchone()
+        if not exists:
+            return None
+        cursor.execute(f"SELECT edges FROM {PRICE_EDGES_TABLE}")
+        row = cursor.fetchone()
+    return list(row[0]) if row else []
+
+
+def facet_counts_rebuild(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Store the settings' price bucket edges and count the summary anew from the products, in
+    one transaction; return how many summary rows it has.
+
+    Writes to products and categories wait for it (a few seconds for a million products);
+    reads, the facets' included, go on with the summary as it was until it commits.
+    """
+    edges = configured_price_edges()
+    if not edges or edges[0] <= 0 or edges != sorted(set(edges)):
+        raise ImproperlyConfigured("CATALOGUE_PRICE_BUCKETS must be increasing positive numbers.")
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        # SHARE ROW EXCLUSIVE: no product or category is written meanwhile (the triggers would
+        # count into rows being recounted), nor does a second rebuild run; reads go on.
+        cursor.execute("LOCK TABLE products_category, products_product IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(
+            f"INSERT INTO {PRICE_EDGES_TABLE} (id, edges) VALUES (true, %s)"
+            " ON CONFLICT (id) DO UPDATE SET edges = excluded.edges",
+            [edges],
+        )
+        # DELETE, not TRUNCATE: readers keep reading the old rows until the commit.
+        cursor.execute("DELETE FROM products_categoryfacetcount")
+        cursor.execute(_COUNT_ALL)
+        return cursor.rowcount
+
+
+def facet_counts_rebuild_if_stale(*, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Rebuild the summary if it was counted with other price buckets than the settings' (and
+    exists); return whether it did."""
+    stored = stored_price_edges(using=using)
+    if stored is None or stored == configured_price_edges():
+        return False
+    logger.info("Price buckets changed from %s: recounting the facet summary", stored)
+    facet_counts_rebuild(using=using)
+    return True

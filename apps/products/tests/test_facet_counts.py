@@ -20,7 +20,7 @@ from django.db.models.functions import Round
 from django.test import override_settings
 
 from apps.core.testing import run_together
-from apps.products.facets import stored_price_edges, summary_facets
+from apps.products.facets import summary_facets
 from apps.products.importing import product_import
 from apps.products.models import Category, CategoryFacetCount, Product, path_ids
 from apps.products.services import (
@@ -29,6 +29,7 @@ from apps.products.services import (
     product_delete,
     product_update,
     products_bulk_change,
+    stored_price_edges,
 )
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.reviews.services import (

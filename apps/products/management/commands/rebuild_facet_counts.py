@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from apps.products.facets import facet_counts_rebuild, stored_price_edges
+from apps.products.services import facet_counts_rebuild, stored_price_edges
 
 
 class Command(BaseCommand):
