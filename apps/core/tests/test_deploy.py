@@ -3,7 +3,6 @@
 import http.client
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,23 +13,9 @@ import yaml
 from django.conf import settings
 from django.core.management import call_command
 
+from .live import free_port, prod_environment
+
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-def env_example() -> dict[str, str]:
-    """Return the variables that .env.example sets, as a deployment would export them."""
-    values = {}
-    for line in (BASE_DIR / ".env.example").read_text().splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key] = value.strip('"')
-    return values
-
-
-def prod_environment(**overrides: str) -> dict[str, str]:
-    """Return an environment with nothing but .env.example's variables (and PATH, HOME)."""
-    bare = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
-    return {**bare, **env_example(), **overrides}
 
 
 @pytest.mark.parametrize("secret", ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "EMAIL_HOST_PASSWORD"])
@@ -61,12 +46,6 @@ def test_prod_passes_the_deploy_check_at_warning_level() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def fetch(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
