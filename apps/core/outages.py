@@ -43,7 +43,12 @@ class OutageLog:
                 self._down_since = now
                 self._last_report = now
                 self._unreported = 0
-                message = ("%s unavailable (%s: %s)", self.name, type(error).__name__, error)
+                message: tuple[object, ...] = (
+                    "%s unavailable (%s: %s)",
+                    self.name,
+                    type(error).__name__,
+                    error,
+                )
             elif now - self._last_report >= self.interval:
                 message = (
                     "%s still unavailable: %d failures in the last %.0f s (%s)",
