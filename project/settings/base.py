@@ -165,7 +165,13 @@ ACCOUNTS_EMAIL_LINKS = {
 }
 # Account emails leave on a background thread after the transaction commits, so that an answer
 # does not take longer when an email is sent (which would tell whether an account exists).
+# Until background work has a real queue (issue 14), an email the mail server refuses, or that
+# cannot reach it, is logged and lost: the user asks again (README, "Auth flow").
 ACCOUNTS_EMAIL_IN_BACKGROUND = env.bool("EMAIL_IN_BACKGROUND", default=True)
+# Seconds an SMTP connection may wait for the server. Without a timeout, a mail server that
+# accepts connections but never answers would hold the delivery threads for ever, and every
+# later email would queue behind them in memory.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Static and media files -------------------------------------------------------------------
 

@@ -1,11 +1,16 @@
 """Account building blocks: client addresses, reset uids, email delivery, registration races."""
 
+import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import RequestFactory
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from apps.core.testing import run_together
 from apps.core.throttling import client_ip_address
@@ -130,3 +135,36 @@ def test_parallel_registrations_of_one_email_create_one_account_and_no_error() -
     assert outcomes.count("created") == 1, outcomes
     assert outcomes.count("exists") == 5, outcomes
     assert User.objects.filter(email="same@example.com").count() == 1
+
+
+def test_smtp_connections_time_out() -> None:
+    # A mail server that accepts connections and never answers would otherwise hold the two
+    # delivery threads for ever (smtplib waits without limit when no timeout is given).
+    assert settings.EMAIL_TIMEOUT is not None
+    assert 0 < settings.EMAIL_TIMEOUT <= 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_mail_server_neither_blocks_the_request_nor_raises(
+    user: User, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A server that completes the TCP handshake (the kernel's backlog) and never says a word.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_TIMEOUT = 1
+        settings.ACCOUNTS_EMAIL_IN_BACKGROUND = True
+
+        started = time.monotonic()
+        response = APIClient().post(
+            reverse("v1:auth-password-reset"), {"email": user.email}, format="json"
+        )
+        answered = time.monotonic() - started
+        emails_wait(timeout=10)
+
+    assert response.status_code == 202
+    assert answered < 0.5  # the request did not wait for the mail server
+    assert "Could not send the email 'Reset your password'" in caplog.text
