@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from .health import HEALTH_VIEWS
 
@@ -60,3 +60,35 @@ class HealthCheckMiddleware:
         if view is not None and request.method in ("GET", "HEAD"):
             return view(request)
         return self.get_response(request)
+
+
+class NullCharacterMiddleware:
+    """Refuse a query string holding a NUL character (``%00``) with a 400 naming the parameter.
+
+    PostgreSQL cannot store or compare NUL in text, so a NUL that reaches a query raises a
+    DataError: a 500 for what is only a client's mistake. Forms and serializers refuse NUL in the
+    fields they declare; this covers every other query parameter (the admin's autocomplete and
+    search, anything added later) in one place. Bodies are left to their forms and serializers.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            names = sorted({name for name, value in request.GET.items() if "\x00" in name + value})
+            return self._refuse(request, names or ["query"])
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request: HttpRequest, names: list[str]) -> HttpResponse:
+        message = "Null characters are not allowed."
+        if not request.path_info.startswith("/api/"):
+            return HttpResponseBadRequest(message, content_type="text/plain")
+        # Imported here: exceptions imports this module (for the request id).
+        from .exceptions import error_body  # noqa: PLC0415
+
+        # A name holding NUL itself is reported without it, so the answer stays printable.
+        errors = {name.replace("\x00", "") or "query": [message] for name in names}
+        body = error_body(status_code=400, code="invalid", detail="Invalid input.", errors=errors)
+        return JsonResponse(body, status=400)

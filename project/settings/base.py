@@ -61,6 +61,8 @@ MIDDLEWARE = [
     # Docker's HEALTHCHECK calls them by IP over plain HTTP.
     "apps.core.middleware.HealthCheckMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    # Before anything reads the query: PostgreSQL refuses NUL in text (a 500 otherwise).
+    "apps.core.middleware.NullCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
