@@ -76,7 +76,11 @@ class NullCharacterMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "%00" in request.META.get("QUERY_STRING", ""):
-            names = sorted({name for name, value in request.GET.items() if "\x00" in name + value})
+            names = sorted(
+                name
+                for name, values in request.GET.lists()
+                if "\x00" in name or any("\x00" in value for value in values)
+            )
             return self._refuse(request, names or ["query"])
         return self.get_response(request)
 
