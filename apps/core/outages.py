@@ -47,7 +47,8 @@ class OutageLog:
                     "%s unavailable (%s: %s)",
                     self.name,
                     type(error).__name__,
-                    error,
+                    # On one line: psycopg's connection errors span several.
+                    " ".join(str(error).split()),
                 )
             elif now - self._last_report >= self.interval:
                 message = (

@@ -42,3 +42,13 @@ def test_a_new_outage_after_recovery_is_reported_at_once(caplog: pytest.LogCaptu
 
     assert caplog.records[-1].getMessage() == "Database unavailable (OSError: gone again)"
     assert log.is_down
+
+
+def test_a_multi_line_error_is_logged_on_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="apps.core.outages")
+
+    OutageLog("Database").failed(OSError("connection failed\n\tIs the server running?\n"))
+
+    assert caplog.records[0].getMessage() == (
+        "Database unavailable (OSError: connection failed Is the server running?)"
+    )
