@@ -7,6 +7,9 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from apps.core import response_cache
+from apps.core.cache_guard import shared_cache
+from apps.core.throttling import fallback_counters
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 
@@ -17,6 +20,11 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+    # A test that made the cache fail leaves the guard skipping it for a few seconds, throttles
+    # counting in process memory and an invalidation pending: none of it may reach the next.
+    shared_cache.reset()
+    fallback_counters.local.clear()
+    response_cache._invalidation_pending.clear()
 
 
 @pytest.fixture

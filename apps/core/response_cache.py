@@ -7,17 +7,33 @@ round trip (``get_many``) fetches the generation and the entry together.
 
 Cached hits are answered before authentication and throttling: they cost less than a
 throttle check, and only anonymous (public) responses are ever stored.
+
+While the cache is unreachable (``apps.core.cache_guard``), reads are served uncached and
+nothing is logged here: the guard reports the outage once per interval. A write in that time
+cannot set a new generation, so entries stored before it would match again once the cache
+answers. Hence a process that has seen the cache fail, whether a write of its own could not
+invalidate or only a read could not be served, starts a new generation as soon as the cache
+answers again, before it serves anything from it (``_invalidation_pending``).
+
+That is not airtight across processes. Every worker that had a request during the outage saw
+it, so the first of them to reach the cache again starts a new generation; but from the moment
+the cache answers until then, a process that saw nothing (it was idle, or it is a new worker)
+can serve an entry stored before a write that happened elsewhere during the outage. The same
+holds for as long as a writer alone is cut off from a cache the others still reach (a
+partition), and for a writer that exits before the cache is back (a management command): the
+residual window is bounded by ``API_CACHE_SECONDS``, and there is none when the cache comes back
+empty (a restarted Redis without persistence).
 """
 
+import contextlib
 import hashlib
-import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import MiddlewareNotUsed
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -25,7 +41,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
-logger = logging.getLogger(__name__)
+from .cache_guard import CacheUnavailable, shared_cache
 
 GENERATION_KEY = "api-cache:generation"
 _WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
@@ -44,13 +60,32 @@ def response_cache_invalidate(using: str | None = None) -> None:
         transaction.on_commit(_new_generation, using=using)
 
 
-def _new_generation() -> None:
+# Set when this process has seen the shared cache fail since it last started a generation: the
+# generation in the cache may be older than a write (see the module's docstring).
+_invalidation_pending = threading.Event()
+
+
+def _new_generation() -> bool:
+    """Start a new generation, or leave it pending until the cache answers; return whether it
+    was started."""
+    _invalidation_pending.clear()
     try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:
-        # The cache is down, so nothing is served from it either; when it is back, entries
-        # written before expire within API_CACHE_SECONDS.
-        logger.exception("Could not invalidate the API response cache")
+        shared_cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    except CacheUnavailable:
+        _invalidation_pending.set()  # (the guard's failure callback has too)
+        return False
+    return True
+
+
+def _new_generation_if_pending() -> None:
+    if _invalidation_pending.is_set():
+        _new_generation()
+
+
+shared_cache.on_failure(_invalidation_pending.set)
+# Whatever call finds the cache back (a throttle's, the readiness probe's) starts the generation
+# before anything else of this process reads the cache.
+shared_cache.on_recovery(_new_generation_if_pending)
 
 
 def invalidate_on_writes(
@@ -86,10 +121,11 @@ class ResponseCacheMiddleware:
         if not self._cacheable(request):
             return self.get_response(request)
         key = self._key(request)
+        if _invalidation_pending.is_set() and not _new_generation():
+            return self.get_response(request)  # the cache is still unreachable
         try:
-            found = cache.get_many([GENERATION_KEY, key])
-        except Exception:
-            logger.exception("API response cache unavailable")
+            found = shared_cache.get_many([GENERATION_KEY, key])
+        except CacheUnavailable:
             return self.get_response(request)
         generation = found.get(GENERATION_KEY)
         entry = found.get(key)
@@ -105,14 +141,13 @@ class ResponseCacheMiddleware:
         request.META.update(validators)
         if generation is None:
             # The first request since the cache was emptied: start a generation, store next time.
-            cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+            with contextlib.suppress(CacheUnavailable):  # else the next request starts it
+                shared_cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
         elif self._storable(response):
             headers = [(name, value) for name, value in response.items()]
             entry = (generation, response.status_code, response.content, headers)
-            try:
-                cache.set(key, entry, timeout=settings.API_CACHE_SECONDS)
-            except Exception:
-                logger.exception("Could not store an API response in the cache")
+            with contextlib.suppress(CacheUnavailable):  # else it is served uncached
+                shared_cache.set(key, entry, timeout=settings.API_CACHE_SECONDS)
         return self._conditional(request, response)
 
     def _cacheable(self, request: HttpRequest) -> bool:

@@ -6,7 +6,11 @@ requests are counted per client address under that scope and per account under
 the view's ``get_throttle_account(request)`` returns (an email address or a user), stored only as
 a keyed hash.
 
-Like every throttle of the project, these fail closed (see ``apps.core.throttling``).
+Unlike the project's default throttles, these fail closed: while the shared cache is unreachable
+they refuse every request with 503 ``throttle_unavailable`` (see ``apps.core.throttling``), since
+sign-in and reset attempts let through uncounted are what an attacker would wait for. Only the
+cache calls count as an outage: a body that does not parse while ``get_throttle_account`` reads
+it raises the client error it is.
 """
 
 from typing import Any

@@ -21,6 +21,15 @@ CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": env.str("REDIS_URL"),
+        # base.py's CACHES is typed dict[str, dict[str, str]]; these options are numbers.
+        "OPTIONS": {  # type: ignore[dict-item]
+            # Seconds. redis-py waits forever by default, so a Redis that stops answering (a
+            # dead host, a dropped route) would hang every worker; a healthy one answers in
+            # about a millisecond. After a failure, apps.core.cache_guard stops asking for a
+            # few seconds, so an outage costs each worker one timeout per interval at most.
+            "SOCKET_CONNECT_TIMEOUT": 0.25,
+            "SOCKET_TIMEOUT": 0.5,
+        },
     }
 }
 

@@ -16,7 +16,10 @@ def test_ready_checks_database_and_migrations(client: Client) -> None:
     response = client.get("/health/ready/")
 
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "migrations": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "migrations": "ok", "cache": "ok"},
+    }
 
 
 @pytest.mark.django_db

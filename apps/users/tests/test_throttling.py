@@ -258,8 +258,9 @@ def test_every_guarded_account_endpoint_refuses_when_the_cache_fails(
             api_client.post(RESEND, {"email": user.email}),
             signed_in.post(CHANGE, {"old_password": TEST_PASSWORD, "new_password": "n3w-phrase-x"}),
             signed_in.delete(ME, {"password": TEST_PASSWORD}),
-            signed_in.get(ME),
         ]
+        # Reading one's profile checks no password: it is counted in memory meanwhile.
+        profile = signed_in.get(ME)
 
     for response in responses:
         assert_refused_closed(response)
@@ -267,6 +268,8 @@ def test_every_guarded_account_endpoint_refuses_when_the_cache_fails(
     assert not User.objects.filter(email="n@example.com").exists()
     user.refresh_from_db()
     assert user.check_password(TEST_PASSWORD)
+    assert profile.status_code == 200
+    assert profile.json()["email"] == user.email
 
 
 def test_anonymous_reads_count_against_the_anonymous_rate_only(
