@@ -6,6 +6,7 @@ import binascii
 import json
 import re
 from collections import OrderedDict
+from datetime import datetime
 from functools import cached_property, partial
 from typing import Any
 
@@ -18,10 +19,13 @@ from django.db import connections
 from django.db.models import (
     BigIntegerField,
     BooleanField,
+    CharField,
     Expression,
     F,
     GeneratedField,
+    IntegerField,
     QuerySet,
+    TextField,
     Value,
 )
 from django.db.models.expressions import RawSQL
@@ -32,6 +36,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
+
+from .filters import utc_for_database
 
 # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
@@ -278,7 +284,7 @@ class PageOrCursorPagination(PageNumberPagination):
                     _from_cursor(queryset.model, key, value)
                     for key, value in zip(keys, after, strict=True)
                 ]
-            except (DjangoValidationError, ValueError, TypeError) as error:
+            except (DjangoValidationError, ValueError, TypeError, OverflowError) as error:
                 raise ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from error
             queryset = queryset.filter(RowComparison(keys, "<" if descending else ">", typed))
         rows = list(queryset[: size + 1])
@@ -352,14 +358,31 @@ def _get(row: Any, key: str) -> Any:
 
 
 def _from_cursor(model: Any, key: str, value: Any) -> Any:
-    """Return a cursor's value as the Python type of ``key`` (a model field or an annotation)."""
+    """Return a cursor's value as the Python type of ``key`` (a model field or an annotation).
+
+    A cursor is the client's to send back, and to forge: a value that no page of ours writes
+    (one the database refuses, or Unicode digits, or a fraction for an id) raises an error.
+    """
     try:
         field = model._meta.get_field("id" if key == "pk" else key)
     except FieldDoesNotExist:
-        return float(value)  # an annotation: the search rank
+        field = None
+    if field is None:
+        # An annotation, the search rank: a JSON number.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError("the rank is a number")
+        return float(value)
     if isinstance(field, GeneratedField):
         field = field.output_field
-    return field.to_python(value)
+    if isinstance(value, str):
+        value.encode()  # a lone surrogate: a UnicodeEncodeError
+        if "\x00" in value or not (value.isascii() or isinstance(field, CharField | TextField)):
+            raise ValueError("text PostgreSQL refuses, or digits other than 0-9")
+    elif isinstance(field, IntegerField) and value is not None and type(value) is not int:
+        raise TypeError("an id or count is a whole number")
+    typed = field.to_python(value)
+    field.run_validators(typed)  # a number's digits, an integer's range
+    return utc_for_database(typed) if isinstance(typed, datetime) else typed
 
 
 def _cursor_value(value: Any) -> Any:

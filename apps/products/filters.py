@@ -13,6 +13,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
+from apps.core.filters import (
+    AsciiModelChoiceFilter,
+    AsciiNumberFilter,
+    IdInFilter,
+    StorableDateTimeFilter,
+)
 from apps.core.ordering import order_with_tie_breaker, ordering_choices
 
 from .models import Category, Product
@@ -61,10 +67,6 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
-class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
-    pass
-
-
 class ProductFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -79,32 +81,32 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_category",
         help_text="Category id or slug. Includes products of every descendant category.",
     )
-    price_min = django_filters.NumberFilter(
+    price_min = AsciiNumberFilter(
         field_name="price", lookup_expr="gte", min_value=0, help_text="Lowest price, inclusive."
     )
-    price_max = django_filters.NumberFilter(
+    price_max = AsciiNumberFilter(
         field_name="price", lookup_expr="lte", min_value=0, help_text="Highest price, inclusive."
     )
     in_stock = StrictBooleanFilter(
         method="filter_in_stock", help_text="true: stock above 0; false: out of stock."
     )
-    rating_min = django_filters.NumberFilter(
+    rating_min = AsciiNumberFilter(
         field_name="rating_average",
         lookup_expr="gte",
         min_value=1,
         max_value=5,
         help_text="Lowest average rating, 1 to 5.",
     )
-    created_after = django_filters.DateTimeFilter(
+    created_after = StorableDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="ISO 8601 date or date-time."
     )
-    created_before = django_filters.DateTimeFilter(
+    created_before = StorableDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="ISO 8601 date or date-time."
     )
     sku = django_filters.CharFilter(
         field_name="sku", lookup_expr="iexact", max_length=64, help_text="Exact SKU, any case."
     )
-    ids = NumberInFilter(
+    ids = IdInFilter(
         method="filter_ids", help_text=f"Comma-separated product ids, at most {MAX_IDS}."
     )
     search = django_filters.CharFilter(
@@ -183,13 +185,11 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)
 
     def filter_ids(
-        self, queryset: QuerySet[Product], name: str, value: list[Any]
+        self, queryset: QuerySet[Product], name: str, value: list[int]
     ) -> QuerySet[Product]:
         if len(value) > MAX_IDS:
             raise ValidationError({"ids": [f"Give at most {MAX_IDS} ids."]})
-        if any(number != int(number) or number < 1 for number in value):
-            raise ValidationError({"ids": ["Ids are positive whole numbers."]})
-        return queryset.filter(pk__in=[int(number) for number in value])
+        return queryset.filter(pk__in=value)
 
     def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
         """Apply every filter, then the search (its words as typed), then the ordering."""
@@ -258,7 +258,7 @@ class ProductFilter(django_filters.FilterSet):
 
 
 class CategoryFilter(django_filters.FilterSet):
-    parent = django_filters.ModelChoiceFilter(
+    parent = AsciiModelChoiceFilter(
         queryset=Category.objects.all(), help_text="Direct children of this category (id)."
     )
     is_root = StrictBooleanFilter(

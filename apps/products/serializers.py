@@ -5,6 +5,9 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from apps.core.fields import ModelSerializer
+from apps.core.serializers import JSONTypesMixin
+
 from .images import validate_product_image
 from .models import Category, Product, ProductImage
 from .services import category_validate_parent
@@ -18,14 +21,14 @@ OPTIONAL_SLUG = {
 }
 
 
-class CategorySummarySerializer(serializers.ModelSerializer[Category]):
+class CategorySummarySerializer(ModelSerializer[Category]):
     class Meta:
         model = Category
         fields = ["id", "name", "slug"]
         read_only_fields = fields
 
 
-class CategorySerializer(serializers.ModelSerializer[Category]):
+class CategorySerializer(JSONTypesMixin, ModelSerializer[Category]):
     """Read and write a category; ``parent`` is a category id (null for a root)."""
 
     class Meta:
@@ -83,7 +86,7 @@ class CategoryWithBreadcrumbsSerializer(CategorySummarySerializer):
         read_only_fields = fields
 
 
-class ProductImageSerializer(serializers.ModelSerializer[ProductImage]):
+class ProductImageSerializer(JSONTypesMixin, ModelSerializer[ProductImage]):
     """An image of a product. Upload with multipart/form-data (``image``, ``alt_text``,
     ``position``)."""
 
@@ -101,7 +104,7 @@ class ProductImageUpdateSerializer(ProductImageSerializer):
         read_only_fields = ["id", "image", "width", "height", "created_at"]
 
 
-class ProductReadSerializer(serializers.ModelSerializer[Product]):
+class ProductReadSerializer(ModelSerializer[Product]):
     category = CategorySummarySerializer()
     in_stock = serializers.BooleanField()
     average_rating = serializers.DecimalField(
@@ -263,7 +266,7 @@ class ProductDetailSerializer(ProductReadSerializer):
         read_only_fields = fields
 
 
-class ProductWriteSerializer(serializers.ModelSerializer[Product]):
+class ProductWriteSerializer(JSONTypesMixin, ModelSerializer[Product]):
     """Create or change a product; ``category`` is a category id. Answers with the read shape."""
 
     class Meta:

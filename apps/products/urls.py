@@ -1,12 +1,16 @@
 from rest_framework.routers import SimpleRouter
 
+from apps.core.fields import ID_PATH_PATTERN
+
 from .views import CategoryViewSet, ProductImageViewSet, ProductViewSet
 
 router = SimpleRouter()
 router.register("categories", CategoryViewSet, basename="category")
 router.register("products", ProductViewSet, basename="product")
 router.register(
-    r"products/(?P<product_pk>\d+)/images", ProductImageViewSet, basename="product-image"
+    rf"products/(?P<product_pk>{ID_PATH_PATTERN})/images",
+    ProductImageViewSet,
+    basename="product-image",
 )
 
 urlpatterns = router.urls

@@ -6,19 +6,22 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, parsers, permissions, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from apps.core import parsers
+from apps.core.fields import ID_PATH_PATTERN
+from apps.core.filters import LARGEST_ID
 from apps.core.pagination import PageNumberPagination, PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 
 from .facets import product_facets, summary_covers
-from .filters import CategoryFilter, ProductFilter
+from .filters import MAX_IDS, CategoryFilter, ProductFilter
 from .models import (
     Category,
     CategoryFacetCount,
@@ -133,6 +136,7 @@ class CategoryViewSet(viewsets.ModelViewSet[Category]):
 
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
     filterset_class = CategoryFilter
+    lookup_value_regex = ID_PATH_PATTERN
 
     def get_queryset(self) -> CategoryQuerySet:
         return Category.objects.visible_to(self.request.user)
@@ -169,6 +173,36 @@ class CategoryViewSet(viewsets.ModelViewSet[Category]):
         )
 
 
+# The list's parameters whose bounds are checked in code, not by their form field.
+PRODUCT_LIST_PARAMETERS = [
+    OpenApiParameter(
+        "search",
+        {"type": "string", "maxLength": settings.CATALOGUE_SEARCH_MAX_LENGTH},
+        description=f"{ProductFilter.base_filters['search'].extra['help_text']} At most "
+        f"{settings.CATALOGUE_SEARCH_MAX_LENGTH} characters and "
+        f"{settings.CATALOGUE_SEARCH_MAX_TERMS} words.",
+    ),
+    OpenApiParameter(
+        "ids",
+        {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1, "maximum": LARGEST_ID},
+            "maxItems": MAX_IDS,
+        },
+        style="form",
+        explode=False,
+        description=ProductFilter.base_filters["ids"].extra["help_text"],
+    ),
+]
+
+
+# Writes take ProductWriteSerializer and answer with the read shape (its to_representation).
+@extend_schema_view(
+    list=extend_schema(parameters=PRODUCT_LIST_PARAMETERS),
+    create=extend_schema(responses={201: ProductReadSerializer}),
+    update=extend_schema(responses=ProductReadSerializer),
+    partial_update=extend_schema(responses=ProductReadSerializer),
+)
 class ProductViewSet(viewsets.ModelViewSet[Product]):
     """Products of the catalogue. Anyone reads active ones; staff with permission write.
 
@@ -180,6 +214,7 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductFilter
+    lookup_value_regex = ID_PATH_PATTERN
     pagination_class = ProductPagination
     filterset: ProductFilter | None = None
 
@@ -314,6 +349,7 @@ class ProductImageViewSet(
 
     permission_classes = [ChangeProductPermission]
     parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    lookup_value_regex = ID_PATH_PATTERN
     pagination_class = None
 
     def get_product(self) -> Product:

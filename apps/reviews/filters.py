@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import QuerySet
 
+from apps.core.filters import AsciiModelChoiceFilter, AsciiNumberFilter
 from apps.core.ordering import order_with_tie_breaker, ordering_choices
 from apps.products.filters import StrictBooleanFilter
 from apps.products.models import Product
@@ -13,13 +14,13 @@ ORDERING_CHOICES = ordering_choices(ORDERINGS)
 
 
 class ReviewFilter(django_filters.FilterSet):
-    product = django_filters.ModelChoiceFilter(
+    product = AsciiModelChoiceFilter(
         queryset=Product.objects.all(), help_text="Reviews of this product (id)."
     )
-    rating = django_filters.NumberFilter(
+    rating = AsciiNumberFilter(
         field_name="rating", min_value=1, max_value=5, help_text="Reviews with exactly this rating."
     )
-    rating_min = django_filters.NumberFilter(
+    rating_min = AsciiNumberFilter(
         field_name="rating",
         lookup_expr="gte",
         min_value=1,

@@ -1,12 +1,14 @@
 from rest_framework import serializers
 
+from apps.core.fields import AsciiIntegerField, AsciiPrimaryKeyRelatedField, ModelSerializer
+from apps.core.serializers import JSONTypesMixin
 from apps.products.models import Product
 from apps.users.serializers import UserPublicSerializer
 
 from .models import MAX_RATING, MIN_RATING, Review
 
 
-class ReviewReadSerializer(serializers.ModelSerializer[Review]):
+class ReviewReadSerializer(ModelSerializer[Review]):
     user = UserPublicSerializer(read_only=True)
 
     class Meta:
@@ -32,17 +34,17 @@ class ReviewModerationSerializer(ReviewReadSerializer):
         read_only_fields = fields
 
 
-class ReviewHideSerializer(serializers.Serializer[Review]):
+class ReviewHideSerializer(JSONTypesMixin, serializers.Serializer[Review]):
     reason = serializers.CharField(
         max_length=500, help_text="Why the review is hidden; kept for the record."
     )
 
 
-class ReviewContentSerializer(serializers.ModelSerializer[Review]):
+class ReviewContentSerializer(JSONTypesMixin, ModelSerializer[Review]):
     """Write a review's rating and comment: one's own review, or a new one of the product in the
     URL. Answers with the read shape."""
 
-    rating = serializers.IntegerField(min_value=MIN_RATING, max_value=MAX_RATING)
+    rating = AsciiIntegerField(min_value=MIN_RATING, max_value=MAX_RATING)
 
     class Meta:
         model = Review
@@ -55,7 +57,7 @@ class ReviewContentSerializer(serializers.ModelSerializer[Review]):
 class ReviewCreateSerializer(ReviewContentSerializer):
     """Write a review of ``product``, the id of an active product."""
 
-    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.active())
+    product = AsciiPrimaryKeyRelatedField(queryset=Product.objects.active())
 
     class Meta(ReviewContentSerializer.Meta):
         fields = ["product", "rating", "comment"]

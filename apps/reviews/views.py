@@ -1,13 +1,15 @@
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from apps.core.fields import ID_PATH_PATTERN
+from apps.core.schema import ErrorResponseSerializer
 from apps.products.models import Product
 
 from .filters import ReviewFilter
@@ -31,6 +33,12 @@ from .services import (
 )
 
 
+# Writes take ReviewCreateSerializer or ReviewContentSerializer and answer with the read shape.
+@extend_schema_view(
+    create=extend_schema(responses={201: ReviewReadSerializer}),
+    update=extend_schema(responses=ReviewReadSerializer),
+    partial_update=extend_schema(responses=ReviewReadSerializer),
+)
 class ReviewViewSet(viewsets.ModelViewSet[Review]):
     """Reviews of active products. Anyone reads; a signed-in user writes, edits and deletes their
     own (someone else's review is a 404 to them) and marks others' reviews helpful. Moderators
@@ -38,6 +46,7 @@ class ReviewViewSet(viewsets.ModelViewSet[Review]):
 
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     filterset_class = ReviewFilter
+    lookup_value_regex = ID_PATH_PATTERN
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> ReviewQuerySet:
@@ -94,7 +103,16 @@ class ReviewViewSet(viewsets.ModelViewSet[Review]):
         review = review_restore(review=self.get_object())
         return Response(self.get_serializer(review).data)
 
-    @extend_schema(request=None, responses=ReviewReadSerializer)
+    # Both methods answer 200 with the review: a DELETE here removes a vote, not the review.
+    @extend_schema(
+        methods=["POST"],
+        request=None,
+        responses={
+            200: ReviewReadSerializer,
+            400: OpenApiResponse(ErrorResponseSerializer, "Your own review (`invalid`)."),
+        },
+    )
+    @extend_schema(methods=["DELETE"], responses={200: ReviewReadSerializer})
     @action(
         detail=True, methods=["post", "delete"], permission_classes=[permissions.IsAuthenticated]
     )
@@ -109,6 +127,7 @@ class ReviewViewSet(viewsets.ModelViewSet[Review]):
         return Response(ReviewReadSerializer(review, context=self.get_serializer_context()).data)
 
 
+@extend_schema_view(create=extend_schema(responses={201: ReviewReadSerializer}))
 class ProductReviewViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[Review]
 ):

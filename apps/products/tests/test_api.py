@@ -412,7 +412,7 @@ def test_a_malformed_id_is_a_json_404_not_a_500(api_client: APIClient, path: str
     response = api_client.get(path)
 
     assert response.status_code == 404
-    assert response.data["code"] == "not_found"
+    assert response.json()["code"] == "not_found"
 
 
 def test_a_body_that_is_not_json_is_a_415(client_for, staff_with_perms) -> None:  # type: ignore[no-untyped-def]

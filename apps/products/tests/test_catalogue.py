@@ -239,8 +239,8 @@ def test_malformed_parameters_are_400s_naming_them(
 
     response = api_client.get(PRODUCTS, params)
 
-    assert response.status_code == 400, response.data
-    assert list(response.data["errors"]) == [parameter]
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == [parameter]
 
 
 def test_a_page_past_the_end_is_a_404(api_client: APIClient) -> None:
