@@ -34,6 +34,14 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from .middleware import get_request_id
+from .parsers import as_parse_exception
+from .throttling import ThrottleUnavailable
+from .transactions import (
+    is_database_outage,
+    is_write_conflict,
+    report_database_outage,
+    report_write_conflict,
+)
 
 NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
 
@@ -45,6 +53,22 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with data already stored."
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_unavailable"
+    default_detail = "The database is unavailable right now; try again in a few seconds."
+    wait = 5  # becomes Retry-After
+
+
+class WriteConflict(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "write_conflict"
+    default_detail = (
+        "This write collided with others at the same moment and was not saved; send it again."
+    )
+    wait = 1  # becomes Retry-After
 
 
 def register_database_rule(name: str, *, field: str, message: str) -> None:
@@ -84,6 +108,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             code=codes if isinstance(codes, str) else api_exception.default_code,
             detail=_first_message(message) if isinstance(message, Mapping) else str(message),
         )
+    if isinstance(api_exception, DatabaseUnavailable | WriteConflict | ThrottleUnavailable):
+        # Logged already (the cache's outage is, by apps.core.cache_guard); not again by Django
+        # as an ERROR line per request.
+        response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
@@ -91,6 +119,9 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
     """Return the API exception that stands for ``exc``, or None for an unexpected error."""
     if isinstance(exc, exceptions.APIException):
         return exc
+    body_error = as_parse_exception(exc)  # a body too large (413) or unreadable (400)
+    if body_error is not None:
+        return body_error
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         # ObjectDoesNotExist: a row deleted by a concurrent request while this one ran.
         return exceptions.NotFound()
@@ -108,6 +139,24 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
         )
+    return database_error_to_api_exception(exc)
+
+
+def database_error_to_api_exception(error: BaseException | None) -> exceptions.APIException | None:
+    """Return the 503 that stands for a database outage or a write conflict, having logged it,
+    or None for any other error.
+
+    An outage goes to the outage log (once per interval, with a count), a write conflict that
+    the retries did not resolve to one line; neither logs a traceback.
+    """
+    if error is None:
+        return None
+    if is_write_conflict(error):
+        report_write_conflict(error)
+        return WriteConflict()
+    if is_database_outage(error):
+        report_database_outage(error)
+        return DatabaseUnavailable()
     return None
 
 

@@ -7,13 +7,14 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.storage import default_storage
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import F, Max, QuerySet
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.core.services import audit_record
+from apps.core.transactions import retry_on_write_conflict
 from apps.users.models import User
 
 from .facets import PRICE_EDGES_TABLE, configured_price_edges
@@ -59,6 +60,7 @@ def category_validate_parent(*, category: Category | None, parent: Category | No
         raise ValidationError({"parent": CATEGORY_CYCLE_MESSAGE})
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def category_create(
     *,
@@ -78,16 +80,36 @@ def category_create(
     )
 
 
+def _lock_subtree_for_move(category: Category) -> None:
+    """Take the tree lock, then lock ``category`` and its descendants in id order.
+
+    Left to the triggers, a move locks the category, then the tree (the path trigger), then
+    each descendant in the order it finds them; a product write locks its products'
+    categories in id order (the facet trigger, FOR SHARE). A move and a write to products of
+    two categories of the subtree could so each hold a row the other needs, and deadlock.
+    Locked first, in the writers' order, one waits for the other instead.
+    """
+    with connection.cursor() as cursor:
+        # The path trigger's lock (products_category_set_path), which serialises tree moves.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('products_category_tree'))")
+    subtree = Category.objects.subtree_of(category).order_by("pk").select_for_update()
+    list(subtree.values_list("pk", flat=True))
+
+
+@retry_on_write_conflict
 @transaction.atomic
 def category_update(*, category: Category, **changes: Any) -> Category:
     """Change a category; moving it under a new parent moves its whole subtree with it."""
     if "parent" in changes:
         category_validate_parent(category=category, parent=changes["parent"])
+        if getattr(changes["parent"], "pk", None) != category.parent_id:
+            _lock_subtree_for_move(category)
     _save_changes(category, changes)
     category.refresh_from_db(fields=["path"])  # the database rewrote it if the category moved
     return category
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def product_create(
     *,
@@ -115,6 +137,7 @@ def product_create(
     )
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def product_update(*, product: Product, **changes: Any) -> Product:
     """Change a product's own fields; rating figures are not among them."""
@@ -136,6 +159,7 @@ def product_image_add(
     return picture
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def product_image_update(*, image: ProductImage, **changes: Any) -> ProductImage:
     """Change an image's alt text or position; the product counts as modified."""
@@ -146,6 +170,8 @@ def product_image_update(*, image: ProductImage, **changes: Any) -> ProductImage
     return image
 
 
+# Not retried on a write conflict: Model.delete() clears the instance's pk, which a second
+# run would need.
 def product_image_delete(*, image: ProductImage) -> None:
     """Delete an image and, once the deletion is committed, its file."""
     with transaction.atomic():
@@ -154,6 +180,8 @@ def product_image_delete(*, image: ProductImage) -> None:
         _delete_files_on_commit([image.image.name])
 
 
+# Not retried on a write conflict: Model.delete() clears the instance's pk, which a second
+# run would need.
 def product_delete(*, product: Product) -> None:
     """Delete a product with its images and reviews and, once committed, the image files."""
     with transaction.atomic():
@@ -191,6 +219,7 @@ def _audit_name(attname: str) -> str:
     return Product._meta.get_field(attname).name
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def products_bulk_change(
     *,

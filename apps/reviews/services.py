@@ -12,6 +12,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from apps.core.services import audit_record
+from apps.core.transactions import retry_on_write_conflict
 from apps.products.models import Product
 from apps.users.models import User
 
@@ -36,6 +37,7 @@ def _adjust_product_figures(*, product_id: int, added: Counter[int], removed: Co
     )
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def review_create(*, product: Product, user: User, rating: int, comment: str = "") -> Review:
     """Create a review and fold it into the product's rating figures.
@@ -48,6 +50,7 @@ def review_create(*, product: Product, user: User, rating: int, comment: str = "
     return review
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def review_update(
     *, review: Review, rating: int | None = None, comment: str | None = None
@@ -68,6 +71,7 @@ def review_update(
     return stored
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def review_delete(*, review: Review) -> None:
     """Delete a review and take it out of the product's rating figures."""
@@ -81,6 +85,7 @@ def review_delete(*, review: Review) -> None:
         )
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def reviews_delete_for_user(*, user: User) -> None:
     """Delete every review by ``user``, taking each out of its product's figures."""
@@ -97,6 +102,7 @@ def reviews_delete_for_user(*, user: User) -> None:
     Review.objects.filter(user=user).delete()
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def review_hide(*, review: Review, moderator: User, reason: str) -> Review:
     """Hide a review from the public with a reason, and take it out of the product's figures."""
@@ -111,6 +117,7 @@ def review_hide(*, review: Review, moderator: User, reason: str) -> Review:
     return stored
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def review_restore(*, review: Review) -> Review:
     """Show a hidden review again and fold it back into the product's figures."""
@@ -138,6 +145,7 @@ def _moderation_state(review: Review) -> dict[str, Any]:
     return {"is_hidden": review.is_hidden, "hidden_reason": review.hidden_reason}
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def reviews_moderate(
     *, moderator: User, selection: QuerySet[Review], hide: bool, reason: str = ""
@@ -170,6 +178,7 @@ def reviews_moderate(
     return len(reviews)
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def review_vote_add(*, review: Review, user: User) -> Review:
     """Record that ``user`` found ``review`` helpful.
@@ -185,6 +194,7 @@ def review_vote_add(*, review: Review, user: User) -> Review:
     return review
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def review_vote_remove(*, review: Review, user: User) -> Review:
     """Take back ``user``'s helpful vote on ``review``, if any."""
@@ -238,6 +248,7 @@ def rating_figures_drift(*, product_ids: list[int] | None = None) -> list[dict[s
     ]
 
 
+@retry_on_write_conflict
 @transaction.atomic
 def rating_figures_recompute(*, product_ids: list[int] | None = None) -> list[dict[str, Any]]:
     """Repair every product whose figures drifted; return what was changed (see drift)."""

@@ -65,18 +65,14 @@ def test_a_constraint_violation_is_named_after_its_field() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("get", "/api/v1/products/"),
-        ("get", "/api/v1/categories/tree/"),
-        ("get", "/api/v1/reviews/"),
-    ],
+    "path", ["/api/v1/products/", "/api/v1/categories/tree/", "/api/v1/reviews/"]
 )
-def test_catalogue_requests_are_refused_not_let_through_when_throttle_counters_fail(
+def test_catalogue_reads_are_served_when_throttle_counters_fail(
     settings,
-    method: str,
     path: str,  # type: ignore[no-untyped-def]
 ) -> None:
+    # The throttles count in process memory meanwhile (apps.core.throttling.FallbackMixin);
+    # only the account endpoints refuse (apps/users/tests/test_throttling.py).
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -85,8 +81,6 @@ def test_catalogue_requests_are_refused_not_let_through_when_throttle_counters_f
     }
     client = APIClient(raise_request_exception=False)
 
-    response = getattr(client, method)(path, {})
+    responses = [client.get(path) for _ in range(3)]
 
-    assert response.status_code == 503
-    assert response.json()["code"] == "throttle_unavailable"
-    assert response["Retry-After"] == "30"
+    assert [response.status_code for response in responses] == [200, 200, 200]
