@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -15,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from PIL import Image
+from PIL import ExifTags, Image, ImageCms, ImageFile, PngImagePlugin
 from rest_framework.test import APIClient
 
 from apps.products.models import Product, ProductImage
@@ -81,16 +82,106 @@ def product_url(product: Product) -> str:
     return reverse("v1:product-detail", args=[product.pk])
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# What a polyglot appends to a picture, for a browser that sniffs the file as a page.
+HTML_PAYLOAD = b"<html><body><script>alert(document.cookie)</script></body></html>"
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def png_header_claiming(width: int, height: int) -> bytes:
     """Return a PNG signature and header for a picture of that size, and no pixels."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    return PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IEND", b"")
+
+
+def grey_png_holding(width: int, height: int, pixel_data: bytes) -> bytes:
+    """Return a well-framed grey PNG of that size (every chunk and checksum right) whose one
+    IDAT chunk holds ``pixel_data``, whatever that is."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        PNG_SIGNATURE
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", pixel_data)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def truncated_png(width: int = 6000, height: int = 6000) -> bytes:
+    """Return a PNG whose header claims ``width`` x ``height`` over half the pixel data."""
+    rows = zlib.compress(bytes((width + 1) * height))  # each row: a filter byte, then black
+    return grey_png_holding(width, height, rows[: len(rows) // 2])
+
+
+def stored_bytes(media_root: Path, image: ProductImage) -> bytes:
+    return (media_root / image.image.name).read_bytes()
+
+
+def decoded(data: bytes) -> Image.Image:
+    """Return the image in ``data`` with every pixel decoded (a truncated file raises)."""
+    picture = Image.open(BytesIO(data))
+    picture.load()
+    return picture
+
+
+def assert_colour_close(pixel: Any, expected: tuple[int, ...], tolerance: int = 8) -> None:
+    assert all(abs(got - want) <= tolerance for got, want in zip(pixel, expected, strict=True)), (
+        pixel,
+        expected,
+    )
+
+
+def halves(image_format: str, size: tuple[int, int] = (300, 200), **options: Any) -> bytes:
+    """Return a picture red on its left half and blue on its right, written with ``options``."""
+    picture = Image.new("RGB", size, (0, 0, 255))
+    picture.paste((255, 0, 0), (0, 0, size[0] // 2, size[1]))
+    buffer = BytesIO()
+    picture.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def swapped_primaries_profile() -> bytes:
+    """Return an ICC v2 RGB profile with sRGB's red and green primaries swapped: a pixel it
+    calls pure red is, in sRGB, pure green. Only a real conversion makes the difference."""
+
+    def s15fixed16(*values: float) -> bytes:
+        return b"".join(struct.pack(">i", round(value * 65536)) for value in values)
+
+    def xyz(*values: float) -> bytes:
+        return b"XYZ \0\0\0\0" + s15fixed16(*values)
+
+    name = b"Swapped primaries\0"
+    description = b"desc\0\0\0\0" + struct.pack(">I", len(name)) + name + bytes(8 + 3 + 67)
+    gamma = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(2.2 * 256)) + b"\0\0"
+    d50 = (0.9642, 1.0, 0.8249)
+    tags = [
+        (b"desc", description),
+        (b"wtpt", xyz(*d50)),
+        (b"rXYZ", xyz(0.3851, 0.7169, 0.0971)),  # sRGB's green, adapted to D50
+        (b"gXYZ", xyz(0.4361, 0.2225, 0.0139)),  # sRGB's red
+        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+        (b"rTRC", gamma),
+        (b"gTRC", gamma),
+        (b"bTRC", gamma),
+    ]
+    offset, table, body = 128 + 4 + 12 * len(tags), b"", b""
+    for signature, data in tags:
+        padded = data + bytes(-len(data) % 4)
+        table += signature + struct.pack(">II", offset + len(body), len(padded))
+        body += padded
+    header = (
+        struct.pack(">I", offset + len(body))
+        + b"none\x02\x10\0\0mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(24)
+        + struct.pack(">I", 0)
+        + s15fixed16(*d50)
+        + bytes(48)
+    )
+    return header + struct.pack(">I", len(tags)) + table + body
 
 
 # --- upload -----------------------------------------------------------------------------------
@@ -119,7 +210,8 @@ def test_staff_who_change_products_upload_an_image(
     assert (response.data["width"], response.data["height"]) == (320, 240)
     assert (image.width, image.height) == (320, 240)
     assert default_storage.exists(image.image.name)
-    assert (media_root / image.image.name).is_file()
+    stored = decoded(stored_bytes(media_root, image))
+    assert (stored.format, stored.size) == (image_format, (320, 240))
 
 
 def test_an_upload_goes_after_the_last_image_by_default(editor: APIClient) -> None:
@@ -287,6 +379,290 @@ def test_an_upload_without_an_image_is_refused(editor: APIClient, media_root: Pa
     )
 
     assert_refused_on_image(response, media_root)
+
+
+# --- what is stored: the decoded pixels, re-encoded, and nothing else ---------------------
+
+
+def test_a_png_whose_header_claims_more_than_its_body_holds_is_refused(
+    editor: APIClient, media_root: Path
+) -> None:
+    # Every chunk is well formed, so reading the header and checking the chunks passes: only
+    # decoding the pixels finds that half of them are missing.
+    upload = SimpleUploadedFile("cut.png", truncated_png(6000, 6000), "image/png")
+
+    response = editor.post(images_url(ProductFactory()), {"image": upload}, format="multipart")
+
+    messages = assert_refused_on_image(response, media_root)
+    assert messages == ["The image is truncated or corrupt: its pixels cannot be decoded."]
+
+
+def corrupt_png() -> bytes:
+    # A deflate stream whose first block has the reserved type 3: no decoder gets a pixel out.
+    return grey_png_holding(200, 150, b"\x78\x9c" + b"\xff" * 200)
+
+
+def truncated_jpeg() -> bytes:
+    buffer = BytesIO()
+    Image.effect_noise((300, 300), 40).convert("RGB").save(buffer, "JPEG")
+    return buffer.getvalue()[: len(buffer.getvalue()) // 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "make"), [("corrupt.png", corrupt_png), ("cut.jpg", truncated_jpeg)]
+)
+def test_an_image_whose_pixels_cannot_be_decoded_is_refused(
+    editor: APIClient, media_root: Path, name: str, make: Callable[[], bytes]
+) -> None:
+    upload = SimpleUploadedFile(name, make(), "application/octet-stream")
+
+    response = editor.post(images_url(ProductFactory()), {"image": upload}, format="multipart")
+
+    messages = assert_refused_on_image(response, media_root)
+    assert "truncated or corrupt" in messages[0]
+
+
+def test_the_limits_are_checked_before_any_pixel_is_decoded(
+    editor: APIClient,
+    media_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    decoded_sizes: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def recording_load(picture: ImageFile.ImageFile) -> Any:
+        decoded_sizes.append(picture.size)
+        return load(picture)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", recording_load)
+    settings.CATALOGUE_IMAGE_MAX_BYTES = 20_000
+    heavy = BytesIO()
+    Image.frombytes("L", (200, 200), os.urandom(200 * 200)).save(heavy, "PNG")
+    wide = BytesIO()
+    Image.new("L", (7000, 100)).save(wide, "PNG")  # a few hundred bytes
+    product = ProductFactory()
+
+    for name, data in [
+        ("bomb.png", png_header_claiming(60_000, 60_000)),
+        ("wide.png", wide.getvalue()),
+        ("heavy.png", heavy.getvalue()),
+    ]:
+        upload = SimpleUploadedFile(name, data, "image/png")
+        response = editor.post(images_url(product), {"image": upload}, format="multipart")
+        assert response.status_code == 400, (name, response.data)
+        assert list(response.data["errors"]) == ["image"]
+    assert decoded_sizes == []
+
+    # The recorder does see a decoding: an image within the limits is decoded in full.
+    within = BytesIO()
+    Image.new("L", (6000, 100)).save(within, "PNG")
+    upload = SimpleUploadedFile("within.png", within.getvalue(), "image/png")
+    accepted = editor.post(images_url(product), {"image": upload}, format="multipart")
+    assert accepted.status_code == 201, accepted.data
+    assert set(decoded_sizes) == {(6000, 100)}
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG"])
+def test_bytes_appended_to_an_image_are_not_stored(
+    editor: APIClient, media_root: Path, image_format: str
+) -> None:
+    upload = image_bytes(image_format, (200, 150)) + HTML_PAYLOAD
+
+    response = editor.post(
+        images_url(ProductFactory()),
+        {"image": SimpleUploadedFile(f"photo.{EXTENSIONS[image_format]}", upload)},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.data
+    stored = stored_bytes(media_root, ProductImage.objects.get())
+    assert stored != upload
+    assert b"<script" not in stored
+    picture = decoded(stored)
+    assert (picture.format, picture.size) == (image_format, (200, 150))
+
+
+def exif_with_gps() -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Hidden Camera Co"
+    exif[ExifTags.Base.DateTime] = "2026:03:04 05:06:07"
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (51.0, 30.0, 26.0),
+        ExifTags.GPS.GPSLongitudeRef: "W",
+        ExifTags.GPS.GPSLongitude: (0.0, 7.0, 39.0),
+    }
+    return exif
+
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">secret-xmp-packet</x:xmpmeta>'
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def image_with_metadata(image_format: str) -> bytes:
+    """Return a picture carrying every kind of metadata ``image_format`` holds."""
+    options: dict[str, Any] = {"exif": exif_with_gps().tobytes(), "icc_profile": SRGB_PROFILE}
+    if image_format == "JPEG":
+        options |= {"xmp": XMP, "comment": b"secret comment"}
+    elif image_format == "WEBP":
+        options |= {"xmp": XMP}
+    else:
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Comment", "secret text")
+        text.add_text("Author", "secret compressed text", zip=True)
+        text.add_itxt("XML:com.adobe.xmp", XMP.decode())
+        options |= {"pnginfo": text}
+    buffer = BytesIO()
+    Image.new("RGB", (200, 150), "teal").save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+# Where each format keeps metadata: none of these may be left in a stored file.
+METADATA_MARKERS = {
+    "JPEG": [b"Exif\0\0", b"http://ns.adobe.com/xap/1.0/", b"ICC_PROFILE"],
+    "PNG": [b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"iCCP"],
+    "WEBP": [b"EXIF", b"XMP ", b"ICCP"],
+}
+METADATA_KEYS = {"exif", "xmp", "icc_profile", "comment", "Comment", "Author", "XML:com.adobe.xmp"}
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_metadata_gps_included_is_not_stored(
+    editor: APIClient, media_root: Path, image_format: str
+) -> None:
+    upload = image_with_metadata(image_format)
+    sent = Image.open(BytesIO(upload))
+    assert sent.getexif().get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] == "N"
+    assert {"exif", "icc_profile"} <= set(sent.info)
+
+    response = editor.post(
+        images_url(ProductFactory()),
+        {"image": SimpleUploadedFile(f"photo.{EXTENSIONS[image_format]}", upload)},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.data
+    stored = stored_bytes(media_root, ProductImage.objects.get())
+    for secret in [b"Hidden Camera Co", b"2026:03:04", b"secret", *METADATA_MARKERS[image_format]]:
+        assert secret not in stored
+    picture = decoded(stored)
+    assert not METADATA_KEYS & set(picture.info)
+    assert dict(picture.getexif()) == {}
+    assert_colour_close(picture.getpixel((100, 75)), (0, 128, 128))
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_the_exif_orientation_is_applied_before_it_is_dropped(
+    editor: APIClient, media_root: Path, image_format: str
+) -> None:
+    # Stored 300x200, left half red; orientation 6 says "turn 90 degrees clockwise to show",
+    # so the picture is 200x300 with red on top, as a camera held upright took it.
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    upload = halves(image_format, (300, 200), exif=exif.tobytes())
+
+    response = editor.post(
+        images_url(ProductFactory()),
+        {"image": SimpleUploadedFile(f"photo.{EXTENSIONS[image_format]}", upload)},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.data
+    assert (response.data["width"], response.data["height"]) == (200, 300)
+    image = ProductImage.objects.get()
+    assert (image.width, image.height) == (200, 300)
+    picture = decoded(stored_bytes(media_root, image))
+    assert picture.size == (200, 300)
+    assert ExifTags.Base.Orientation not in picture.getexif()
+    assert_colour_close(picture.getpixel((100, 20)), (255, 0, 0))
+    assert_colour_close(picture.getpixel((100, 280)), (0, 0, 255))
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "WEBP"])
+def test_only_the_first_frame_of_an_animation_is_stored(
+    editor: APIClient, media_root: Path, image_format: str
+) -> None:
+    buffer = BytesIO()
+    Image.new("RGB", (200, 150), (255, 0, 0)).save(
+        buffer,
+        image_format,
+        save_all=True,
+        append_images=[Image.new("RGB", (200, 150), (0, 0, 255))],
+        duration=100,
+    )
+    assert Image.open(BytesIO(buffer.getvalue())).n_frames == 2
+
+    response = editor.post(
+        images_url(ProductFactory()),
+        {"image": SimpleUploadedFile(f"moving.{EXTENSIONS[image_format]}", buffer.getvalue())},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.data
+    picture = decoded(stored_bytes(media_root, ProductImage.objects.get()))
+    assert getattr(picture, "n_frames", 1) == 1
+    assert_colour_close(picture.getpixel((100, 75)), (255, 0, 0))
+
+
+def test_a_cmyk_jpeg_is_stored_as_rgb(editor: APIClient, media_root: Path) -> None:
+    # Print workflows make CMYK JPEGs; several browsers show them with wrong colours or not at all.
+    buffer = BytesIO()
+    Image.new("CMYK", (200, 150), (0, 255, 255, 0)).save(buffer, "JPEG")
+
+    response = editor.post(
+        images_url(ProductFactory()),
+        {"image": SimpleUploadedFile("print.jpg", buffer.getvalue())},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.data
+    picture = decoded(stored_bytes(media_root, ProductImage.objects.get()))
+    assert (picture.format, picture.mode) == ("JPEG", "RGB")
+    assert_colour_close(picture.getpixel((100, 75)), (255, 0, 0))
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+def test_colours_in_another_profile_are_converted_to_srgb_and_the_profile_dropped(
+    editor: APIClient, media_root: Path, image_format: str
+) -> None:
+    buffer = BytesIO()
+    Image.new("RGB", (200, 150), (255, 0, 0)).save(
+        buffer, image_format, icc_profile=swapped_primaries_profile()
+    )
+
+    response = editor.post(
+        images_url(ProductFactory()),
+        {"image": SimpleUploadedFile(f"wide.{EXTENSIONS[image_format]}", buffer.getvalue())},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.data
+    picture = decoded(stored_bytes(media_root, ProductImage.objects.get()))
+    assert "icc_profile" not in picture.info
+    # What the profile called red is sRGB's green: shown without a profile, it stays green.
+    assert_colour_close(picture.getpixel((100, 75)), (0, 255, 0))
+
+
+def test_an_image_that_re_encodes_over_the_byte_limit_is_refused(
+    editor: APIClient,
+    media_root: Path,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    # Noise at WebP's lowest quality is small; at the quality we store lossy WebPs it is not.
+    settings.CATALOGUE_IMAGE_MAX_BYTES = 10_000
+    buffer = BytesIO()
+    Image.frombytes("RGB", (200, 200), os.urandom(200 * 200 * 3)).save(buffer, "WEBP", quality=1)
+    assert len(buffer.getvalue()) < 10_000  # about 7,500; stored at quality 80, 15,000
+
+    response = editor.post(
+        images_url(ProductFactory()),
+        {"image": SimpleUploadedFile("noise.webp", buffer.getvalue())},
+        format="multipart",
+    )
+
+    messages = assert_refused_on_image(response, media_root)
+    assert "Re-encoded, the image takes more than the limit of 10,000 bytes" in messages[0]
 
 
 # --- permissions ------------------------------------------------------------------------------
@@ -612,6 +988,39 @@ def test_an_image_uploaded_in_the_admin_meets_the_api_rules(
     image = ProductImage.objects.get(product=product)
     assert (image.alt_text, image.width, image.height) == ("Top", 300, 300)
     assert stored_files(media_root) == [media_root / image.image.name]
+
+
+def test_the_admin_refuses_a_truncated_image_and_stores_a_clean_copy_of_a_good_one(
+    admin_client: Client, media_root: Path
+) -> None:
+    product = ProductFactory()
+    change_url = reverse("admin:products_product_change", args=[product.pk])
+    form = product_change_form(
+        product, **{"images-TOTAL_FORMS": "1", "images-0-alt_text": "", "images-0-position": "0"}
+    )
+    good = image_bytes("PNG", (300, 300)) + HTML_PAYLOAD
+
+    refused = admin_client.post(
+        change_url,
+        form | {"images-0-image": SimpleUploadedFile("cut.png", truncated_png(), "image/png")},  # type: ignore[dict-item]
+    )
+
+    assert refused.status_code == 200
+    assert "truncated or corrupt" in str(refused.context["inline_admin_formsets"][0].formset.errors)
+    assert not ProductImage.objects.exists()
+    assert stored_files(media_root) == []
+
+    accepted = admin_client.post(
+        change_url,
+        form | {"images-0-image": SimpleUploadedFile("good.png", good, "image/png")},  # type: ignore[dict-item]
+    )
+
+    assert accepted.status_code == 302
+    image = ProductImage.objects.get(product=product)
+    stored = stored_bytes(media_root, image)
+    assert stored != good
+    assert b"<script" not in stored
+    assert decoded(stored).size == (image.width, image.height) == (300, 300)
 
 
 def test_an_image_deleted_in_the_admin_loses_its_file_after_commit(
