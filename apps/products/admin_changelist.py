@@ -166,7 +166,7 @@ class ProductChangelistMixin(admin.ModelAdmin[Product]):
         if not name:
             return ""
         return format_html(
-            '<img src="{}{}" alt="" style="height: 32px; width: 32px; object-fit: cover;">',
+            '<img src="{}{}" alt="" class="product-thumbnail">',
             settings.MEDIA_URL if settings.MEDIA_URL.startswith("/") else "/" + settings.MEDIA_URL,
             name,
         )

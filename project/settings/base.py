@@ -10,6 +10,7 @@ from typing import Any
 
 import django_stubs_ext
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 django_stubs_ext.monkeypatch()
 
@@ -49,6 +50,10 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and ReDoc as static files (SPECTACULAR_SETTINGS below), not from a CDN.
+    "drf_spectacular_sidecar",
+    # django-csp's system checks; the header comes from CONTENT_SECURITY_POLICY (below).
+    "csp",
     "axes",
     "apps.core",
     "apps.users",
@@ -66,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Content-Security-Policy (django-csp's, built once). Outside the response cache, so that a
+    # cached answer gets the header like any other and never carries an older request's nonce.
+    "apps.core.csp.ContentSecurityPolicyMiddleware",
     # Before sessions, authentication and throttling: a cached anonymous read skips them all.
     "apps.core.response_cache.ResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -206,13 +214,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["apps.core.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON at most 32 levels deep; every unreadable body a 400, an oversized one a 413
+    # (apps/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        # DRF's throttles, refusing (503) rather than letting requests through if the cache fails.
+        # DRF's throttles; while the cache is unreachable they count in process memory
+        # (apps.core.throttling). The account endpoints' throttles refuse instead (apps.users).
         "apps.core.throttling.AnonRateThrottle",
         "apps.core.throttling.UserRateThrottle",
         "apps.core.throttling.ScopedRateThrottle",
@@ -272,6 +283,34 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: pinned versions that
+    # work offline and under CONTENT_SECURITY_POLICY (the default is a CDN at @latest).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Content-Security-Policy ------------------------------------------------------------------
+
+# Every response (apps.core.csp) lets its page load scripts, styles, images, fonts and API calls
+# from this origin only (default-src stands for each fetch directive not named), embed no
+# plugins, and be framed by nobody (X_FRAME_OPTIONS says DENY too). No 'unsafe-inline', no
+# 'unsafe-eval': the admin and our templates keep scripts and styles in static files, a template
+# may give its own <style> the request's nonce (request.csp_nonce; a page that does not gets no
+# nonce), and the API docs pages add what their bundles need and no more (project/urls.py).
+# JSON answers carry the header too: a few bytes, and a JSON body that a browser was tricked
+# into rendering as a page could run nothing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "style-src": [SELF, NONCE],
+        # Where DJANGO_MEDIA_STORAGE serves uploaded product images from another origin.
+        "img-src": [SELF, *env.list("CSP_MEDIA_ORIGINS", default=[])],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
 }
 
 # --- CORS -------------------------------------------------------------------------------------
@@ -315,7 +354,7 @@ API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
 # process must share the cache (prod: Redis) for writes in one to reach the others.
 API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=300)
 # Paths cached: products, their images and categories; not reviews (votes change them often).
-API_CACHE_PATHS = r"^/api/v1/(?:products|categories)/(?!\d+/reviews/)"
+API_CACHE_PATHS = r"^/api/v1/(?:products|categories)/(?![0-9]+/reviews/)"
 API_CACHE_WATCHED_TABLES = ("products_",)
 
 # PostgreSQL text-search configuration for product search (stemming, stop words): "english",

@@ -28,7 +28,9 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: test_docs_pages.py imports this fixture, which gives it a Chromium
+# of its own, and Playwright's sync API allows one at a time per thread.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # Playwright's sync API keeps an event loop running in this thread, and Django then refuses
     # database calls from it; the tests' own calls are plain synchronous ones.
