@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate clean-db browser bench
+.PHONY: run test fuzz lint format install migrate clean-db browser bench
 
 # Re-installs only when a requirements file changed since the last install.
 $(BIN)/.installed: requirements/base.txt requirements/dev.txt
@@ -32,6 +32,13 @@ browser:
 
 test: install browser
 	$(BIN)/pytest --ds=project.settings.test
+
+# The API fuzzed against its own OpenAPI schema on a live gunicorn, anonymously and as staff
+# (apps/core/tests/test_fuzz.py, which `make test` runs too). FUZZ_SECONDS (150), FUZZ_EXAMPLES
+# (25) and FUZZ_SEED (1) set its time budget, examples per operation and seed:
+# `make fuzz FUZZ_SECONDS=900`.
+fuzz: install
+	$(BIN)/pytest --ds=project.settings.test apps/core/tests/test_fuzz.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,11 +9,11 @@ class DeleteWithBodySchema(AutoSchema):
     """The project's schema, with a request body documented for DELETE as well.
 
     ``DELETE users/me/`` takes the current password in its body; drf-spectacular documents a
-    body only for POST, PUT and PATCH. Deleting one's account conflicts with nothing, so no 409.
+    body only for POST, PUT and PATCH.
     """
 
-    def _error_codes(self) -> list[str]:
-        return [code for code in super()._error_codes() if code != "409"]
+    def takes_body(self) -> bool:
+        return self.method == "DELETE" or super().takes_body()
 
     def _get_request_body(self, direction: Literal["request", "response"] = "request") -> Any:
         if self.method != "DELETE":

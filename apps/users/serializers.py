@@ -3,9 +3,12 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers as jwt_serializers
+
+from apps.core.serializers import JSONTypesMixin
 
 from .lockout import LockedOut
 from .models import User
@@ -21,6 +24,33 @@ def _password_field(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}, **kwargs
     )
+
+
+def _minimum_password_length() -> int:
+    """Return the shortest password that AUTH_PASSWORD_VALIDATORS let through."""
+    lengths = [
+        validator.min_length
+        for validator in password_validation.get_default_password_validators()
+        if isinstance(validator, password_validation.MinimumLengthValidator)
+    ]
+    return max(lengths, default=1)
+
+
+@extend_schema_field({"type": "string", "minLength": _minimum_password_length()})
+class NewPasswordField(serializers.CharField):
+    """A password being chosen: Django's validators check it (``_validate_password``).
+
+    The schema states their rules: the minimum length as ``minLength`` (the validators enforce
+    it, not this field, so that every broken rule is reported at once), the rest in words.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text", " ".join(password_validation.password_validators_help_texts())
+        )
+        super().__init__(
+            write_only=True, trim_whitespace=False, style={"input_type": "password"}, **kwargs
+        )
 
 
 def _validate_password(password: str, user: User, field: str) -> None:
@@ -40,7 +70,7 @@ class UserPublicSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class UserRegisterSerializer(serializers.Serializer[User]):
+class UserRegisterSerializer(JSONTypesMixin, serializers.Serializer[User]):
     """A new account. Whether the email address is taken is not checked here: see user_register."""
 
     email = serializers.EmailField(max_length=254)
@@ -51,7 +81,7 @@ class UserRegisterSerializer(serializers.Serializer[User]):
             "invalid": "Use letters, digits and @/./+/-/_ only.",
         },
     )
-    password = _password_field()
+    password = NewPasswordField()
 
     def validate_email(self, value: str) -> str:
         return value.lower()
@@ -69,11 +99,11 @@ class UserRegisterSerializer(serializers.Serializer[User]):
         return attrs
 
 
-class EmailSerializer(serializers.Serializer[Any]):
+class EmailSerializer(JSONTypesMixin, serializers.Serializer[Any]):
     email = serializers.EmailField(max_length=254)
 
 
-class EmailOptionalSerializer(serializers.Serializer[Any]):
+class EmailOptionalSerializer(JSONTypesMixin, serializers.Serializer[Any]):
     email = serializers.EmailField(
         max_length=254,
         required=False,
@@ -81,14 +111,14 @@ class EmailOptionalSerializer(serializers.Serializer[Any]):
     )
 
 
-class EmailVerifySerializer(serializers.Serializer[Any]):
+class EmailVerifySerializer(JSONTypesMixin, serializers.Serializer[Any]):
     token = serializers.CharField(max_length=500, help_text="The token from the email's link.")
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer[Any]):
+class PasswordResetConfirmSerializer(JSONTypesMixin, serializers.Serializer[Any]):
     uid = serializers.CharField(max_length=64, help_text="The uid from the email's link.")
     token = serializers.CharField(max_length=100, help_text="The token from the email's link.")
-    new_password = _password_field()
+    new_password = NewPasswordField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         user_id = uid_decode(attrs["uid"])
@@ -102,9 +132,9 @@ class PasswordResetConfirmSerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class PasswordChangeSerializer(serializers.Serializer[Any]):
+class PasswordChangeSerializer(JSONTypesMixin, serializers.Serializer[Any]):
     old_password = _password_field()
-    new_password = _password_field()
+    new_password = NewPasswordField()
 
     def validate_old_password(self, value: str) -> str:
         if not self.context["request"].user.check_password(value):
@@ -116,7 +146,7 @@ class PasswordChangeSerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class PasswordConfirmSerializer(serializers.Serializer[Any]):
+class PasswordConfirmSerializer(JSONTypesMixin, serializers.Serializer[Any]):
     """The signed-in user's current password, confirming a drastic step."""
 
     password = _password_field()
@@ -136,7 +166,7 @@ class TokenPairSerializer(serializers.Serializer[Any]):
     refresh = serializers.CharField()
 
 
-class UserMeSerializer(serializers.ModelSerializer[User]):
+class UserMeSerializer(JSONTypesMixin, serializers.ModelSerializer[User]):
     """The signed-in user's own account; only the profile fields are writable."""
 
     class Meta:
@@ -162,7 +192,7 @@ class UserMeSerializer(serializers.ModelSerializer[User]):
         return value
 
 
-class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+class TokenObtainPairSerializer(JSONTypesMixin, jwt_serializers.TokenObtainPairSerializer):
     """simplejwt's login, answering 429 ``locked_out`` once django-axes locks the account."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
@@ -180,7 +210,7 @@ class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
         return data
 
 
-class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+class TokenRefreshSerializer(JSONTypesMixin, jwt_serializers.TokenRefreshSerializer):
     """Redeem a refresh token once, even when requests race (see refresh_token_rotate).
 
     simplejwt's own blacklists with get_or_create, so every racing request would succeed. A

@@ -1,6 +1,6 @@
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, mixins, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,8 +39,8 @@ from .throttling import AccountRateThrottle, ClientRateThrottle, email_account, 
 
 # Per client address and per account, for everything an attacker could repeat to guess or flood.
 GUARDED = [ClientRateThrottle, AccountRateThrottle]
-# The project's per-address and per-user throttles, refusing rather than letting requests
-# through when the cache fails.
+# The project's per-address and per-user throttles, which count in process memory while the
+# cache is unreachable (apps.core.throttling).
 ORDINARY = [AnonRateThrottle, UserRateThrottle]
 
 REGISTERED = (
@@ -53,10 +53,8 @@ VERIFICATION_SENT = (
 )
 RESET_LINK_SENT = "If this address has an account, a link to reset its password is on its way."
 
-UNAVAILABLE = OpenApiResponse(
-    ErrorResponseSerializer,
-    "Request limits cannot be checked right now (the cache is down): retry after Retry-After.",
-)
+# simplejwt's answer to a valid token.
+TOKEN_VALID = inline_serializer("TokenValid", fields={})
 
 
 def _accepted(detail: str) -> Response:
@@ -84,7 +82,7 @@ class RegisterView(generics.GenericAPIView[User]):
     def get_throttle_account(self, request: Request) -> str | None:
         return _request_email(request)
 
-    @extend_schema(responses={202: MessageSerializer, 503: UNAVAILABLE})
+    @extend_schema(responses={202: MessageSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -99,7 +97,7 @@ class EmailVerifyView(generics.GenericAPIView[Any]):
     permission_classes = [permissions.AllowAny]
     throttle_classes = ORDINARY
 
-    @extend_schema(responses={204: None, 503: UNAVAILABLE})
+    @extend_schema(responses={204: None})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -128,14 +126,14 @@ class EmailVerificationResendView(generics.GenericAPIView[Any]):
     def get_throttle_account(self, request: Request) -> str | None:
         return email_account(self.get_email(request))
 
-    @extend_schema(responses={202: MessageSerializer, 503: UNAVAILABLE})
+    @extend_schema(responses={202: MessageSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if request.user.is_authenticated:
-            email = self.get_email(request)
-        else:
-            serializer = EmailSerializer(data=request.data)  # the address is required
-            serializer.is_valid(raise_exception=True)
-            email = serializer.validated_data["email"]
+        # The body is checked even when signed in, where its address is not used: one that
+        # breaks the schema is a mistake either way. Without a user, the address is required.
+        signed_in = request.user.is_authenticated
+        serializer = (EmailOptionalSerializer if signed_in else EmailSerializer)(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = self.get_email(request) if signed_in else serializer.validated_data["email"]
         assert email is not None
         user_email_verification_resend(email=email)
         return _accepted(VERIFICATION_SENT)
@@ -155,7 +153,7 @@ class PasswordResetView(generics.GenericAPIView[Any]):
     def get_throttle_account(self, request: Request) -> str | None:
         return _request_email(request)
 
-    @extend_schema(responses={202: MessageSerializer, 503: UNAVAILABLE})
+    @extend_schema(responses={202: MessageSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -179,7 +177,7 @@ class PasswordResetConfirmView(generics.GenericAPIView[Any]):
         uid = data.get("uid") if isinstance(data, dict) else None
         return user_account(uid.strip()) if isinstance(uid, str) else None
 
-    @extend_schema(responses={204: None, 503: UNAVAILABLE})
+    @extend_schema(responses={204: None})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -205,7 +203,7 @@ class PasswordChangeView(generics.GenericAPIView[Any]):
     def get_throttle_account(self, request: Request) -> str | None:
         return user_account(request.user.pk)
 
-    @extend_schema(responses={200: TokenPairSerializer, 503: UNAVAILABLE})
+    @extend_schema(responses={200: TokenPairSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -229,7 +227,7 @@ class TokenObtainPairView(jwt_views.TokenObtainPairView):
     def get_throttle_account(self, request: Request) -> str | None:
         return _request_email(request)
 
-    @extend_schema(responses={200: TokenPairSerializer, 503: UNAVAILABLE})
+    @extend_schema(responses={200: TokenPairSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().post(request, *args, **kwargs)
 
@@ -253,7 +251,7 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
             return None
         return user_account(token.payload.get(jwt_settings.USER_ID_CLAIM))
 
-    @extend_schema(responses={200: TokenPairSerializer, 503: UNAVAILABLE})
+    @extend_schema(responses={200: TokenPairSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().post(request, *args, **kwargs)
 
@@ -262,6 +260,12 @@ class TokenVerifyView(jwt_views.TokenVerifyView):
     """Check that a token is valid and unexpired."""
 
     throttle_classes = ORDINARY
+
+    @extend_schema(
+        responses={200: OpenApiResponse(TOKEN_VALID, "The token is valid: an empty object.")}
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(jwt_views.TokenBlacklistView):
@@ -313,7 +317,6 @@ class MeView(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, generics.Generi
         responses={
             204: None,
             400: OpenApiResponse(ErrorResponseSerializer, "`password` is missing or wrong."),
-            503: UNAVAILABLE,
         },
     )
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:

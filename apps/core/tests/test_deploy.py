@@ -13,6 +13,8 @@ import yaml
 from django.conf import settings
 from django.core.management import call_command
 
+from apps.products.filters import MAX_IDS
+
 from .live import free_port, prod_environment
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -121,9 +123,28 @@ def test_openapi_schema_validates_without_warnings(tmp_path: Path) -> None:
     assert create["400"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorResponse"
     }
-    assert {"401", "403", "429"} <= set(create)
-    public_read = document["paths"]["/api/v1/products/{id}/"]["get"]["responses"]
-    assert "401" not in public_read
+    assert {"401", "403", "413", "415", "429", "503"} <= set(create)
+    # A write answers with the read shape, not with what it takes.
+    assert create["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ProductRead"
+    }
+    assert create["503"]["headers"]["Retry-After"]["required"] is True
+    # Anyone may read, and a malformed Authorization header is refused all the same.
+    public_read = document["paths"]["/api/v1/products/{id}/"]["get"]
+    assert {} in public_read["security"]
+    assert {"401", "404", "406", "429", "503"} <= set(public_read["responses"])
+    assert {} not in document["paths"]["/api/v1/products/"]["post"]["security"]
+    # The bounds the server enforces, from the constants it enforces them with.
+    listed = {
+        parameter["name"]: parameter["schema"]
+        for parameter in document["paths"]["/api/v1/products/"]["get"]["parameters"]
+    }
+    assert listed["page_size"] == {"type": "integer", "minimum": 1}
+    assert listed["rating_min"] == {"type": "number", "minimum": 1, "maximum": 5}
+    assert listed["search"]["maxLength"] == settings.CATALOGUE_SEARCH_MAX_LENGTH
+    assert listed["ids"]["maxItems"] == MAX_IDS
+    register = document["components"]["schemas"]["UserRegisterRequest"]["properties"]
+    assert register["password"]["minLength"] == 8  # Django's MinimumLengthValidator
 
 
 def test_the_docker_build_passes_every_variable_prod_settings_require() -> None:
