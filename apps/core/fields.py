@@ -26,6 +26,9 @@ INTEGER_TEXT = re.compile(r"\s*[-+]?[0-9]+(?:\.0*)?\s*", re.ASCII)
 NUMBER_TEXT = re.compile(
     r"\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*", re.ASCII
 )
+# A decimal written as text in a JSON body: at least one digit, at most one point.
+DECIMAL_TEXT = re.compile(r"(?=\.?[0-9])[0-9]*(?:\.[0-9]*)?", re.ASCII)
+SIGNED_DECIMAL_TEXT = re.compile(r"-?(?=\.?[0-9])[0-9]*(?:\.[0-9]*)?", re.ASCII)
 # An id: at most 18 digits, so that every one fits a bigint and no int() reads a huge string.
 ID_TEXT = re.compile(r"\s*[0-9]{1,18}\s*", re.ASCII)
 
@@ -70,8 +73,17 @@ class AsciiDecimalField(serializers.DecimalField):
     }
 
     def to_internal_value(self, data: Any) -> Any:
-        # DRF reads any value (a float from JSON too) as its text.
-        if _not_written_as(NUMBER_TEXT, smart_str(data), self.MAX_STRING_LENGTH):
+        if isinstance(data, str):
+            # Text exactly as the schema's pattern writes a decimal (apps.core.schema): digits
+            # and at most one point, a minus only where negatives are allowed, and nothing else
+            # (no spaces, plus sign or exponent, which Decimal() would read), so that what the
+            # schema refuses the server refuses too.
+            signed = self.min_value is None or self.min_value < 0
+            text = SIGNED_DECIMAL_TEXT if signed else DECIMAL_TEXT
+            if _not_written_as(text, data, self.MAX_STRING_LENGTH):
+                self.fail("invalid")
+        # DRF reads any other value (a float from JSON) as its text.
+        elif _not_written_as(NUMBER_TEXT, smart_str(data), self.MAX_STRING_LENGTH):
             self.fail("invalid")
         return super().to_internal_value(data)
 

@@ -301,6 +301,10 @@ def _decimal_request_schema(
         number["minimum"] = float(field.min_value)
         if field.min_value >= 0 and "pattern" in text:
             text["pattern"] = text["pattern"].replace("^-?", "^", 1)  # no sign to write
+    if text.get("pattern", "").startswith("^"):
+        # drf-spectacular's pattern (digits {0,n}, then an optional point and digits {0,m})
+        # admits "" and "."; the field does not. At least one digit, then.
+        text["pattern"] = "^(?=.*[0-9])" + text["pattern"][1:]
     if field.max_digits is not None and field.decimal_places is not None:
         # The largest value its digits hold: 99999999.99 for 10 digits, 2 of them decimals.
         largest = Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** (

@@ -79,6 +79,40 @@ def test_a_price_is_a_number_or_its_digits_as_a_string(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("price", ["", ".", "+5", " 5", "5 ", "5e0", "1_0", "-0", "1.2.3"])
+def test_a_price_as_text_is_only_what_the_schema_pattern_admits(
+    catalogue_staff: APIClient, price: str
+) -> None:
+    # The schema writes a decimal string as digits and at most one point (no sign: prices are
+    # not negative); Decimal() reads far more, which a fuzzer sending what the schema refuses
+    # found accepted.
+    product = ProductFactory(price=Decimal("9.99"))
+    url = reverse("v1:product-detail", kwargs={"pk": product.pk})
+
+    response = catalogue_staff.patch(url, {"price": price}, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert list(response.json()["errors"]) == ["price"]
+    product.refresh_from_db()
+    assert product.price == Decimal("9.99")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("price", "stored"), [("5.", "5"), (".5", "0.5"), ("0012.30", "12.3")])
+def test_a_price_as_text_may_leave_out_digits_around_the_point(
+    catalogue_staff: APIClient, price: str, stored: str
+) -> None:
+    product = ProductFactory()
+    url = reverse("v1:product-detail", kwargs={"pk": product.pk})
+
+    response = catalogue_staff.patch(url, {"price": price}, format="json")
+
+    assert response.status_code == 200, response.json()
+    product.refresh_from_db()
+    assert product.price == Decimal(stored)
+
+
+@pytest.mark.django_db
 def test_a_form_body_is_text_and_read_by_the_fields(
     catalogue_staff: APIClient, settings: Settings, tmp_path: Path
 ) -> None:
