@@ -34,6 +34,23 @@ class ReviewModerationSerializer(ReviewReadSerializer):
         read_only_fields = fields
 
 
+class ReviewAsListedSerializer(ReviewReadSerializer):
+    """The schema of a review in the list and detail: moderators also get its moderation state
+    (ReviewModerationSerializer), everyone else the read shape. Schema only: the fields are
+    declared optional, not read-only, because drf-spectacular marks every read-only field
+    required."""
+
+    is_hidden = serializers.BooleanField(required=False, help_text="Moderators only.")
+    hidden_reason = serializers.CharField(required=False, help_text="Moderators only.")
+    hidden_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Moderators only."
+    )
+
+    class Meta(ReviewReadSerializer.Meta):
+        fields = ReviewModerationSerializer.Meta.fields
+        read_only_fields = ReviewReadSerializer.Meta.fields
+
+
 class ReviewHideSerializer(JSONTypesMixin, serializers.Serializer[Review]):
     reason = serializers.CharField(
         max_length=500, help_text="Why the review is hidden; kept for the record."

@@ -16,6 +16,7 @@ from .filters import ReviewFilter
 from .models import Review, ReviewQuerySet
 from .permissions import CanModerateReviews, is_moderator
 from .serializers import (
+    ReviewAsListedSerializer,
     ReviewContentSerializer,
     ReviewCreateSerializer,
     ReviewHideSerializer,
@@ -35,6 +36,8 @@ from .services import (
 
 # Writes take ReviewCreateSerializer or ReviewContentSerializer and answer with the read shape.
 @extend_schema_view(
+    list=extend_schema(responses=ReviewAsListedSerializer),
+    retrieve=extend_schema(responses=ReviewAsListedSerializer),
     create=extend_schema(responses={201: ReviewReadSerializer}),
     update=extend_schema(responses=ReviewReadSerializer),
     partial_update=extend_schema(responses=ReviewReadSerializer),

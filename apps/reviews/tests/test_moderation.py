@@ -1,5 +1,6 @@
 """Moderation, helpful votes, list filters and the figures check, through the API."""
 
+import json
 from collections.abc import Callable
 from io import StringIO
 
@@ -319,3 +320,25 @@ def test_review_writes_ignore_fields_that_are_not_the_callers_to_set(
         0,
         False,
     )
+
+
+def test_the_schema_documents_what_moderators_and_shoppers_see_of_a_review(
+    tmp_path, staff_with_perms: Callable[..., User], client_for: Callable[[User], APIClient]
+) -> None:
+    # Moderators get is_hidden, hidden_reason and hidden_at besides the read shape; a client
+    # generated from the schema must know those fields, and that others do not get them.
+    schema_file = tmp_path / "schema.json"
+    call_command("spectacular", "--format", "openapi-json", "--file", str(schema_file))
+    document = json.loads(schema_file.read_text())
+    listed = document["components"]["schemas"]["ReviewAsListed"]
+    review = ReviewFactory()
+    moderator = client_for(staff_with_perms("reviews.moderate_review"))
+
+    moderated = moderator.get(reverse("v1:review-detail", args=[review.pk])).json()
+    public = APIClient().get(reverse("v1:review-detail", args=[review.pk])).json()
+
+    assert set(moderated) == set(listed["properties"])
+    assert set(public) == set(listed["required"])
+    assert {"is_hidden", "hidden_reason", "hidden_at"}.isdisjoint(listed["required"])
+    item = document["paths"]["/api/v1/reviews/{id}/"]["get"]["responses"]["200"]
+    assert item["content"]["application/json"]["schema"]["$ref"].endswith("/ReviewAsListed")
