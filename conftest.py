@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.core import response_cache
@@ -79,3 +80,27 @@ def staff_with_perms(db: None) -> Callable[..., User]:
 @pytest.fixture
 def superuser(db: None) -> User:
     return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client: Client, superuser: User) -> Client:
+    """Return Django's test client logged in to the admin as a superuser (pytest-django's own
+    ``admin_client`` creates its user with a username, which our accounts do not have)."""
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def staff(request: pytest.FixtureRequest, staff_with_perms: Callable[..., User]) -> User:
+    """Return a staff user holding exactly the permissions named by the test's (or its
+    module's) ``@pytest.mark.staff_permissions("app.codename", ...)``."""
+    marker = request.node.get_closest_marker("staff_permissions")
+    assert marker is not None, 'Mark the test: @pytest.mark.staff_permissions("app.codename")'
+    return staff_with_perms(*marker.args)
+
+
+@pytest.fixture
+def staff_client(client: Client, staff: User) -> Client:
+    """Return Django's test client logged in to the admin as ``staff``."""
+    client.force_login(staff)
+    return client

@@ -14,6 +14,8 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import ModelChoiceField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .fields import ID_TEXT, INTEGER_TEXT, NUMBER_TEXT, has_integer_key
 
@@ -141,3 +143,25 @@ class StorableDateTimeFilter(django_filters.DateTimeFilter):
     """django-filter's ``DateTimeFilter``, for date-times the database can compare with."""
 
     field_class = StorableDateTimeField
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``); anything else is an error, not a silent "unset"."""
+
+    truthy = {"true", "1"}
+    falsy = {"false", "0"}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).lower()
+        if text in self.truthy:
+            return True
+        if text in self.falsy:
+            return False
+        raise ValidationError("Use true or false.", code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField

@@ -9,8 +9,6 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from apps.core.filters import (
@@ -18,6 +16,7 @@ from apps.core.filters import (
     AsciiNumberFilter,
     IdInFilter,
     StorableDateTimeFilter,
+    StrictBooleanFilter,
 )
 from apps.core.ordering import order_with_tie_breaker, ordering_choices
 
@@ -43,28 +42,6 @@ ORDERINGS = {
     "relevance": "rank",
 }
 ORDERING_CHOICES = ordering_choices(ORDERINGS)
-
-
-class StrictBooleanField(forms.Field):
-    """``true``/``false`` (or ``1``/``0``); anything else is an error, not a silent "unset"."""
-
-    truthy = {"true", "1"}
-    falsy = {"false", "0"}
-
-    def to_python(self, value: Any) -> bool | None:
-        if value in (None, ""):
-            return None
-        text = str(value).lower()
-        if text in self.truthy:
-            return True
-        if text in self.falsy:
-            return False
-        raise DjangoValidationError("Use true or false.", code="invalid")
-
-
-@extend_schema_field(OpenApiTypes.BOOL)
-class StrictBooleanFilter(django_filters.Filter):
-    field_class = StrictBooleanField
 
 
 class ProductFilterForm(forms.Form):

@@ -1,9 +1,8 @@
 import django_filters
 from django.db.models import QuerySet
 
-from apps.core.filters import AsciiModelChoiceFilter, AsciiNumberFilter
+from apps.core.filters import AsciiModelChoiceFilter, AsciiNumberFilter, StrictBooleanFilter
 from apps.core.ordering import order_with_tie_breaker, ordering_choices
-from apps.products.filters import StrictBooleanFilter
 from apps.products.models import Product
 
 from .models import Review

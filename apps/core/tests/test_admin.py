@@ -24,12 +24,6 @@ EMPTY_IMAGES_INLINE = {"images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0"}
 
 
 @pytest.fixture
-def admin_client(client: Client, superuser: User) -> Client:
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
 def catalogue() -> Review:
     return ReviewFactory(product=ProductFactory(category=CategoryFactory(parent=CategoryFactory())))
 

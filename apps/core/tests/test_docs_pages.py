@@ -33,8 +33,6 @@ from apps.products.models import Product
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.users.tests.factories import TEST_PASSWORD, UserFactory
 
-from .test_browser import browser  # noqa: F401  # a fixture: Chromium for this module
-
 REDIS_SERVER = "/usr/bin/redis-server"
 # The docs pages wait for /api/schema/, which the server generates on the first request, and
 # ReDoc's search for its index of it: some seconds on a busy machine.
@@ -127,7 +125,7 @@ class OfflineBrowsing:
 
 
 @pytest.fixture
-def offline(browser: Browser, live_server: Any) -> Iterator[OfflineBrowsing]:  # noqa: F811
+def offline(browser: Browser, live_server: Any) -> Iterator[OfflineBrowsing]:
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)

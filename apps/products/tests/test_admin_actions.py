@@ -16,20 +16,12 @@ from apps.products.models import Category, Product
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.staff_permissions("products.view_product", "products.change_product"),
+]
 
 CHANGELIST = "admin:products_product_changelist"
-
-
-@pytest.fixture
-def manager(staff_with_perms) -> User:  # type: ignore[no-untyped-def]
-    return staff_with_perms("products.view_product", "products.change_product")
-
-
-@pytest.fixture
-def manager_client(client: Client, manager: User) -> Client:
-    client.force_login(manager)
-    return client
 
 
 def run_action(
@@ -93,14 +85,12 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_confirmation_page_shows_before_and_after_and_changes_nothing(
-    manager_client: Client, case: tuple[Any, ...]
+    staff_client: Client, case: tuple[Any, ...]
 ) -> None:
     action, data, field, before, shown_before, shown_after, _, _ = case
     products = ProductFactory.create_batch(3, **{field: before})
 
-    response = run_action(
-        manager_client, action, products, step="preview" if data else None, **data
-    )
+    response = run_action(staff_client, action, products, step="preview" if data else None, **data)
 
     assert response.status_code == 200
     content = response.content.decode()
@@ -114,14 +104,14 @@ def test_confirmation_page_shows_before_and_after_and_changes_nothing(
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_apply_changes_exactly_the_selected_products_and_audits_each(
-    manager_client: Client, manager: User, case: tuple[Any, ...]
+    staff_client: Client, staff: User, case: tuple[Any, ...]
 ) -> None:
     action, data, field, before, _, _, after, (audit_before, audit_after) = case
     selected = ProductFactory.create_batch(3, **{field: before})
     others = ProductFactory.create_batch(2, **{field: before})
     updated_at = Product.objects.get(pk=selected[0].pk).updated_at
 
-    response = run_action(manager_client, action, selected, step="apply", **data)
+    response = run_action(staff_client, action, selected, step="apply", **data)
 
     assert response.status_code == 302
     assert values(selected, field) == [after] * 3
@@ -133,8 +123,8 @@ def test_apply_changes_exactly_the_selected_products_and_audits_each(
     assert len({entry.batch for entry in entries}) == 1
     assert entries[0].batch is not None
     for entry in entries:
-        assert entry.user == manager
-        assert entry.username == manager.email
+        assert entry.user == staff
+        assert entry.username == staff.email
         assert entry.action.startswith("products.")
         assert entry.content_type == ContentType.objects.get_for_model(Product)
         assert entry.before == {field: audit_before}
@@ -143,19 +133,17 @@ def test_apply_changes_exactly_the_selected_products_and_audits_each(
     assert str(product) in {entry.object_repr for entry in entries}
 
 
-def test_move_to_category_confirms_and_applies(
-    manager_client: Client, destination: Category
-) -> None:
+def test_move_to_category_confirms_and_applies(staff_client: Client, destination: Category) -> None:
     origin = CategoryFactory(name="Backpacks")
     selected = ProductFactory.create_batch(2, category=origin)
     other = ProductFactory(category=origin)
 
-    form_page = run_action(manager_client, "bulk_move_to_category", selected)
+    form_page = run_action(staff_client, "bulk_move_to_category", selected)
     preview = run_action(
-        manager_client, "bulk_move_to_category", selected, "preview", category=destination.pk
+        staff_client, "bulk_move_to_category", selected, "preview", category=destination.pk
     )
     response = run_action(
-        manager_client, "bulk_move_to_category", selected, "apply", category=destination.pk
+        staff_client, "bulk_move_to_category", selected, "apply", category=destination.pk
     )
 
     assert form_page.status_code == 200
@@ -173,14 +161,14 @@ def test_move_to_category_confirms_and_applies(
 
 
 def test_products_already_as_asked_are_left_alone_and_not_audited(
-    manager_client: Client,
+    staff_client: Client,
 ) -> None:
     inactive = ProductFactory(is_active=False)
     active = ProductFactory(is_active=True)
     updated_at = Product.objects.get(pk=active.pk).updated_at
 
-    preview = run_action(manager_client, "bulk_activate", [inactive, active])
-    response = run_action(manager_client, "bulk_activate", [inactive, active], "apply")
+    preview = run_action(staff_client, "bulk_activate", [inactive, active])
+    response = run_action(staff_client, "bulk_activate", [inactive, active], "apply")
 
     assert "1 will change, 1 already as asked" in preview.content.decode()
     assert "yes (unchanged)" in preview.content.decode()
@@ -200,12 +188,12 @@ def test_products_already_as_asked_are_left_alone_and_not_audited(
     ],
 )
 def test_percentage_change_rounds_to_cents_and_never_goes_below_zero(
-    manager_client: Client, percentage: str, prices: list[str], expected: list[str]
+    staff_client: Client, percentage: str, prices: list[str], expected: list[str]
 ) -> None:
     products = [ProductFactory(price=Decimal(price)) for price in prices]
 
     run_action(
-        manager_client,
+        staff_client,
         "bulk_change_price_by_percentage",
         products,
         "apply",
@@ -238,13 +226,13 @@ INVALID = {
 @pytest.mark.parametrize("step", ["preview", "apply"])
 @pytest.mark.parametrize("case", INVALID.values(), ids=INVALID.keys())
 def test_invalid_input_rerenders_the_page_with_the_error_and_changes_nothing(
-    manager_client: Client, case: tuple[str, dict[str, str], str], step: str
+    staff_client: Client, case: tuple[str, dict[str, str], str], step: str
 ) -> None:
     action, data, field = case
     products = ProductFactory.create_batch(2)
     before = list(Product.objects.order_by("pk").values("price", "stock", "category_id"))
 
-    response = run_action(manager_client, action, products, step, **data)
+    response = run_action(staff_client, action, products, step, **data)
 
     assert response.status_code == 200
     assert field in response.context["form"].errors
@@ -256,13 +244,13 @@ def test_invalid_input_rerenders_the_page_with_the_error_and_changes_nothing(
 
 @pytest.mark.parametrize("step", ["preview", "apply"])
 def test_a_percentage_that_would_overflow_a_price_is_refused(
-    manager_client: Client, step: str
+    staff_client: Client, step: str
 ) -> None:
     dear = ProductFactory(price=Decimal("99999999.00"))
     cheap = ProductFactory(price=Decimal("10.00"))
 
     response = run_action(
-        manager_client, "bulk_change_price_by_percentage", [dear, cheap], step, percentage="10"
+        staff_client, "bulk_change_price_by_percentage", [dear, cheap], step, percentage="10"
     )
 
     assert response.status_code == 200
@@ -275,18 +263,18 @@ def test_a_percentage_that_would_overflow_a_price_is_refused(
 
 
 def test_a_price_raised_after_the_preview_is_a_form_error_on_apply(
-    manager_client: Client,
+    staff_client: Client,
 ) -> None:
     product = ProductFactory(price=Decimal("90000000.00"))
     preview = run_action(
-        manager_client, "bulk_change_price_by_percentage", [product], "preview", percentage="10"
+        staff_client, "bulk_change_price_by_percentage", [product], "preview", percentage="10"
     )
     assert preview.context["confirming"]  # 99,000,000.00 fits
     # Someone raises the price between the preview and the confirmation.
     Product.objects.filter(pk=product.pk).update(price=Decimal("95000000.00"))
 
     response = run_action(
-        manager_client, "bulk_change_price_by_percentage", [product], "apply", percentage="10"
+        staff_client, "bulk_change_price_by_percentage", [product], "apply", percentage="10"
     )
 
     assert response.status_code == 200
@@ -299,10 +287,10 @@ def test_a_price_raised_after_the_preview_is_a_form_error_on_apply(
     assert not AuditEntry.objects.exists()
 
 
-def test_change_the_values_goes_back_to_the_filled_in_form(manager_client: Client) -> None:
+def test_change_the_values_goes_back_to_the_filled_in_form(staff_client: Client) -> None:
     products = ProductFactory.create_batch(2)
 
-    response = run_action(manager_client, "bulk_set_price", products, "edit", price="7.00")
+    response = run_action(staff_client, "bulk_set_price", products, "edit", price="7.00")
 
     assert response.status_code == 200
     assert not response.context["confirming"]
@@ -311,11 +299,11 @@ def test_change_the_values_goes_back_to_the_filled_in_form(manager_client: Clien
 
 
 def test_confirmation_page_re_posts_the_selection_and_keeps_the_filters(
-    manager_client: Client,
+    staff_client: Client,
 ) -> None:
     products = ProductFactory.create_batch(2)
 
-    response = run_action(manager_client, "bulk_set_stock", products, query="?is_active__exact=1")
+    response = run_action(staff_client, "bulk_set_stock", products, query="?is_active__exact=1")
 
     content = response.content.decode()
     for product in products:
@@ -329,12 +317,12 @@ def test_confirmation_page_re_posts_the_selection_and_keeps_the_filters(
 
 
 def test_select_across_changes_every_product_of_the_filtered_changelist(
-    manager_client: Client,
+    staff_client: Client,
 ) -> None:
     inactive = ProductFactory.create_batch(3, is_active=False, stock=1)
     active = ProductFactory(is_active=True, stock=1)
 
-    response = manager_client.post(
+    response = staff_client.post(
         reverse(CHANGELIST) + "?is_active__exact=0",
         {
             "action": "bulk_set_stock",
@@ -352,10 +340,10 @@ def test_select_across_changes_every_product_of_the_filtered_changelist(
     assert AuditEntry.objects.count() == 3
 
 
-def test_the_preview_lists_the_first_50_and_counts_them_all(manager_client: Client) -> None:
+def test_the_preview_lists_the_first_50_and_counts_them_all(staff_client: Client) -> None:
     products = ProductFactory.create_batch(60, stock=4)
 
-    response = run_action(manager_client, "bulk_set_stock", products, "preview", stock="9")
+    response = run_action(staff_client, "bulk_set_stock", products, "preview", stock="9")
 
     assert response.status_code == 200
     assert len(response.context["preview"].rows) == 50
@@ -414,13 +402,13 @@ def _apply_queries(client: Client, products: list[Product]) -> list[str]:
 
 
 def test_a_bulk_price_change_runs_the_same_queries_for_20_or_200_products(
-    manager_client: Client,
+    staff_client: Client,
 ) -> None:
     few = ProductFactory.create_batch(20, price=Decimal("50.00"))
     many = ProductFactory.create_batch(200, price=Decimal("50.00"))
 
-    queries_for_few = _apply_queries(manager_client, few)
-    queries_for_many = _apply_queries(manager_client, many)
+    queries_for_few = _apply_queries(staff_client, few)
+    queries_for_many = _apply_queries(staff_client, many)
 
     # Session, user, permissions (2), the changelist's category filter and count, then
     # SAVEPOINT, SELECT ... FOR UPDATE (the overflow check reads its rows), UPDATE, content
@@ -436,13 +424,13 @@ def test_a_bulk_price_change_runs_the_same_queries_for_20_or_200_products(
 
 
 def test_the_preview_of_200_products_runs_a_fixed_number_of_queries(
-    manager_client: Client, django_assert_max_num_queries
+    staff_client: Client, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
     products = ProductFactory.create_batch(200)
 
     # Session, user, permissions (2), the changelist's filters (2) and count, then the
     # selection's count, the count of those that change, and the first 50 rows.
     with django_assert_max_num_queries(10):
-        response = run_action(manager_client, "bulk_set_price", products, "preview", price="1.00")
+        response = run_action(staff_client, "bulk_set_price", products, "preview", price="1.00")
 
     assert response.status_code == 200

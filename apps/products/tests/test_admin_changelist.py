@@ -10,17 +10,10 @@ from django.urls import reverse
 
 from apps.products.models import Category
 from apps.products.tests.factories import CategoryFactory, ProductFactory
-from apps.users.models import User
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:products_product_changelist")
-
-
-@pytest.fixture
-def admin_client(client: Client, superuser: User) -> Client:
-    client.force_login(superuser)
-    return client
 
 
 @pytest.fixture

@@ -18,7 +18,10 @@ from apps.products.models import Category, Product
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.staff_permissions("products.add_product", "products.change_product"),
+]
 
 CHANGELIST = "admin:products_product_changelist"
 IMPORT = "admin:products_product_import"
@@ -27,23 +30,6 @@ IMPORT = "admin:products_product_import"
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def admin_client(client: Client, superuser: User) -> Client:
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
-def importer(staff_with_perms) -> User:  # type: ignore[no-untyped-def]
-    return staff_with_perms("products.add_product", "products.change_product")
-
-
-@pytest.fixture
-def importer_client(client: Client, importer: User) -> Client:
-    client.force_login(importer)
-    return client
 
 
 @pytest.fixture
@@ -80,10 +66,10 @@ def stored_uploads() -> list[str]:
 
 
 def test_preview_lists_row_errors_writes_nothing_and_offers_no_confirmation(
-    importer_client: Client, category: Category
+    staff_client: Client, category: Category
 ) -> None:
     response = upload(
-        importer_client,
+        staff_client,
         csv_upload(
             [
                 ["LAMP-1", "Lamp", "", "", "19.99", "3", "true", "lamps"],
@@ -110,18 +96,18 @@ def test_preview_lists_row_errors_writes_nothing_and_offers_no_confirmation(
     assert not Product.objects.exists()
 
     # Posting the confirmation anyway writes nothing either.
-    confirmed = importer_client.post(confirm_url(response))
+    confirmed = staff_client.post(confirm_url(response))
     assert confirmed.status_code == 200
     assert "Nothing was written" in confirmed.content.decode()
     assert not Product.objects.exists()
 
 
 def test_confirm_upserts_by_sku_in_one_go_and_forgets_the_file(
-    importer_client: Client, importer: User, category: Category
+    staff_client: Client, staff: User, category: Category
 ) -> None:
     existing = ProductFactory(sku="LAMP-1", price=Decimal("10.00"))
     preview = upload(
-        importer_client,
+        staff_client,
         csv_upload(
             [
                 [
@@ -145,17 +131,17 @@ def test_confirm_upserts_by_sku_in_one_go_and_forgets_the_file(
     assert not Product.objects.filter(sku="LAMP-2").exists()
     assert len(stored_uploads()) == 1
 
-    response = importer_client.post(confirm_url(preview), follow=True)
+    response = staff_client.post(confirm_url(preview), follow=True)
 
     assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
     assert "1 new, 1 changed, 0 unchanged" in response.content.decode()
     existing.refresh_from_db()
     assert existing.price == Decimal("12.00")
     created = Product.objects.get(sku="LAMP-2")
-    assert (created.created_by, created.category) == (importer, category)
+    assert (created.created_by, created.category) == (staff, category)
     assert stored_uploads() == []
     # The upload is spent: confirming again is refused, not applied twice.
-    again = importer_client.post(confirm_url(preview), follow=True)
+    again = staff_client.post(confirm_url(preview), follow=True)
     assert "no longer waiting" in again.content.decode()
 
 
@@ -192,17 +178,17 @@ def test_confirm_audits_each_product_under_the_importer_and_links_the_batch(
 
 
 def test_the_same_file_twice_reports_nothing_changed_and_keeps_updated_at(
-    importer_client: Client, category: Category
+    staff_client: Client, category: Category
 ) -> None:
     rows = [
         ["LAMP-1", "Desk lamp", "", "", "19.99", "3", "true", "lamps"],
         ["LAMP-2", "Floor lamp", "", "", "80.00", "2", "false", "lamps"],
     ]
-    importer_client.post(confirm_url(upload(importer_client, csv_upload(rows))))
+    staff_client.post(confirm_url(upload(staff_client, csv_upload(rows))))
     stamps = dict(Product.objects.values_list("sku", "updated_at"))
 
-    preview = upload(importer_client, csv_upload(rows))
-    response = importer_client.post(confirm_url(preview), follow=True)
+    preview = upload(staff_client, csv_upload(rows))
+    response = staff_client.post(confirm_url(preview), follow=True)
 
     assert (preview.context["report"].changed, preview.context["report"].unchanged) == (0, 2)
     assert "already as the file says" in preview.content.decode()
@@ -210,26 +196,26 @@ def test_the_same_file_twice_reports_nothing_changed_and_keeps_updated_at(
     assert dict(Product.objects.values_list("sku", "updated_at")) == stamps
 
 
-def test_confirm_checks_the_file_again(importer_client: Client) -> None:
+def test_confirm_checks_the_file_again(staff_client: Client) -> None:
     doomed = CategoryFactory(slug="doomed")
     preview = upload(
-        importer_client, csv_upload([["LAMP-1", "Lamp", "", "", "1.00", "1", "true", "doomed"]])
+        staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1.00", "1", "true", "doomed"]])
     )
     assert not preview.context["report"].has_errors
     doomed.delete()  # the catalogue changes between the preview and the confirmation
 
-    response = importer_client.post(confirm_url(preview))
+    response = staff_client.post(confirm_url(preview))
 
     assert response.status_code == 200
     assert "No category has the slug or id" in response.content.decode()
     assert not Product.objects.exists()
 
 
-def test_xlsx_upload_imports(importer_client: Client, category: Category) -> None:
+def test_xlsx_upload_imports(staff_client: Client, category: Category) -> None:
     preview = upload(
-        importer_client, xlsx_upload([["LAMP-1", "Lamp", None, None, 19.99, 4, True, "lamps"]])
+        staff_client, xlsx_upload([["LAMP-1", "Lamp", None, None, 19.99, 4, True, "lamps"]])
     )
-    importer_client.post(confirm_url(preview))
+    staff_client.post(confirm_url(preview))
 
     assert preview.context["upload"]["uploaded_format"] == "xlsx"
     assert Product.objects.get(sku="LAMP-1").price == Decimal("19.99")
@@ -247,9 +233,7 @@ def xlsx_upload(rows: list[list[object]]) -> io.BytesIO:
     return file
 
 
-def test_xlsx_errors_name_the_spreadsheets_rows(
-    importer_client: Client, category: Category
-) -> None:
+def test_xlsx_errors_name_the_spreadsheets_rows(staff_client: Client, category: Category) -> None:
     file = xlsx_upload(
         [
             ["LAMP-1", "Lamp", None, None, 19.99, 4, True, "lamps"],
@@ -258,7 +242,7 @@ def test_xlsx_errors_name_the_spreadsheets_rows(
         ]
     )
 
-    preview = upload(importer_client, file)
+    preview = upload(staff_client, file)
 
     assert [(error.row, error.column) for error in preview.context["report"].errors] == [
         (4, "price")
@@ -267,12 +251,12 @@ def test_xlsx_errors_name_the_spreadsheets_rows(
 
 
 def test_a_workbook_over_the_row_limit_is_refused_on_upload(
-    importer_client: Client, monkeypatch
+    staff_client: Client, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(ProductAdmin, "import_max_rows", 2)
     rows: list[list[object]] = [[f"A-{n}", "Lamp", None, None, 1, 1, True, "x"] for n in range(3)]
 
-    response = importer_client.post(reverse(IMPORT), {"file": xlsx_upload(rows)})
+    response = staff_client.post(reverse(IMPORT), {"file": xlsx_upload(rows)})
 
     assert response.status_code == 200
     assert "more than 2 rows" in response.content.decode()
@@ -289,12 +273,12 @@ def test_a_workbook_over_the_row_limit_is_refused_on_upload(
     ids=["empty", "picture", "xls"],
 )
 def test_a_file_that_is_no_sheet_is_refused_on_the_form(
-    importer_client: Client, content: bytes, name: str, message: str
+    staff_client: Client, content: bytes, name: str, message: str
 ) -> None:
     file = io.BytesIO(content)
     file.name = name
 
-    response = importer_client.post(reverse(IMPORT), {"file": file})
+    response = staff_client.post(reverse(IMPORT), {"file": file})
 
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -312,12 +296,12 @@ def test_a_file_that_is_no_sheet_is_refused_on_the_form(
     ids=["wrong-header", "header-only", "huge-cell", "broken-xlsx"],
 )
 def test_a_malformed_sheet_is_refused_on_the_preview(
-    importer_client: Client, content: bytes, message: str
+    staff_client: Client, content: bytes, message: str
 ) -> None:
     file = io.BytesIO(content)
     file.name = "products.csv"
 
-    response = upload(importer_client, file)
+    response = upload(staff_client, file)
 
     assert response.templates[0].name == "admin/products/import_form.html"
     assert message in response.content.decode()
@@ -325,12 +309,12 @@ def test_a_malformed_sheet_is_refused_on_the_preview(
     assert stored_uploads() == []
 
 
-def test_cancel_deletes_the_upload(importer_client: Client, category: Category) -> None:
+def test_cancel_deletes_the_upload(staff_client: Client, category: Category) -> None:
     preview = upload(
-        importer_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+        staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
     )
 
-    response = importer_client.post(preview.context["cancel_url"], follow=True)
+    response = staff_client.post(preview.context["cancel_url"], follow=True)
 
     assert "nothing was written" in response.content.decode()
     assert stored_uploads() == []
@@ -338,10 +322,10 @@ def test_cancel_deletes_the_upload(importer_client: Client, category: Category) 
 
 
 def test_another_user_cannot_confirm_my_upload(
-    importer_client: Client, client: Client, staff_with_perms, category: Category
+    staff_client: Client, client: Client, staff_with_perms, category: Category
 ) -> None:  # type: ignore[no-untyped-def]
     preview = upload(
-        importer_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+        staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
     )
     other = Client()
     other.force_login(staff_with_perms("products.add_product", "products.change_product"))

@@ -2,10 +2,7 @@
 write it must equal a fresh count of the visible products, made here in Python."""
 
 import io
-import math
 import threading
-from bisect import bisect_right
-from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -22,7 +19,7 @@ from django.test import override_settings
 from apps.core.testing import run_together
 from apps.products.facets import summary_facets
 from apps.products.importing import product_import
-from apps.products.models import Category, CategoryFacetCount, Product, path_ids
+from apps.products.models import Category, CategoryFacetCount, Product
 from apps.products.services import (
     category_update,
     product_create,
@@ -32,6 +29,7 @@ from apps.products.services import (
     stored_price_edges,
 )
 from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.products.tests.helpers import assert_summary_is_fresh, expected_summary, stored_summary
 from apps.reviews.services import (
     review_create,
     review_delete,
@@ -42,47 +40,6 @@ from apps.reviews.services import (
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-SummaryKey = tuple[int, bool, int, int]  # category, in stock, whole stars, price bucket
-
-
-# --- the summary, counted afresh ----------------------------------------------------------------
-
-
-def expected_summary() -> dict[SummaryKey, int]:
-    """Count the visible products per category (their own and every ancestor), stock state,
-    whole star and price bucket of the settings, row by row in Python."""
-    edges = [Decimal(edge) for edge in settings.CATALOGUE_PRICE_BUCKETS]
-    counts: Counter[SummaryKey] = Counter()
-    rows = Product.objects.active().values_list(
-        "category__path", "stock", "rating_average", "price"
-    )
-    for path, stock, rating_average, price in rows:
-        # Bucket i runs from edge i - 1 (0 for the first) up to, not including, edge i.
-        facet_values = (stock > 0, math.floor(rating_average), bisect_right(edges, price))
-        for category_id in path_ids(path):
-            counts[(category_id, *facet_values)] += 1
-    return dict(counts)
-
-
-def stored_summary() -> dict[SummaryKey, int]:
-    rows = CategoryFacetCount.objects.values_list(
-        "category_id", "in_stock", "rating_floor", "price_bucket", "products"
-    )
-    return {
-        (category, in_stock, stars, bucket): count
-        for category, in_stock, stars, bucket, count in rows
-    }
-
-
-def assert_summary_is_fresh() -> None:
-    """Fail unless the stored summary is exactly the fresh count: no row missing, none extra,
-    none at 0."""
-    stored, expected = stored_summary(), expected_summary()
-    assert stored == expected, {
-        "missing or wrong": {key: n for key, n in expected.items() if stored.get(key) != n},
-        "extra or wrong": {key: n for key, n in stored.items() if expected.get(key) != n},
-    }
 
 
 def summary_writes() -> int:

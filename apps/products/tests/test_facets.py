@@ -28,7 +28,7 @@ from rest_framework.test import APIClient
 from apps.products import facets as facets_module
 from apps.products.models import Category
 from apps.products.tests.factories import CategoryFactory, ProductFactory
-from apps.products.tests.test_facet_counts import assert_summary_is_fresh
+from apps.products.tests.helpers import assert_summary_is_fresh
 from apps.reviews.tests.factories import ReviewFactory
 from apps.users.tests.factories import UserFactory
 

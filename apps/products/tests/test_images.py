@@ -21,13 +21,13 @@ from rest_framework.test import APIClient
 
 from apps.products.models import Product, ProductImage
 from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.products.tests.helpers import EXTENSIONS, image_bytes, image_upload, stored_image
 from apps.users.models import User
 
 pytestmark = pytest.mark.django_db
 
 ERROR_FIELDS = {"status", "code", "detail", "errors", "request_id"}
 IMAGE_FIELDS = {"id", "image", "alt_text", "position", "width", "height", "created_at"}
-EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 
 
 @pytest.fixture(autouse=True)
@@ -40,28 +40,6 @@ def media_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def
 @pytest.fixture
 def editor(client_for: Callable[[User], APIClient], staff_with_perms) -> APIClient:  # type: ignore[no-untyped-def]
     return client_for(staff_with_perms("products.change_product"))
-
-
-def image_bytes(image_format: str = "PNG", size: tuple[int, int] = (200, 150)) -> bytes:
-    buffer = BytesIO()
-    Image.new("RGB", size, "teal").save(buffer, image_format)
-    return buffer.getvalue()
-
-
-def image_upload(
-    image_format: str = "PNG", size: tuple[int, int] = (200, 150), name: str | None = None
-) -> SimpleUploadedFile:
-    return SimpleUploadedFile(
-        name or f"photo.{EXTENSIONS[image_format]}",
-        image_bytes(image_format, size),
-        content_type=f"image/{image_format.lower()}",
-    )
-
-
-def stored_image(product: Product, *, position: int = 0, alt_text: str = "") -> ProductImage:
-    return ProductImage.objects.create(
-        product=product, image=image_upload(), position=position, alt_text=alt_text
-    )
 
 
 def stored_files(media_root: Path) -> list[Path]:
@@ -894,12 +872,6 @@ def test_an_image_cannot_be_reached_through_another_product(editor: APIClient) -
 
 
 # --- admin ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin_client(client: Client, superuser: User) -> Client:
-    client.force_login(superuser)
-    return client
 
 
 def product_change_form(product: Product, **overrides: str) -> dict[str, str]:

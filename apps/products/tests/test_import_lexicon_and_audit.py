@@ -14,7 +14,7 @@ from apps.products.importing import AUDIT_ACTION, ImportReport, product_import
 from apps.products.models import Category, Product, SearchTerm
 from apps.products.search import DEFER_LEXICON_SETTING, search_products
 from apps.products.tests.factories import CategoryFactory, ProductFactory
-from apps.products.tests.test_importing import csv_bytes
+from apps.products.tests.helpers import csv_bytes
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 

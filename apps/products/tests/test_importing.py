@@ -1,6 +1,5 @@
 """Product sheets: reading CSV and XLSX, per-row checks, the upsert by SKU, and the command."""
 
-import csv
 import io
 import zipfile
 from collections.abc import Sequence
@@ -21,20 +20,11 @@ from apps.products.importing import (
 )
 from apps.products.models import Category, Product
 from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.products.tests.helpers import Row, csv_bytes
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-Row = Sequence[object]
-
-
-def csv_bytes(rows: list[Row], header: Sequence[str] = COLUMNS) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
 
 
 def xlsx_bytes(rows: list[Row], header: Sequence[str] = COLUMNS, *, write_only: bool) -> bytes:

@@ -17,7 +17,7 @@ from apps.products.serializers import (
 )
 
 from .factories import CategoryFactory, ProductFactory
-from .test_images import stored_image
+from .helpers import stored_image
 
 pytestmark = pytest.mark.django_db
 

@@ -33,7 +33,7 @@ from apps.core.transactions import retry_on_write_conflict, sqlstate
 from apps.products.models import Category, CategoryFacetCount, Product
 from apps.products.services import category_update, product_update, products_bulk_change
 from apps.products.tests.factories import CategoryFactory, ProductFactory
-from apps.products.tests.test_facet_counts import assert_summary_is_fresh
+from apps.products.tests.helpers import assert_summary_is_fresh
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 

@@ -16,20 +16,12 @@ from apps.reviews.services import rating_figures_drift, review_hide
 from apps.reviews.tests.factories import ReviewFactory
 from apps.users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.staff_permissions("reviews.view_review", "reviews.moderate_review"),
+]
 
 CHANGELIST = "admin:reviews_review_changelist"
-
-
-@pytest.fixture
-def moderator(staff_with_perms) -> User:  # type: ignore[no-untyped-def]
-    return staff_with_perms("reviews.view_review", "reviews.moderate_review")
-
-
-@pytest.fixture
-def moderator_client(client: Client, moderator: User) -> Client:
-    client.force_login(moderator)
-    return client
 
 
 @pytest.fixture
@@ -67,10 +59,10 @@ def hidden(reviews: list[Review]) -> list[bool]:
 
 
 def test_hide_asks_for_a_reason_then_shows_before_and_after(
-    moderator_client: Client, reviews: list[Review]
+    staff_client: Client, reviews: list[Review]
 ) -> None:
-    form_page = run_action(moderator_client, "bulk_hide", reviews[:2])
-    preview = run_action(moderator_client, "bulk_hide", reviews[:2], "preview", reason="Spam")
+    form_page = run_action(staff_client, "bulk_hide", reviews[:2])
+    preview = run_action(staff_client, "bulk_hide", reviews[:2], "preview", reason="Spam")
 
     assert form_page.status_code == 200
     assert b'name="reason"' in form_page.content
@@ -83,16 +75,16 @@ def test_hide_asks_for_a_reason_then_shows_before_and_after(
 
 
 def test_hide_applies_to_exactly_the_selected_reviews_and_keeps_figures_exact(
-    moderator_client: Client, moderator: User, reviews: list[Review]
+    staff_client: Client, staff: User, reviews: list[Review]
 ) -> None:
     selected = [reviews[0], reviews[2], reviews[3]]
 
-    response = run_action(moderator_client, "bulk_hide", selected, "apply", reason="Off-topic")
+    response = run_action(staff_client, "bulk_hide", selected, "apply", reason="Off-topic")
 
     assert response.status_code == 302
     assert hidden(reviews) == [True, False, True, True, False]
     stored = Review.objects.get(pk=reviews[0].pk)
-    assert (stored.hidden_reason, stored.hidden_by) == ("Off-topic", moderator)
+    assert (stored.hidden_reason, stored.hidden_by) == ("Off-topic", staff)
     assert rating_figures_drift() == []
     first = Product.objects.get(pk=reviews[0].product_id)
     assert (first.review_count, first.rating_sum) == (1, 4)
@@ -100,21 +92,21 @@ def test_hide_applies_to_exactly_the_selected_reviews_and_keeps_figures_exact(
     assert {entry.object_id for entry in entries} == {str(review.pk) for review in selected}
     assert len({entry.batch for entry in entries}) == 1
     for entry in entries:
-        assert (entry.user, entry.action) == (moderator, "reviews.hide")
+        assert (entry.user, entry.action) == (staff, "reviews.hide")
         assert entry.content_type == ContentType.objects.get_for_model(Review)
         assert entry.before == {"is_hidden": False, "hidden_reason": ""}
         assert entry.after == {"is_hidden": True, "hidden_reason": "Off-topic"}
 
 
 def test_restore_applies_to_the_hidden_selected_reviews_and_keeps_figures_exact(
-    moderator_client: Client, moderator: User, reviews: list[Review]
+    staff_client: Client, staff: User, reviews: list[Review]
 ) -> None:
     for review in reviews[:3]:
-        review_hide(review=review, moderator=moderator, reason="Spam")
+        review_hide(review=review, moderator=staff, reason="Spam")
     selected = [reviews[0], reviews[1], reviews[4]]  # reviews[4] is not hidden
 
-    preview = run_action(moderator_client, "bulk_restore", selected)
-    response = run_action(moderator_client, "bulk_restore", selected, "apply")
+    preview = run_action(staff_client, "bulk_restore", selected)
+    response = run_action(staff_client, "bulk_restore", selected, "apply")
 
     assert preview.status_code == 200
     assert "2 will change, 1 already as asked" in preview.content.decode()
@@ -132,11 +124,11 @@ def test_restore_applies_to_the_hidden_selected_reviews_and_keeps_figures_exact(
 
 
 def test_hiding_already_hidden_reviews_changes_nothing_about_them(
-    moderator_client: Client, moderator: User, reviews: list[Review]
+    staff_client: Client, staff: User, reviews: list[Review]
 ) -> None:
-    review_hide(review=reviews[0], moderator=moderator, reason="First reason")
+    review_hide(review=reviews[0], moderator=staff, reason="First reason")
 
-    run_action(moderator_client, "bulk_hide", reviews[:2], "apply", reason="Second reason")
+    run_action(staff_client, "bulk_hide", reviews[:2], "apply", reason="Second reason")
 
     assert Review.objects.get(pk=reviews[0].pk).hidden_reason == "First reason"
     assert list(AuditEntry.objects.values_list("object_id", flat=True)) == [str(reviews[1].pk)]
@@ -146,9 +138,9 @@ def test_hiding_already_hidden_reviews_changes_nothing_about_them(
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
 @pytest.mark.parametrize("step", ["preview", "apply"])
 def test_hide_without_a_valid_reason_changes_nothing(
-    moderator_client: Client, reviews: list[Review], reason: str, step: str
+    staff_client: Client, reviews: list[Review], reason: str, step: str
 ) -> None:
-    response = run_action(moderator_client, "bulk_hide", reviews[:2], step, reason=reason)
+    response = run_action(staff_client, "bulk_hide", reviews[:2], step, reason=reason)
 
     assert response.status_code == 200
     assert "reason" in response.context["form"].errors
