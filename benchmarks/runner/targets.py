@@ -65,11 +65,13 @@ Reader: TypeAlias = Callable[[Target, Results, Invariance], Reading | None]
 def read_throughput_ratio(
     target: Target, results: Results, invariance: Invariance
 ) -> Reading | None:
+    """Return ours' req/s over the comparator's, in x."""
     value = ratio(results, target.scenario, target.server)
     return None if value is None else Reading(value, f"{value:.2f}x")
 
 
 def read_latency(target: Target, results: Results, invariance: Invariance) -> Reading | None:
+    """Return ours' latency at the percentile, in milliseconds."""
     ours = results.get((target.scenario, "ours"))
     if ours is None:
         return None
@@ -78,6 +80,7 @@ def read_latency(target: Target, results: Results, invariance: Invariance) -> Re
 
 
 def read_latency_ratio(target: Target, results: Results, invariance: Invariance) -> Reading | None:
+    """Return ours' latency at the percentile over that in the other scenario, in x."""
     ours = results.get((target.scenario, "ours"))
     other = results.get((target.relative_to, "ours"))
     if ours is None or other is None:
@@ -87,11 +90,13 @@ def read_latency_ratio(target: Target, results: Results, invariance: Invariance)
 
 
 def read_queries(target: Target, results: Results, invariance: Invariance) -> Reading | None:
+    """Return the most SQL queries a request of the kind ran, constant if all ran as many."""
     counts = sorted(set(invariance.get(target.kind, [])))
     return Reading(max(counts, default=0), ", ".join(map(str, counts)), len(counts) == 1)
 
 
 def read_peak_rss(target: Target, results: Results, invariance: Invariance) -> Reading | None:
+    """Return the peak resident memory of a worker of ours, in MB."""
     peaks = [
         result.rss_mb
         for (_scenario, server), result in results.items()
