@@ -17,7 +17,8 @@ from apps.core.models import TimeStampedModel
 
 CATEGORY_CYCLE_RULE = "products_category_no_cycle"
 CATEGORY_CYCLE_MESSAGE = "A category cannot be moved under itself or one of its descendants."
-# The trigger installed by migration 0002 raises this; the API reports it on ``parent``.
+# The trigger products_category_path (its function products_category_set_path) raises this;
+# the API reports it on ``parent``.
 register_database_rule(CATEGORY_CYCLE_RULE, field="parent", message=CATEGORY_CYCLE_MESSAGE)
 
 
@@ -80,8 +81,9 @@ class Category(TimeStampedModel):
         related_name="children",
     )
     is_active = models.BooleanField(default=True)
-    # Ids from the root down to this category, e.g. "/3/17/42/". Owned by the database: a trigger
-    # (migration 0003) sets it from the parent and rewrites the subtree when a category moves.
+    # Ids from the root down to this category, e.g. "/3/17/42/". Owned by the database: the
+    # trigger products_category_path sets it from the parent, and products_category_subtree
+    # rewrites the descendants' when a category moves.
     path = ReturningCharField(max_length=512, editable=False, default="", db_index=False)
 
     objects: ClassVar[CategoryQuerySet] = CategoryQuerySet.as_manager()  # type: ignore[assignment]
@@ -93,7 +95,7 @@ class Category(TimeStampedModel):
             models.Index(fields=["path"], name="category_path", opclasses=["varchar_pattern_ops"])
         ]
         constraints = [
-            # Deeper cycles are refused by the trigger of migration 0002.
+            # Deeper cycles are refused by the trigger products_category_path.
             models.CheckConstraint(
                 condition=~Q(parent=F("id")),
                 name="products_category_not_own_parent",
@@ -346,10 +348,10 @@ class CategoryFacetCount(models.Model):
     share a stock state, a whole star of rating and a price bucket: the product list's facets
     for a category page, without reading its products.
 
-    Kept by PostgreSQL triggers on products and categories (migration 0006) in the statement
-    that changes them; never written by Django except by ``facet_counts_rebuild``. A product
-    counts in the rows of its own category and of every ancestor. Rows whose count falls to 0
-    are deleted.
+    Kept by PostgreSQL triggers on products and categories (products_product_facet_counts_*,
+    products_category_facet_counts_*) in the statement that changes them; never written by
+    Django except by ``facet_counts_rebuild``. A product counts in the rows of its own category
+    and of every ancestor. Rows whose count falls to 0 are deleted.
     """
 
     # Rows go with their category; only a leaf without products can be deleted, and it has none.

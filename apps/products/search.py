@@ -1,8 +1,10 @@
 """Product search in PostgreSQL: a stored, GIN-indexed full-text document, and a lexicon of
 words for correcting misspelled terms by trigram similarity.
 
-The document and the lexicon are written by a trigger in the same statement as each product
-insert or edit, so a product is searchable inside the transaction that creates it.
+The document and the lexicon are written by the trigger products_product_search (its function,
+products_product_search_document, is in sql/products_product_search_document.sql) in the same
+statement as each product insert or edit, so a product is searchable inside the transaction
+that creates it.
 """
 
 import re
@@ -16,58 +18,16 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, F, Q, QuerySet, Value, When
 
+from apps.core.database_objects import database_object, install, register_placeholder
+
 _CONFIG_NAME = re.compile(r"^[a-z_]{1,63}$")
 _WORD = re.compile(r"\w+")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
-# Set to 'on' for a transaction (SET LOCAL), the search trigger leaves the lexicon alone: the
-# writer fills it itself, in one statement for all its rows (see apps.products.importing).
+# Set to 'on' for a transaction (SET LOCAL), the search trigger (products_product_search) leaves
+# the lexicon alone: the writer fills it itself, in one statement for all its rows (see
+# apps.products.importing).
 DEFER_LEXICON_SETTING = "catalogue.defer_search_lexicon"
-
-# The trigger function; {config} is the text-search configuration, checked to be a bare name.
-SEARCH_TRIGGER_FUNCTION = """
-CREATE OR REPLACE FUNCTION products_product_search_document() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    text_changed boolean := TG_OP = 'INSERT'
-        OR NEW.name IS DISTINCT FROM OLD.name
-        OR NEW.description IS DISTINCT FROM OLD.description;
-BEGIN
-    IF NOT text_changed AND NEW.search_vector IS NOT NULL THEN
-        -- Nothing searchable changed: keep the stored document, whatever the writer sent.
-        NEW.search_vector := OLD.search_vector;
-        RETURN NEW;
-    END IF;
-    -- New or edited text, or a NULL document (search_reindex sets one to rebuild it).
-    NEW.search_vector :=
-        setweight(to_tsvector('{config}', coalesce(NEW.name, '')), 'A')
-        || setweight(to_tsvector('{config}', coalesce(NEW.description, '')), 'B');
-    -- A bulk writer (the product import) may defer the lexicon for the transaction and fill it
-    -- in one set-based INSERT instead: row by row, this INSERT is the trigger's main cost.
-    IF text_changed
-        AND current_setting('{defer_setting}', true) IS DISTINCT FROM 'on' THEN
-        -- Sorted, so that concurrent writers take the lexicon's row locks in one order.
-        INSERT INTO products_searchterm (word)
-        SELECT DISTINCT word
-        FROM unnest(tsvector_to_array(
-            to_tsvector('simple', coalesce(NEW.name, '') || ' ' || coalesce(NEW.description, ''))
-        )) AS word
-        -- Letters only, 3 to 100 of them. Not '^[[:alpha:]]{{3,100}}$': PostgreSQL's regex
-        -- engine runs a bounded repetition several times slower, and this runs for every word.
-        WHERE word ~ '^[[:alpha:]]+$' AND length(word) BETWEEN 3 AND 100
-        ORDER BY word
-        ON CONFLICT DO NOTHING;
-    END IF;
-    RETURN NEW;
-END;
-$$;
-"""
-
-SEARCH_TRIGGER = """
-CREATE TRIGGER products_product_search
-BEFORE INSERT OR UPDATE ON products_product
-FOR EACH ROW EXECUTE FUNCTION products_product_search_document();
-"""
 
 
 def search_config() -> str:
@@ -78,20 +38,26 @@ def search_config() -> str:
     return str(config)
 
 
-def install_search_function(
-    connection: BaseDatabaseWrapper, function: str = SEARCH_TRIGGER_FUNCTION
-) -> None:
-    """(Re)create the trigger function for the configured language.
-
-    ``function`` is the function's SQL, formatted with ``config`` and ``defer_setting``: a
-    migration passes the body it installs, so that it stays as it was when written.
-    """
+def installed_search_config(connection: BaseDatabaseWrapper) -> str:
+    """Return the configured text-search configuration name, checked to be a bare name that
+    ``connection``'s PostgreSQL knows."""
     config = search_config()
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s", [config])
         if cursor.fetchone() is None:
             raise ValueError(f"PostgreSQL has no text-search configuration {config!r}")
-        cursor.execute(function.format(config=config, defer_setting=DEFER_LEXICON_SETTING))
+    return config
+
+
+# The values of the placeholders of sql/products_product_search_document.sql.
+register_placeholder("search_config", installed_search_config)
+register_placeholder("defer_lexicon_setting", lambda connection: DEFER_LEXICON_SETTING)
+
+
+def install_search_function(connection: BaseDatabaseWrapper) -> None:
+    """(Re)create the search trigger's function, products_product_search_document, from its
+    SQL file for the configured language. The trigger itself is left as it is."""
+    install(connection, [database_object("products_product_search_document")])
 
 
 @dataclass(frozen=True)

@@ -294,7 +294,8 @@ def products_bulk_change(
 # --- the facet summary's upkeep -------------------------------------------------------------------
 
 # Every visible product, per own category and facet values, rolled up to every ancestor: the
-# triggers' counting, for all products at once (migration 0006 backfills with the same).
+# counting of the triggers products_product_facet_counts_*, for all products at once (the
+# migration that created them backfilled with the same).
 _COUNT_ALL = f"""
 INSERT INTO products_categoryfacetcount
     (category_id, in_stock, rating_floor, price_bucket, products)
@@ -318,7 +319,8 @@ ORDER BY 1, 2, 3, 4
 
 def stored_price_edges(*, using: str = DEFAULT_DB_ALIAS) -> list[Decimal] | None:
     """Return the price bucket edges the summary is counted with: none if they are missing,
-    None before migration 0006 (or after it is reversed)."""
+    None if the table products_facet_price_edges does not exist (before the migration that
+    creates it, or after it is reversed)."""
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [PRICE_EDGES_TABLE])
         (exists,) = cursor.fetchone()

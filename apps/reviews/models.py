@@ -15,7 +15,7 @@ MODERATE_PERMISSION = "reviews.moderate_review"
 
 OWN_REVIEW_VOTE_RULE = "reviews_vote_not_own_review"
 OWN_REVIEW_VOTE_MESSAGE = "You cannot vote for your own review."
-# The trigger of migration 0002 raises this; the API reports it on ``review``.
+# The trigger reviews_vote_not_own_review raises this; the API reports it on ``review``.
 register_database_rule(OWN_REVIEW_VOTE_RULE, field="review", message=OWN_REVIEW_VOTE_MESSAGE)
 
 

@@ -16,12 +16,13 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=10_000)
 
     def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
+        # products_product_search_document from its SQL file, in the configured language.
         install_search_function(connection)
         last_id = Product.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         done = 0
         for start in range(0, last_id, batch_size):
             # One transaction per batch: row locks stay short on a live catalogue. A NULL
-            # document makes the trigger rebuild it in the configured language.
+            # document makes the trigger products_product_search rebuild it.
             with transaction.atomic():
                 done += Product.objects.filter(pk__gt=start, pk__lte=start + batch_size).update(
                     search_vector=None
