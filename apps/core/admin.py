@@ -32,45 +32,6 @@ PREVIEW_LIMIT = 50
 PREVIEW, APPLY, EDIT = "preview", "apply", "edit"
 
 
-class BulkActionForm(forms.Form):
-    """The input of a confirmed bulk action (none by default), and what the action does.
-
-    ``selection`` is the queryset the action will change, for checks that depend on the rows
-    (such as a new price that would overflow for some of them). Subclasses set ``title`` and
-    give ``preview()`` and ``apply()``.
-    """
-
-    # The confirmation page's title, and the start of the message once applied.
-    title: ClassVar[str]
-
-    def __init__(
-        self, *args: Any, selection: QuerySet[Any], admin_site: AdminSite, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.selection = selection
-        self.admin_site = admin_site
-
-    def summary(self) -> list[tuple[str, str]]:
-        """Return the validated input as (label, value) pairs, for the confirmation page."""
-        return [
-            (str(bound.label), str(self.cleaned_data[bound.name]))
-            for bound in self
-            if not bound.is_hidden
-        ]
-
-    def preview(self, *, confirmed: bool) -> "BulkPreview":
-        """Return the first selected objects with their values now and, once ``confirmed`` (the
-        input is valid), after the action, with how many objects it changes."""
-        raise NotImplementedError
-
-    def apply(self, *, user: AbstractBaseUser | AnonymousUser) -> int:
-        """Apply the action to the selection for ``user``; return how many objects it changed.
-
-        Raise ValidationError, having written nothing, to show the input form again with why.
-        """
-        raise NotImplementedError
-
-
 @dataclass(frozen=True)
 class FieldChange:
     """One field of one object on a confirmation page: its value now, and after the action
@@ -116,6 +77,45 @@ class BulkPreview:
     @property
     def not_listed(self) -> int:
         return self.total - len(self.rows)
+
+
+class BulkActionForm(forms.Form):
+    """The input of a confirmed bulk action (none by default), and what the action does.
+
+    ``selection`` is the queryset the action will change, for checks that depend on the rows
+    (such as a new price that would overflow for some of them). Subclasses set ``title`` and
+    give ``preview()`` and ``apply()``.
+    """
+
+    # The confirmation page's title, and the start of the message once applied.
+    title: ClassVar[str]
+
+    def __init__(
+        self, *args: Any, selection: QuerySet[Any], admin_site: AdminSite, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.selection = selection
+        self.admin_site = admin_site
+
+    def summary(self) -> list[tuple[str, str]]:
+        """Return the validated input as (label, value) pairs, for the confirmation page."""
+        return [
+            (str(bound.label), str(self.cleaned_data[bound.name]))
+            for bound in self
+            if not bound.is_hidden
+        ]
+
+    def preview(self, *, confirmed: bool) -> BulkPreview:
+        """Return the first selected objects with their values now and, once ``confirmed`` (the
+        input is valid), after the action, with how many objects it changes."""
+        raise NotImplementedError
+
+    def apply(self, *, user: AbstractBaseUser | AnonymousUser) -> int:
+        """Apply the action to the selection for ``user``; return how many objects it changed.
+
+        Raise ValidationError, having written nothing, to show the input form again with why.
+        """
+        raise NotImplementedError
 
 
 class ConfirmedBulkAction:
@@ -164,6 +164,19 @@ class ConfirmedBulkActionsMixin(admin.ModelAdmin[Any]):
     """
 
     bulk_action_confirmation_template: str | None = None
+
+    def get_action(self, action: Any) -> tuple[Any, str, str] | None:
+        # By name too, as for an action that is a method: "bulk_hide" finds the declared one.
+        if isinstance(action, str):
+            action = next(
+                (
+                    declared
+                    for declared in self.actions or ()
+                    if isinstance(declared, ConfirmedBulkAction) and declared.__name__ == action
+                ),
+                action,
+            )
+        return super().get_action(action)
 
     def has_bulk_action_permission(self, request: HttpRequest, action: ConfirmedBulkAction) -> bool:
         """Return whether the user may run ``action``, as Django's actions machinery decides."""
