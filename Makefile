@@ -6,8 +6,9 @@ PORT ?= 8000
 
 .PHONY: run test fuzz lint format install migrate clean-db browser bench
 
-# Re-installs only when a requirements file changed since the last install.
-$(BIN)/.installed: requirements/base.txt requirements/dev.txt
+# Re-installs only when a requirements file changed since the last install: dev.txt includes
+# prod.txt, which includes base.txt.
+$(BIN)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,10 +41,12 @@ test: install browser
 fuzz: install
 	$(BIN)/pytest --ds=project.settings.test apps/core/tests/test_fuzz.py
 
+# lint-imports checks the layering contracts of pyproject.toml ([tool.importlinter]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -1,14 +1,17 @@
-"""The audit trail's read-only admin, and the confirmation page every bulk admin action shares."""
+"""The audit trail's read-only admin, and the confirmed bulk actions every app's admin shares."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.sites import AdminSite
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import model_ngettext
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -20,36 +23,13 @@ from .models import AuditEntry
 from .pagination import EstimatingPaginator
 from .services import audit_actions
 
-# --- Bulk actions -------------------------------------------------------------------------------
+# --- Confirmed bulk actions --------------------------------------------------------------------
 
 # How many of the selected objects a confirmation page lists; the total is always given.
 PREVIEW_LIMIT = 50
 
 # The buttons of a confirmation page, posted with the selection and the action's input.
 PREVIEW, APPLY, EDIT = "preview", "apply", "edit"
-
-
-class BulkActionForm(forms.Form):
-    """The input of a bulk action (none by default).
-
-    ``selection`` is the queryset the action will change, for checks that depend on the rows
-    (such as a new price that would overflow for some of them).
-    """
-
-    def __init__(
-        self, *args: Any, selection: QuerySet[Any], admin_site: AdminSite, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.selection = selection
-        self.admin_site = admin_site
-
-    def summary(self) -> list[tuple[str, str]]:
-        """Return the validated input as (label, value) pairs, for the confirmation page."""
-        return [
-            (str(bound.label), str(self.cleaned_data[bound.name]))
-            for bound in self
-            if not bound.is_hidden
-        ]
 
 
 @dataclass(frozen=True)
@@ -99,77 +79,195 @@ class BulkPreview:
         return self.total - len(self.rows)
 
 
-def bulk_action_view(
-    modeladmin: admin.ModelAdmin[Any],
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    *,
-    form_class: type[BulkActionForm],
-    title: str,
-    template_name: str,
-    preview: Callable[[BulkActionForm | None], BulkPreview],
-    apply: Callable[[BulkActionForm], str],
-) -> TemplateResponse | None:
-    """Show what a bulk action will change; once confirmed, apply it.
+class BulkActionForm(forms.Form):
+    """The input of a confirmed bulk action (none by default), and what the action does.
 
-    Run from an admin action. The page re-posts the action, the selection and the input to the
-    changelist, so Django's actions machinery (and its permission check) runs each step again:
-
-    - from the changelist: the input form, or straight the preview when there is no input;
-    - ``preview``: the input checked, then before -> after for the first rows, the input frozen;
-    - ``edit``: the input form again, as it was filled in;
-    - ``apply``: the input checked again and, if valid, ``apply(form)`` whose message is shown.
-
-    Invalid input re-renders the form with its errors and changes nothing; so does a
-    ValidationError raised by ``apply``, which must then have written nothing. Return None once
-    applied, so that the admin redirects back to the changelist.
+    ``selection`` is the queryset the action will change, for checks that depend on the rows
+    (such as a new price that would overflow for some of them). Subclasses set ``title`` and
+    give ``preview()`` and ``apply()``.
     """
-    needs_input = bool(form_class.base_fields)
-    step = next((name for name in (APPLY, PREVIEW, EDIT) if name in request.POST), None)
-    bound = step is not None or not needs_input
-    form = form_class(
-        request.POST if bound else None, selection=queryset, admin_site=modeladmin.admin_site
-    )
-    confirming = bound and step != EDIT and form.is_valid()
-    if confirming and step == APPLY:
-        try:
-            message = apply(form)
-        except ValidationError as error:
-            # Found once the rows were locked (such as a price that no longer fits): nothing
-            # was written; the input form shows why.
-            form.add_error(None, error)
-            confirming = False
-        else:
-            modeladmin.message_user(request, message, messages.SUCCESS)
-            return None
-    opts = modeladmin.model._meta
-    changelist_url = reverse(
-        f"{modeladmin.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist",
-        current_app=modeladmin.admin_site.name,
-    )
-    if request.GET:  # the changelist's filters and search, which the selection went through
-        changelist_url += f"?{request.GET.urlencode()}"
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "subtitle": None,
-        "opts": opts,
-        "app_label": opts.app_label,
-        "form": form,
-        "confirming": confirming,
-        "needs_input": needs_input,
-        "preview": preview(form if confirming else None),
-        "preview_limit": PREVIEW_LIMIT,
-        "action_name": _posted_action(request),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-        "select_across": request.POST.get("select_across", "0"),
-        "form_url": request.get_full_path(),
-        "changelist_url": changelist_url,
-        "media": modeladmin.media + form.media,
-    }
-    request.current_app = modeladmin.admin_site.name
-    return TemplateResponse(request, template_name, context)
+
+    # The confirmation page's title, and the start of the message once applied.
+    title: ClassVar[str]
+
+    def __init__(
+        self, *args: Any, selection: QuerySet[Any], admin_site: AdminSite, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.selection = selection
+        self.admin_site = admin_site
+
+    def summary(self) -> list[tuple[str, str]]:
+        """Return the validated input as (label, value) pairs, for the confirmation page."""
+        return [
+            (str(bound.label), str(self.cleaned_data[bound.name]))
+            for bound in self
+            if not bound.is_hidden
+        ]
+
+    def preview(self, *, confirmed: bool) -> BulkPreview:
+        """Return the first selected objects with their values now and, once ``confirmed`` (the
+        input is valid), after the action, with how many objects it changes."""
+        raise NotImplementedError
+
+    def apply(self, *, user: AbstractBaseUser | AnonymousUser) -> int:
+        """Apply the action to the selection for ``user``; return how many objects it changed.
+
+        Raise ValidationError, having written nothing, to show the input form again with why.
+        """
+        raise NotImplementedError
+
+
+class ConfirmedBulkAction:
+    """An admin action that shows what it will change and applies it once confirmed, declared
+    once: its name, its form (input, preview and apply), its description in the changelist's
+    action menu, and the permission it needs (``"change"`` asks ``has_change_permission``).
+
+    List it in the ``actions`` of a ModelAdmin that has ``ConfirmedBulkActionsMixin``. To
+    Django's actions machinery it is what ``@admin.action`` makes of a method: a callable with
+    a ``__name__``, a ``short_description`` and ``allowed_permissions``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        form_class: type[BulkActionForm],
+        *,
+        description: str,
+        permission: str,
+    ) -> None:
+        self.__name__ = name
+        self.form_class = form_class
+        self.short_description = description
+        self.allowed_permissions = (permission,)
+
+    def __repr__(self) -> str:
+        return f"<ConfirmedBulkAction {self.__name__}>"
+
+    def __call__(
+        self, modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
+    ) -> TemplateResponse | None:
+        assert isinstance(modeladmin, ConfirmedBulkActionsMixin), (
+            f"{type(modeladmin).__name__} lists {self!r} in its actions: add "
+            "ConfirmedBulkActionsMixin to its bases."
+        )
+        return modeladmin.confirmed_bulk_action(request, queryset, self)
+
+
+class ConfirmedBulkActionsMixin(admin.ModelAdmin[Any]):
+    """Run the ``ConfirmedBulkAction``s listed in ``actions`` through a confirmation page.
+
+    The page is ``bulk_action_confirmation_template``, by default the first of
+    ``admin/<app>/<model>/bulk_action_confirmation.html``,
+    ``admin/<app>/bulk_action_confirmation.html`` and ``admin/bulk_action_confirmation.html``
+    (whose ``object_headings`` and ``object_cells`` blocks describe the objects).
+    """
+
+    bulk_action_confirmation_template: str | None = None
+
+    def get_action(self, action: Any) -> tuple[Any, str, str] | None:
+        # By name too, as for an action that is a method: "bulk_hide" finds the declared one.
+        if isinstance(action, str):
+            action = next(
+                (
+                    declared
+                    for declared in self.actions or ()
+                    if isinstance(declared, ConfirmedBulkAction) and declared.__name__ == action
+                ),
+                action,
+            )
+        return super().get_action(action)
+
+    def has_bulk_action_permission(self, request: HttpRequest, action: ConfirmedBulkAction) -> bool:
+        """Return whether the user may run ``action``, as Django's actions machinery decides."""
+        return any(
+            getattr(self, f"has_{permission}_permission")(request)
+            for permission in action.allowed_permissions
+        )
+
+    def confirmed_bulk_action(
+        self, request: HttpRequest, queryset: QuerySet[Any], action: ConfirmedBulkAction
+    ) -> TemplateResponse | None:
+        """Show what ``action`` will change; once confirmed, apply it.
+
+        The page re-posts the action, the selection and the input to the changelist, so Django's
+        actions machinery (and its permission check) runs each step again:
+
+        - from the changelist: the input form, or straight the preview when there is no input;
+        - ``preview``: the input checked, then before -> after for the first rows, the input
+          frozen;
+        - ``edit``: the input form again, as it was filled in;
+        - ``apply``: the input checked again and, if valid, ``form.apply()``, whose count of
+          changed objects the message gives.
+
+        Invalid input re-renders the form with its errors and changes nothing; so does a
+        ValidationError raised by ``apply()``, which must then have written nothing. Return None
+        once applied, so that the admin redirects back to the changelist.
+        """
+        # Django's actions machinery already refuses the action without the permission; this
+        # keeps a direct call just as safe.
+        if not self.has_bulk_action_permission(request, action):
+            raise PermissionDenied
+        form_class = action.form_class
+        needs_input = bool(form_class.base_fields)
+        step = next((name for name in (APPLY, PREVIEW, EDIT) if name in request.POST), None)
+        bound = step is not None or not needs_input
+        form = form_class(
+            request.POST if bound else None, selection=queryset, admin_site=self.admin_site
+        )
+        confirming = bound and step != EDIT and form.is_valid()
+        if confirming and step == APPLY:
+            try:
+                changed = form.apply(user=request.user)
+            except ValidationError as error:
+                # Found once the rows were locked (such as a price that no longer fits):
+                # nothing was written; the input form shows why.
+                form.add_error(None, error)
+                confirming = False
+            else:
+                self.message_user(
+                    request,
+                    f"{form.title}: {changed} {model_ngettext(self.opts, changed)} changed.",
+                    messages.SUCCESS,
+                )
+                return None
+        opts = self.opts
+        changelist_url = reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist",
+            current_app=self.admin_site.name,
+        )
+        if request.GET:  # the changelist's filters and search, which the selection went through
+            changelist_url += f"?{request.GET.urlencode()}"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": form_class.title,
+            "subtitle": None,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "form": form,
+            "confirming": confirming,
+            "needs_input": needs_input,
+            "preview": form.preview(confirmed=confirming),
+            "preview_limit": PREVIEW_LIMIT,
+            "action_name": _posted_action(request),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "form_url": request.get_full_path(),
+            "changelist_url": changelist_url,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request,
+            self.bulk_action_confirmation_template
+            or [
+                f"admin/{opts.app_label}/{opts.model_name}/bulk_action_confirmation.html",
+                f"admin/{opts.app_label}/bulk_action_confirmation.html",
+                "admin/bulk_action_confirmation.html",
+            ],
+            context,
+        )
 
 
 def _posted_action(request: HttpRequest) -> str:

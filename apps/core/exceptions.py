@@ -33,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
+from .database_rules import database_rule
 from .middleware import get_request_id
 from .parsers import as_parse_exception
 from .throttling import ThrottleUnavailable
@@ -44,9 +45,6 @@ from .transactions import (
 )
 
 NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
-
-# Rules enforced by the database outside Meta.constraints (triggers): name -> (field, message).
-_database_rules: dict[str, tuple[str, str]] = {}
 
 
 class Conflict(exceptions.APIException):
@@ -69,11 +67,6 @@ class WriteConflict(exceptions.APIException):
         "This write collided with others at the same moment and was not saved; send it again."
     )
     wait = 1  # becomes Retry-After
-
-
-def register_database_rule(name: str, *, field: str, message: str) -> None:
-    """Name the field and message to report when the database rule ``name`` rejects a write."""
-    _database_rules[name] = (field, message)
 
 
 def error_body(
@@ -169,7 +162,7 @@ def integrity_error_to_validation_error(error: IntegrityError) -> exceptions.API
     """Name the field and rule behind a database constraint violation (a 400), or give a 409."""
     diag = getattr(error.__cause__, "diag", None)
     name = getattr(diag, "constraint_name", None)
-    rule = _constraint_rules().get(name or "") or _database_rules.get(name or "")
+    rule = _constraint_rules().get(name or "") or database_rule(name or "")
     if rule is None:
         return Conflict()
     field, message = rule

@@ -6,7 +6,6 @@ a status code, header or bound the server does not honour fails it, so what is w
 derived from the code that answers (permissions, form fields, the paginator) wherever possible.
 """
 
-from decimal import Decimal
 from typing import Any, Literal
 
 from django import forms
@@ -21,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.views import TokenViewBase
 
 from .fields import ID_PATH_PATTERN
+from .limits import largest_decimal
 from .pagination import PageNumberPagination
 
 # Schema-only (never used to validate), so declared inline: ``errors`` would otherwise shadow
@@ -306,10 +306,7 @@ def _decimal_request_schema(
         # admits "" and "."; the field does not. At least one digit, then.
         text["pattern"] = "^(?=.*[0-9])" + text["pattern"][1:]
     if field.max_digits is not None and field.decimal_places is not None:
-        # The largest value its digits hold: 99999999.99 for 10 digits, 2 of them decimals.
-        largest = Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** (
-            -field.decimal_places
-        )
+        largest = largest_decimal(field)  # 99999999.99 for 10 digits, 2 of them decimals
         number["maximum"] = float(min(largest, field.max_value or largest))
     return {**as_text, "anyOf": [text, number]}
 

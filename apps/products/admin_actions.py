@@ -14,32 +14,27 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet, Value
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import F, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Greatest, Round
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
 
 from apps.core.admin import (
     APPLY,
     PREVIEW_LIMIT,
     BulkActionForm,
     BulkPreview,
+    ConfirmedBulkAction,
+    ConfirmedBulkActionsMixin,
     FieldChange,
     PreviewRow,
-    bulk_action_view,
 )
 from apps.core.services import register_audit_action
 
+from .limits import PRICE_DECIMAL_PLACES, PRICE_MAX, PRICE_MAX_DIGITS, STOCK_MAX
 from .models import Category, Product
 from .services import products_bulk_change
-
-TEMPLATE = "admin/products/bulk_action_confirmation.html"
-
-MAX_PRICE = Decimal("99999999.99")  # the price column is numeric(10, 2)
-MAX_STOCK = 2_147_483_647  # PostgreSQL's integer
-CENTS = 2
 
 # Product fields a bulk action may write, by attribute name, with their label.
 FIELD_LABELS = {
@@ -58,7 +53,6 @@ class ProductChangeForm(BulkActionForm):
     """
 
     audit_action: ClassVar[str]
-    title: ClassVar[str]
     writes: ClassVar[tuple[str, ...]]
 
     def changes(self) -> dict[str, Combinable]:
@@ -67,6 +61,55 @@ class ProductChangeForm(BulkActionForm):
     def category_names(self) -> dict[int, str]:
         """Return the names of the categories this action moves products to, by id."""
         return {}
+
+    def preview(self, *, confirmed: bool) -> BulkPreview:
+        rows = self.selection.select_related("category")
+        changing = None
+        if confirmed:
+            changes = self.changes()
+            afters = {f"after_{name}": value for name, value in changes.items()}
+            rows = rows.annotate(**afters)
+            changing = (
+                self.selection.annotate(**afters)
+                .exclude(**{name: F(f"after_{name}") for name in changes})
+                .count()
+            )
+        products = list(rows[:PREVIEW_LIMIT])
+        names = {product.category_id: product.category.name for product in products}
+        if confirmed:
+            names |= self.category_names()
+        return BulkPreview(
+            rows=[
+                PreviewRow(
+                    obj=product,
+                    changes=[
+                        FieldChange(
+                            label=FIELD_LABELS[name],
+                            before=_shown(name, getattr(product, name), names),
+                            after=(
+                                _shown(name, getattr(product, f"after_{name}"), names)
+                                if confirmed
+                                else None
+                            ),
+                        )
+                        for name in self.writes
+                    ],
+                )
+                for product in products
+            ],
+            total=self.selection.count(),
+            changing=changing,
+            labels=[FIELD_LABELS[name] for name in self.writes],
+        )
+
+    def apply(self, *, user: AbstractBaseUser | AnonymousUser) -> int:
+        return products_bulk_change(
+            user=user,
+            selection=self.selection,
+            changes=self.changes(),
+            audit_action=self.audit_action,
+            category_names=self.category_names(),
+        )
 
 
 class ActivateForm(ProductChangeForm):
@@ -93,7 +136,11 @@ class SetPriceForm(ProductChangeForm):
     writes = ("price",)
 
     price = forms.DecimalField(
-        label="New price", min_value=0, max_digits=10, decimal_places=CENTS, max_value=MAX_PRICE
+        label="New price",
+        min_value=0,
+        max_digits=PRICE_MAX_DIGITS,
+        decimal_places=PRICE_DECIMAL_PLACES,
+        max_value=PRICE_MAX,
     )
 
     def changes(self) -> dict[str, Combinable]:
@@ -128,19 +175,19 @@ class ChangePriceByPercentageForm(ProductChangeForm):
         if "percentage" in cleaned and APPLY not in self.data:
             too_dear = (
                 self.selection.annotate(new_price=self.changes()["price"])
-                .filter(new_price__gt=MAX_PRICE)
+                .filter(new_price__gt=PRICE_MAX)
                 .count()
             )
             if too_dear:
                 raise forms.ValidationError(
-                    f"{too_dear} of the selected products would cost more than {MAX_PRICE}."
+                    f"{too_dear} of the selected products would cost more than {PRICE_MAX}."
                 )
         return cleaned
 
     def changes(self) -> dict[str, Combinable]:
         factor = 1 + self.cleaned_data["percentage"] / 100
         # PostgreSQL's round() takes halves away from zero: 10.005 -> 10.01.
-        new_price = Round(F("price") * Value(factor), precision=CENTS)
+        new_price = Round(F("price") * Value(factor), precision=PRICE_DECIMAL_PLACES)
         return {"price": Greatest(new_price, Value(Decimal("0.00")))}
 
     def summary(self) -> list[tuple[str, str]]:
@@ -177,7 +224,7 @@ class SetStockForm(ProductChangeForm):
     title = "Set the stock of products"
     writes = ("stock",)
 
-    stock = forms.IntegerField(label="New stock", min_value=0, max_value=MAX_STOCK)
+    stock = forms.IntegerField(label="New stock", min_value=0, max_value=STOCK_MAX)
 
     def changes(self) -> dict[str, Combinable]:
         return {"stock": Value(self.cleaned_data["stock"])}
@@ -203,140 +250,49 @@ def _shown(attname: str, value: Any, category_names: dict[int, str]) -> Any:
     return value
 
 
-def product_changes_preview(
-    *, selection: QuerySet[Product], form: ProductChangeForm | None, writes: tuple[str, ...]
-) -> BulkPreview:
-    """Return the first selected products with their values now and, once the input is known,
-    after the change, with how many products it changes."""
-    rows = selection.select_related("category")
-    changing = None
-    if form is not None:
-        changes = form.changes()
-        afters = {f"after_{name}": value for name, value in changes.items()}
-        rows = rows.annotate(**afters)
-        changing = (
-            selection.annotate(**afters)
-            .exclude(**{name: F(f"after_{name}") for name in changes})
-            .count()
-        )
-    products = list(rows[:PREVIEW_LIMIT])
-    names = {product.category_id: product.category.name for product in products}
-    if form is not None:
-        names |= form.category_names()
-    return BulkPreview(
-        rows=[
-            PreviewRow(
-                obj=product,
-                changes=[
-                    FieldChange(
-                        label=FIELD_LABELS[name],
-                        before=_shown(name, getattr(product, name), names),
-                        after=(
-                            _shown(name, getattr(product, f"after_{name}"), names)
-                            if form is not None
-                            else None
-                        ),
-                    )
-                    for name in writes
-                ],
-            )
-            for product in products
-        ],
-        total=selection.count(),
-        changing=changing,
-        labels=[FIELD_LABELS[name] for name in writes],
-    )
-
-
-class ProductBulkActionsMixin(admin.ModelAdmin[Product]):
-    """Bulk actions for the product admin, each through a confirmation page.
+class ProductBulkActionsMixin(ConfirmedBulkActionsMixin, admin.ModelAdmin[Product]):
+    """Bulk actions for the product admin, each through a confirmation page, for staff who may
+    change products.
 
     A ModelAdmin that sets its own ``actions`` keeps these by listing
     ``*ProductBulkActionsMixin.actions`` among them.
     """
 
     actions = [
-        "bulk_activate",
-        "bulk_deactivate",
-        "bulk_set_price",
-        "bulk_change_price_by_percentage",
-        "bulk_move_to_category",
-        "bulk_set_stock",
+        ConfirmedBulkAction(
+            "bulk_activate",
+            ActivateForm,
+            description="Activate selected products",
+            permission="change",
+        ),
+        ConfirmedBulkAction(
+            "bulk_deactivate",
+            DeactivateForm,
+            description="Deactivate selected products",
+            permission="change",
+        ),
+        ConfirmedBulkAction(
+            "bulk_set_price",
+            SetPriceForm,
+            description="Set the price of selected products",
+            permission="change",
+        ),
+        ConfirmedBulkAction(
+            "bulk_change_price_by_percentage",
+            ChangePriceByPercentageForm,
+            description="Change the price of selected products by a percentage",
+            permission="change",
+        ),
+        ConfirmedBulkAction(
+            "bulk_move_to_category",
+            MoveToCategoryForm,
+            description="Move selected products to a category",
+            permission="change",
+        ),
+        ConfirmedBulkAction(
+            "bulk_set_stock",
+            SetStockForm,
+            description="Set the stock of selected products",
+            permission="change",
+        ),
     ]
-
-    @admin.action(description="Activate selected products", permissions=["change"])
-    def bulk_activate(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> TemplateResponse | None:
-        return self.product_bulk_action(request, queryset, ActivateForm)
-
-    @admin.action(description="Deactivate selected products", permissions=["change"])
-    def bulk_deactivate(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> TemplateResponse | None:
-        return self.product_bulk_action(request, queryset, DeactivateForm)
-
-    @admin.action(description="Set the price of selected products", permissions=["change"])
-    def bulk_set_price(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> TemplateResponse | None:
-        return self.product_bulk_action(request, queryset, SetPriceForm)
-
-    @admin.action(
-        description="Change the price of selected products by a percentage",
-        permissions=["change"],
-    )
-    def bulk_change_price_by_percentage(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> TemplateResponse | None:
-        return self.product_bulk_action(request, queryset, ChangePriceByPercentageForm)
-
-    @admin.action(description="Move selected products to a category", permissions=["change"])
-    def bulk_move_to_category(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> TemplateResponse | None:
-        return self.product_bulk_action(request, queryset, MoveToCategoryForm)
-
-    @admin.action(description="Set the stock of selected products", permissions=["change"])
-    def bulk_set_stock(
-        self, request: HttpRequest, queryset: QuerySet[Product]
-    ) -> TemplateResponse | None:
-        return self.product_bulk_action(request, queryset, SetStockForm)
-
-    def product_bulk_action(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet[Product],
-        form_class: type[ProductChangeForm],
-    ) -> TemplateResponse | None:
-        """Run one product bulk action through its confirmation page."""
-        # Django's actions machinery already refuses the action without the permission; this
-        # keeps a direct call just as safe.
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-
-        def preview(form: BulkActionForm | None) -> BulkPreview:
-            assert form is None or isinstance(form, ProductChangeForm)
-            return product_changes_preview(selection=queryset, form=form, writes=form_class.writes)
-
-        def apply(form: BulkActionForm) -> str:
-            assert isinstance(form, ProductChangeForm)
-            changed = products_bulk_change(
-                user=request.user,
-                selection=queryset,
-                changes=form.changes(),
-                audit_action=form.audit_action,
-                category_names=form.category_names(),
-            )
-            return f"{form.title}: {changed} product{'' if changed == 1 else 's'} changed."
-
-        return bulk_action_view(
-            self,
-            request,
-            queryset,
-            form_class=form_class,
-            title=form_class.title,
-            template_name=TEMPLATE,
-            preview=preview,
-            apply=apply,
-        )

@@ -17,6 +17,7 @@ SLUG_MAX_LENGTH = _fields.get_field("slug").max_length or 220
 # document, and stays below the csv module's own cell limit (131,072 characters).
 DESCRIPTION_MAX_LENGTH = 100_000
 PRICE_MAX = largest_decimal(_fields.get_field("price"))  # 99999999.99
+PRICE_MAX_DIGITS: int = _fields.get_field("price").max_digits
 PRICE_DECIMAL_PLACES: int = _fields.get_field("price").decimal_places
 STOCK_MAX = INTEGER_MAX
 

@@ -12,7 +12,7 @@ from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Upper
 
-from apps.core.exceptions import register_database_rule
+from apps.core.database_rules import register_database_rule
 from apps.core.models import TimeStampedModel
 
 CATEGORY_CYCLE_RULE = "products_category_no_cycle"

@@ -13,6 +13,7 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.core.limits import largest_decimal
 from apps.core.services import audit_record
 from apps.core.transactions import retry_on_write_conflict
 from apps.users.models import User
@@ -199,13 +200,6 @@ def _delete_files_on_commit(names: list[str]) -> None:
     transaction.on_commit(delete)
 
 
-def _decimal_limit(field: models.DecimalField[Any, Any]) -> Decimal:
-    """Return the largest value a decimal column holds: 99999999.99 for numeric(10, 2)."""
-    assert field.max_digits is not None and field.decimal_places is not None
-    step = Decimal(1).scaleb(-field.decimal_places)
-    return Decimal(10) ** (field.max_digits - field.decimal_places) - step
-
-
 def _audit_value(attname: str, value: Any, category_names: dict[int, str]) -> Any:
     """Return a field's value as the audit trail stores it: JSON, a category with its name."""
     if attname == "category_id":
@@ -256,7 +250,7 @@ def products_bulk_change(
         field = Product._meta.get_field(name)
         if not isinstance(field, models.DecimalField):
             continue
-        limit = _decimal_limit(field)
+        limit = largest_decimal(field)
         too_large = sum(1 for product in products if getattr(product, f"after_{name}") > limit)
         if too_large:
             raise ValidationError(

@@ -10,18 +10,18 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 
 from apps.core.admin import (
     PREVIEW_LIMIT,
     BulkActionForm,
     BulkPreview,
+    ConfirmedBulkAction,
+    ConfirmedBulkActionsMixin,
     FieldChange,
     PreviewRow,
-    bulk_action_view,
 )
 from apps.core.services import register_audit_action
 from apps.users.models import User
@@ -29,7 +29,6 @@ from apps.users.models import User
 from .models import MODERATE_PERMISSION, Review
 from .services import REVIEWS_HIDE_ACTION, REVIEWS_RESTORE_ACTION, reviews_moderate
 
-TEMPLATE = "admin/reviews/bulk_action_confirmation.html"
 REASON_LENGTH = Review._meta.get_field("hidden_reason").max_length or 500
 
 
@@ -37,13 +36,53 @@ class ModerationForm(BulkActionForm):
     """The input of a moderation action, and the state it leaves each review in."""
 
     audit_action: ClassVar[str]
-    title: ClassVar[str]
     # The reviews the action changes: visible ones are hidden, hidden ones restored.
     changes_hidden: ClassVar[bool]
 
     def state_after(self) -> dict[str, Any]:
         """Return the moderation fields as the action leaves them, for preview and audit."""
         raise NotImplementedError
+
+    def preview(self, *, confirmed: bool) -> BulkPreview:
+        reviews = list(self.selection.select_related("product", "user")[:PREVIEW_LIMIT])
+        after = self.state_after() if confirmed else None
+        rows = []
+        for review in reviews:
+            before = _state(review)
+            # Reviews already in the asked state are left alone.
+            changing = review.is_hidden == self.changes_hidden
+            target = after if after is not None and changing else before
+            rows.append(
+                PreviewRow(
+                    obj=review,
+                    changes=[
+                        FieldChange(
+                            label=label,
+                            before=_shown(before[name]),
+                            after=_shown(target[name]) if after is not None else None,
+                        )
+                        for name, label in (("is_hidden", "Hidden"), ("hidden_reason", "Reason"))
+                    ],
+                )
+            )
+        return BulkPreview(
+            rows=rows,
+            total=self.selection.count(),
+            changing=(
+                self.selection.filter(is_hidden=self.changes_hidden).count() if confirmed else None
+            ),
+            labels=["Hidden", "Reason"],
+        )
+
+    def apply(self, *, user: AbstractBaseUser | AnonymousUser) -> int:
+        assert isinstance(user, User)
+        after = self.state_after()
+        return reviews_moderate(
+            moderator=user,
+            selection=self.selection,
+            hide=after["is_hidden"],
+            reason=after["hidden_reason"],
+        )
 
 
 class HideForm(ModerationForm):
@@ -84,98 +123,26 @@ def _shown(value: Any) -> Any:
     return value or "-"
 
 
-def reviews_moderation_preview(
-    *, selection: QuerySet[Review], form: ModerationForm | None, changes_hidden: bool
-) -> BulkPreview:
-    """Return the first selected reviews with their state now and, once the input is known,
-    after the action, with how many reviews it changes."""
-    reviews = list(selection.select_related("product", "user")[:PREVIEW_LIMIT])
-    after = form.state_after() if form is not None else None
-    rows = []
-    for review in reviews:
-        before = _state(review)
-        # Reviews already in the asked state are left alone.
-        target = after if after is not None and review.is_hidden == changes_hidden else before
-        rows.append(
-            PreviewRow(
-                obj=review,
-                changes=[
-                    FieldChange(
-                        label=label,
-                        before=_shown(before[name]),
-                        after=_shown(target[name]) if after is not None else None,
-                    )
-                    for name, label in (("is_hidden", "Hidden"), ("hidden_reason", "Reason"))
-                ],
-            )
-        )
-    return BulkPreview(
-        rows=rows,
-        total=selection.count(),
-        changing=(selection.filter(is_hidden=changes_hidden).count() if form is not None else None),
-        labels=["Hidden", "Reason"],
-    )
-
-
-class ReviewModerationActionsMixin(admin.ModelAdmin[Review]):
-    """Bulk hide and restore for the review admin, each through a confirmation page.
+class ReviewModerationActionsMixin(ConfirmedBulkActionsMixin, admin.ModelAdmin[Review]):
+    """Bulk hide and restore for the review admin, each through a confirmation page, for staff
+    who may moderate reviews.
 
     A ModelAdmin that sets its own ``actions`` keeps these by listing
     ``*ReviewModerationActionsMixin.actions`` among them.
     """
 
-    actions = ["bulk_hide", "bulk_restore"]
+    actions = [
+        ConfirmedBulkAction(
+            "bulk_hide", HideForm, description="Hide selected reviews", permission="moderate"
+        ),
+        ConfirmedBulkAction(
+            "bulk_restore",
+            RestoreForm,
+            description="Restore selected reviews",
+            permission="moderate",
+        ),
+    ]
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         """Return whether the user may hide and restore reviews (the "moderate" actions)."""
         return request.user.has_perm(MODERATE_PERMISSION)
-
-    @admin.action(description="Hide selected reviews", permissions=["moderate"])
-    def bulk_hide(
-        self, request: HttpRequest, queryset: QuerySet[Review]
-    ) -> TemplateResponse | None:
-        return self.review_moderation_action(request, queryset, HideForm)
-
-    @admin.action(description="Restore selected reviews", permissions=["moderate"])
-    def bulk_restore(
-        self, request: HttpRequest, queryset: QuerySet[Review]
-    ) -> TemplateResponse | None:
-        return self.review_moderation_action(request, queryset, RestoreForm)
-
-    def review_moderation_action(
-        self, request: HttpRequest, queryset: QuerySet[Review], form_class: type[ModerationForm]
-    ) -> TemplateResponse | None:
-        """Run one moderation action through its confirmation page."""
-        # Django's actions machinery already refuses the action without the permission; this
-        # keeps a direct call just as safe.
-        if not self.has_moderate_permission(request):
-            raise PermissionDenied
-
-        def preview(form: BulkActionForm | None) -> BulkPreview:
-            assert form is None or isinstance(form, ModerationForm)
-            return reviews_moderation_preview(
-                selection=queryset, form=form, changes_hidden=form_class.changes_hidden
-            )
-
-        def apply(form: BulkActionForm) -> str:
-            assert isinstance(form, ModerationForm)
-            assert isinstance(request.user, User)
-            after = form.state_after()
-            changed = reviews_moderate(
-                moderator=request.user,
-                selection=queryset,
-                hide=after["is_hidden"],
-                reason=after["hidden_reason"],
-            )
-            return f"{form.title}: {changed} review{'' if changed == 1 else 's'} changed."
-
-        return bulk_action_view(
-            self,
-            request,
-            queryset,
-            form_class=form_class,
-            title=form_class.title,
-            template_name=TEMPLATE,
-            preview=preview,
-            apply=apply,
-        )

@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from apps.core.exceptions import register_database_rule
+from apps.core.database_rules import register_database_rule
 from apps.core.models import TimeStampedModel
 from apps.products.models import Product
 

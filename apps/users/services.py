@@ -6,6 +6,7 @@ difference is only in who gets an email). And every change of password ends ever
 of the user in the same transaction, serialised with refreshes by a lock on the user's row.
 """
 
+from typing import Protocol
 from urllib.parse import quote
 
 from axes.utils import reset as axes_reset  # type: ignore[import-untyped]
@@ -21,8 +22,6 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
-
-from apps.reviews.services import reviews_delete_for_user
 
 from .emails import email_build, email_send_on_commit
 from .models import User
@@ -189,10 +188,35 @@ def user_refresh_tokens_revoke(*, user: User) -> int:
 # --- Deletion -----------------------------------------------------------------------------------
 
 
+# What the apps above this one delete with an account, such as reviews, which takes the user's
+# reviews out of the products' rating figures (a plain CASCADE would leave the figures wrong).
+# users cannot import those apps (they build on it), and a signal would hide the step; each app
+# registers its step in its AppConfig.ready(), so they run in INSTALLED_APPS order.
+class AccountDeletionStep(Protocol):
+    def __call__(self, *, user: User) -> None: ...
+
+
+_account_deletion_steps: list[AccountDeletionStep] = []
+
+
+def register_account_deletion_step(step: AccountDeletionStep) -> None:
+    """Have ``user_delete`` call ``step(user=user)`` in its transaction, before the user's row is
+    deleted; registering a step again changes nothing."""
+    if step not in _account_deletion_steps:
+        _account_deletion_steps.append(step)
+
+
+def account_deletion_steps() -> tuple[AccountDeletionStep, ...]:
+    """Return the registered account deletion steps, in the order ``user_delete`` runs them."""
+    return tuple(_account_deletion_steps)
+
+
 @transaction.atomic
 def user_delete(*, user: User) -> None:
-    """Delete a user and their reviews, keeping every product's rating figures exact."""
-    reviews_delete_for_user(user=user)
+    """Delete a user with what the other apps keep of them (their reviews, taken out of the
+    products' rating figures), in one transaction."""
+    for step in _account_deletion_steps:
+        step(user=user)
     # Outstanding tokens outlive the user (their user becomes NULL): revoke them first.
     user_refresh_tokens_revoke(user=user)
     user.delete()

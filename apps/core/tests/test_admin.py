@@ -275,30 +275,6 @@ def test_product_page_shows_its_latest_reviews(admin_client: Client, catalogue: 
     assert reverse("admin:reviews_review_change", args=[catalogue.pk]) in page.content.decode()
 
 
-def test_dashboard_shows_the_counts_that_matter(admin_client: Client, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.CATALOGUE_LOW_STOCK_THRESHOLD = 5
-    ProductFactory(stock=2)
-    ProductFactory(stock=0)
-    ProductFactory(stock=100)
-    ReviewFactory()
-
-    page = admin_client.get(reverse("admin:index")).content.decode()
-
-    assert "Catalogue today" in page
-    assert "Low stock (1 to 5)" in page
-    assert "?stock_level=low" in page
-    assert "Reviews in the last 24 hours" in page
-
-
-def test_dashboard_shows_only_what_the_user_may_see(client: Client, staff_with_perms) -> None:  # type: ignore[no-untyped-def]
-    client.force_login(staff_with_perms("reviews.view_review"))
-
-    page = client.get(reverse("admin:index")).content.decode()
-
-    assert "Reviews in the last 24 hours" in page
-    assert "Low stock" not in page
-
-
 def test_review_queue_filters_by_stars_without_scanning_for_distinct_values(
     admin_client: Client, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]

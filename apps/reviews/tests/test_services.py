@@ -11,10 +11,11 @@ from apps.reviews.services import (
     rating_figures_recompute,
     review_hide,
     review_update,
+    reviews_delete_for_user,
     reviews_moderate,
 )
 from apps.reviews.tests.factories import ReviewFactory
-from apps.users.services import user_delete
+from apps.users.services import account_deletion_steps, user_delete
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +72,13 @@ def test_deleting_a_user_takes_their_reviews_out_of_the_figures() -> None:
     assert Product.objects.get(pk=first.pk).rating_sum == 5
     assert Product.objects.get(pk=second.pk).review_count == 0
     assert rating_figures_recompute() == []
+
+
+def test_account_deletion_runs_the_reviews_step() -> None:
+    # users cannot import reviews (the layering): ReviewsConfig.ready() registers the step.
+    # Without it, deleting an account would cascade to its reviews and leave the products'
+    # figures counting them.
+    assert reviews_delete_for_user in account_deletion_steps()
 
 
 def test_moderate_hides_only_the_visible_reviews_and_audits_each() -> None:

@@ -1,4 +1,5 @@
-"""Account building blocks: client addresses, reset uids, email delivery, registration races."""
+"""Account building blocks: client addresses, reset uids, email delivery, registration races,
+account deletion steps."""
 
 import socket
 import time
@@ -14,9 +15,10 @@ from rest_framework.test import APIClient
 
 from apps.core.testing import run_together
 from apps.core.throttling import client_ip_address
+from apps.users import services
 from apps.users.emails import email_build, email_send_on_commit, emails_wait
 from apps.users.models import User
-from apps.users.services import user_register
+from apps.users.services import account_deletion_steps, user_delete, user_register
 from apps.users.tests.helpers import outcome_summary
 from apps.users.tokens import uid_decode, uid_encode
 
@@ -168,3 +170,36 @@ def test_an_unreachable_mail_server_neither_blocks_the_request_nor_raises(
     assert response.status_code == 202
     assert answered < 0.5  # the request did not wait for the mail server
     assert "Could not send the email 'Reset your password'" in caplog.text
+
+
+@pytest.mark.django_db
+def test_account_deletion_steps_run_first_in_the_deletion_transaction(
+    monkeypatch: pytest.MonkeyPatch, user: User
+) -> None:
+    seen: list[bool] = []
+
+    def failing_step(*, user: User) -> None:
+        seen.append(User.objects.filter(pk=user.pk).exists())
+        raise RuntimeError("the step failed")
+
+    # A copy of the registry, which monkeypatch puts back after the test.
+    monkeypatch.setattr(services, "_account_deletion_steps", list(account_deletion_steps()))
+    services.register_account_deletion_step(failing_step)
+
+    with pytest.raises(RuntimeError, match="the step failed"):
+        user_delete(user=user)
+
+    assert seen == [True]  # before the user's row is deleted
+    assert User.objects.filter(pk=user.pk).exists()  # and the whole deletion rolled back
+
+
+def test_registering_an_account_deletion_step_twice_runs_it_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registered = account_deletion_steps()
+    monkeypatch.setattr(services, "_account_deletion_steps", list(registered))
+
+    for step in registered:
+        services.register_account_deletion_step(step)
+
+    assert account_deletion_steps() == registered
