@@ -105,9 +105,10 @@ class ProductImageUpdateSerializer(ProductImageSerializer):
         read_only_fields = ["id", "image", "width", "height", "created_at"]
 
 
+# The product as lists show it: PRODUCT_LIST_SHAPE's keys (shapes.py), in order. A docstring
+# here would change the schema, whose description of it is the docstring it inherits from
+# apps.core.fields.ModelSerializer.
 class ProductReadSerializer(ModelSerializer[Product]):
-    """A product as lists show it: the keys of ``PRODUCT_LIST_SHAPE`` (``shapes.py``)."""
-
     category = CategorySummarySerializer()
     in_stock = serializers.BooleanField()
     average_rating = serializers.DecimalField(
@@ -141,15 +142,14 @@ class RatingSummarySerializer(serializers.Serializer[Product]):
 
 
 class ProductDetailSerializer(ProductReadSerializer):
-    """A product page: the list shape plus breadcrumbs, images and the rating summary, the keys
-    of ``PRODUCT_DETAIL_SHAPE``."""
+    """A product page: the list shape plus breadcrumbs, images and the rating summary."""
 
     category = CategoryWithBreadcrumbsSerializer(read_only=True)
     images = ProductImageSerializer(many=True, read_only=True)
     rating = RatingSummarySerializer(source="*", read_only=True)
 
     class Meta(ProductReadSerializer.Meta):
-        fields = list(PRODUCT_DETAIL_SHAPE.keys)
+        fields = list(PRODUCT_DETAIL_SHAPE.keys)  # the list's keys, then images and rating
         read_only_fields = fields
 
 
