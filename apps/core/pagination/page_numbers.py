@@ -89,6 +89,9 @@ def numbered_page(
         if fetched
         else RowCount(0, is_estimate=False)
     )
+    if fetched and isinstance(fetched[0], dict):
+        for row in fetched:  # values() rows: as asked for, without the count each one carries
+            del row["pagination_count"]
     paginator = EstimatingPaginator(rows, size, counting=counting, known=count)
     return NumberedPage(fetched[:size], number, paginator, has_next=len(fetched) > size)
 
