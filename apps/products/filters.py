@@ -117,6 +117,7 @@ class ProductFilter(django_filters.FilterSet):
         category, too many ids, a search too long, an ordering by relevance without one."""
         if not self.is_valid():
             raise ValidationError(self.errors)
+        # Each parameter is the query's field of the same name; these four take more checks.
         data = {name: _given(value) for name, value in self.form.cleaned_data.items()}
         if data["category"] is not None:
             data["category"] = self._category(data["category"])

@@ -61,6 +61,7 @@ NARROWING: dict[str, Callable[[Products, Any], Products]] = {
     "sku": lambda products, sku: products.filter(sku__iexact=sku),
     "ids": lambda products, ids: products.filter(pk__in=ids),
 }
+_BESIDES_CATEGORY = tuple(name for name in NARROWING if name != "category")
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class ProductListQuery:
     def narrows_by_category_only(self) -> bool:
         """Return whether nothing but the category (if any) narrows the list: no other filter,
         no search."""
-        return self.search is None and not self.is_set(*(set(NARROWING) - {"category"}))
+        return self.search is None and not self.is_set(*_BESIDES_CATEGORY)
 
     @property
     def ordering_in_effect(self) -> str:
