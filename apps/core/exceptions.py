@@ -18,6 +18,7 @@ from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import InvalidPage
 from django.db import IntegrityError
 from django.db.models import (
     CheckConstraint,
@@ -29,6 +30,7 @@ from django.db.models import (
 )
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
@@ -120,6 +122,9 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    if isinstance(exc, InvalidPage):
+        # A page below the first or past the last (apps.core.pagination): DRF's own answer.
+        return exceptions.NotFound(PageNumberPagination.invalid_page_message)
     if isinstance(exc, ProtectedError | RestrictedError):
         return Conflict(
             detail="This item is still in use by other items and cannot be deleted.",

@@ -4,16 +4,19 @@ Each facet counts over the current filters except its own (disjunctive faceting)
 price range leaves the price facet's other buckets visible, with their counts.
 
 A category page as shoppers see it (no filter but the category, no search), and the whole
-catalogue's first page, read their facets from a summary that PostgreSQL triggers keep
-(``CategoryFacetCount``, migration 0006): a few dozen rows, whatever the size of the subtree.
-The summary's price buckets are those of the settings when it was last counted; when the
+catalogue's first page, read their facets from a summary that PostgreSQL keeps
+(``CategoryFacetCount``): a few dozen rows, whatever the size of the subtree. It is written by
+the triggers ``products_product_facet_counts_insert``, ``_update``, ``_delete`` and
+``_truncate`` on products and ``products_category_facet_counts_update`` and ``_delete`` on
+categories, in the statement that changes them. The summary's price buckets are those of the
+settings when it was last counted (stored in ``products_facet_price_edges``); when the
 settings' differ, the facets are counted live until ``rebuild_facet_counts`` (or ``migrate``)
 recounts it.
 """
 
 from collections import Counter
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
@@ -30,33 +33,36 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, StrIndex, Substr
 
-from .filters import ProductFilter
 from .models import Category, CategoryFacetCount, Product
+from .search import ProductSearch
 
-# The one-row table of the price bucket edges the summary is counted with (migration 0006).
+if TYPE_CHECKING:
+    # For annotations only: the listing's selector imports this module.
+    from .listing import ProductListQuery
+
+# The one-row table of the price bucket edges the summary is counted with.
 PRICE_EDGES_TABLE = "products_facet_price_edges"
 
 
-def product_facets(filterset: ProductFilter, products: QuerySet[Product]) -> dict[str, Any]:
-    """Return the four facets for ``filterset`` applied to ``products``: from the summary when
-    it counts exactly these products (two queries), else counted live."""
-    if summary_covers(filterset, products):
-        facets = summary_facets(filterset.category_object)
+def product_facets(
+    query: "ProductListQuery", products: QuerySet[Product], search: ProductSearch | None
+) -> dict[str, Any]:
+    """Return the four facets of what ``query`` and ``search`` (as resolved) select from
+    ``products``: from the summary when it counts exactly these products (two queries), else
+    counted live."""
+    if summary_covers(query, products):
+        facets = summary_facets(query.category)
         if facets is not None:
             return facets
-    return live_facets(filterset, products)
+    return live_facets(query, products, search)
 
 
-def summary_covers(filterset: ProductFilter, products: QuerySet[Product]) -> bool:
-    """Return whether the summary counts what ``filterset`` selects from ``products``: the
+def summary_covers(query: "ProductListQuery", products: QuerySet[Product]) -> bool:
+    """Return whether the summary counts what ``query`` selects from ``products``: the
     products shoppers see (``active()``, not staff's everything), in the category's subtree or
     the whole catalogue, narrowed by no other filter and no search."""
-    others = [
-        name for name in filterset.filters if name != "category" and name not in filterset.CONTROLS
-    ]
     return (
-        filterset.search_result is None
-        and not filterset.is_set(*others)
+        query.narrows_by_category_only()
         and products.query.where == Product.objects.active().query.where
     )
 
@@ -121,16 +127,18 @@ def _summary_category_facet(current: Category | None) -> list[dict[str, Any]]:
     ]
 
 
-def live_facets(filterset: ProductFilter, products: QuerySet[Product]) -> dict[str, Any]:
-    """Count the four facets for ``filterset`` applied to ``products`` from the products.
+def live_facets(
+    query: "ProductListQuery", products: QuerySet[Product], search: ProductSearch | None
+) -> dict[str, Any]:
+    """Count the four facets of what ``query`` and ``search`` select from ``products``, from
+    the products.
 
     Facets whose own filters are not in use count over the same rows, so their counts come from
     one shared aggregate query: two queries for the categories, and one to three more.
     """
-    search = filterset.search_result
 
     def counted(*own: str) -> QuerySet[Product]:
-        matching = filterset.filter_except(products, *own)
+        matching = query.filter(products, excluding=own)
         return matching.filter(search.condition) if search else matching
 
     aggregates = {
@@ -141,7 +149,7 @@ def live_facets(filterset: ProductFilter, products: QuerySet[Product]) -> dict[s
     shared: dict[str, Any] = {}
     separate: dict[str, dict[str, Any]] = {}
     for facet, (own, counts) in aggregates.items():
-        if filterset.is_set(*own):
+        if query.is_set(*own):
             separate[facet] = counted(*own).order_by().aggregate(**counts())
         else:
             shared.update(counts())
@@ -149,7 +157,7 @@ def live_facets(filterset: ProductFilter, products: QuerySet[Product]) -> dict[s
     for facet in aggregates:
         separate.setdefault(facet, results)
     return {
-        "categories": _category_facet(counted("category"), filterset.category_object),
+        "categories": _category_facet(counted("category"), query.category),
         "ratings": _rating_facet(separate["ratings"]),
         "prices": _price_facet(separate["prices"]),
         "stock": {

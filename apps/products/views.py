@@ -1,4 +1,3 @@
-from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +8,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -17,19 +15,12 @@ from rest_framework.serializers import BaseSerializer
 from apps.core import parsers
 from apps.core.fields import ID_PATH_PATTERN
 from apps.core.filters import LARGEST_ID
-from apps.core.pagination import PageNumberPagination, PageOrCursorPagination
+from apps.core.pagination import PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 
-from .facets import product_facets, summary_covers
 from .filters import MAX_IDS, CategoryFilter, ProductFilter
-from .models import (
-    Category,
-    CategoryFacetCount,
-    CategoryQuerySet,
-    Product,
-    ProductImage,
-    ProductQuerySet,
-)
+from .listing import ProductListPage, ProductListQuery, product_list_page
+from .models import Category, CategoryQuerySet, Product, ProductImage, ProductQuerySet
 from .selectors import category_tree, category_with_details
 from .serializers import (
     PRODUCT_LIST_VALUES,
@@ -119,6 +110,16 @@ SEARCH_SCHEMA = {
 
 class ProductPagination(PageOrCursorPagination):
     """Page numbers or cursors, and in the envelope the optional ``facets`` and ``search``."""
+
+    def get_listing_response(self, listing: ProductListPage, request: Request) -> Response:
+        """Return the response for the page of the product list that ``request`` asked for."""
+        rows = self.set_page(listing.page, request)
+        response = self.get_paginated_response([product_list_row(row) for row in rows])
+        if listing.search is not None:
+            response.data["search"] = listing.search.as_response()
+        if listing.facets is not None:
+            response.data["facets"] = listing.facets
+        return response
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         response = super().get_paginated_response_schema(schema)
@@ -212,17 +213,15 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
     """
 
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
+    # The list's query string, parsed by ProductFilter into a ProductListQuery for the list's
+    # selector (get_list_query); declared here for the schema and the browsable API's form.
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductFilter
     lookup_value_regex = ID_PATH_PATTERN
     pagination_class = ProductPagination
-    filterset: ProductFilter | None = None
 
     def get_queryset(self) -> ProductQuerySet:
-        products = Product.objects.visible_to(self.request.user)
-        if self.action in ("list",):
-            return products.for_list()
-        return products.for_detail()
+        return Product.objects.visible_to(self.request.user).for_detail()
 
     def get_serializer_class(self) -> type[BaseSerializer[Product]]:
         if self.action in ("create", "update", "partial_update"):
@@ -232,67 +231,26 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
         return ProductReadSerializer
 
     def filter_queryset(self, queryset: QuerySet[Product, Any]) -> QuerySet[Product, Any]:
-        if self.action != "list":
-            return queryset
-        # Kept, so that list() can count facets with the same filters and search.
-        self.filterset = ProductFilter(self.request.query_params, queryset, request=self.request)
-        if not self.filterset.is_valid():
-            raise ValidationError(self.filterset.errors)
-        return self.filterset.qs
-
-    def get_count_sql(self, queryset: QuerySet[Any]) -> tuple[str, list[Any]] | None:
-        """Return the count of a category page with no other filter and no search (or of the
-        whole catalogue) from the facet summary: exact, and without reading the products."""
-        if self.filterset is None or not summary_covers(self.filterset, self.get_queryset()):
-            return None
-        return CategoryFacetCount.objects.covering(self.filterset.category_object).count_sql()
-
-    def get_count_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        """Return what the list's ``count`` covers: every match of a search, also those past
-        the ones it ranks."""
-        if self.filterset is not None and self.filterset.count_queryset is not None:
-            return self.filterset.count_queryset
+        # No action filters a queryset with the query string: the list hands it, parsed, to its
+        # selector, and a product found by id or slug ignores it (DRF would filter it with the
+        # list's filters, and answer a 404 or 400 for a link that carries one).
         return queryset
 
-    @property
-    def exact_count_limit(self) -> int | None:
-        """Return how far a list's count is exact: a search counts fewer matches one by one,
-        as each costs a read of its row, and the planner's estimate of a word is close."""
-        if self.filterset is not None and self.filterset.search_result is not None:
-            return int(settings.CATALOGUE_SEARCH_EXACT_COUNT_LIMIT)
-        return None
+    def get_list_query(self) -> ProductListQuery:
+        """Return the list's query string as a ``ProductListQuery`` (a 400 naming each
+        malformed parameter)."""
+        return self.filterset_class(self.request.query_params, request=self.request).list_query()
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        products = self.filter_queryset(self.get_queryset())
-        assert self.filterset is not None
-        assert isinstance(self.paginator, PageNumberPagination)
-        # A search's page is read with its words as typed; only an empty page costs a check for
-        # misspellings: none when it is the first page (so nothing matched at all).
-        past_the_end: NotFound | None = None
-        try:
-            rows = self._page_rows(products)
-        except NotFound as error:
-            rows, past_the_end = [], error
-        if not rows:
-            matched_nothing = past_the_end is None and self.paginator.is_first_page(request)
-            corrected = self.filterset.corrected(matched_nothing=matched_nothing)
-            if corrected is not None:
-                rows, past_the_end = self._page_rows(corrected), None
-        if past_the_end is not None:
-            raise past_the_end
-        response = self.get_paginated_response([product_list_row(row) for row in rows])
-        if self.filterset.search_result is not None:
-            response.data["search"] = self.filterset.search_result.as_response()
-        if self.filterset.wants_facets:
-            base = self.get_queryset()
-            response.data["facets"] = product_facets(self.filterset, base)
-        return response
-
-    def _page_rows(self, products: QuerySet[Product]) -> Sequence[dict[str, Any]]:
-        values = [*PRODUCT_LIST_VALUES, *(["rank"] if "rank" in products.query.annotations else [])]
-        rows = self.paginate_queryset(products.values(*values))
-        assert rows is not None  # the list is always paginated
-        return rows
+        pagination = self.paginator
+        assert isinstance(pagination, ProductPagination)
+        listing = product_list_page(
+            self.get_list_query(),
+            user=request.user,
+            page=pagination.get_page_request(request),
+            columns=PRODUCT_LIST_VALUES,
+        )
+        return pagination.get_listing_response(listing, request)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._detail_response(self.get_object())
