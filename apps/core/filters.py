@@ -7,7 +7,7 @@ moved to UTC. Each filter here refuses such values with a 400 naming its paramet
 handing them to the database, where they were 500s.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import django_filters
@@ -18,24 +18,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from .fields import ID_TEXT, INTEGER_TEXT, NUMBER_TEXT, has_integer_key
+from .limits import MAX_UTC_OFFSET, utc_for_database
 
-# PostgreSQL's limit for a UTC offset in a timestamp ("+15:59", "-15:59:59").
-MAX_UTC_OFFSET = timedelta(hours=16) - timedelta(seconds=1)
 # ids=1,2,3: each id at most 18 digits (see ID_TEXT).
 LARGEST_ID = 10**18 - 1
-
-
-def utc_for_database(moment: datetime) -> datetime:
-    """Return an aware ``moment`` in UTC, or raise ``ValueError`` for one whose UTC offset
-    PostgreSQL refuses (beyond 15:59) or that falls outside the years 1 to 9999 in UTC."""
-    offset = moment.utcoffset()
-    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
-        raise ValueError("UTC offset beyond 15:59")
-    try:
-        # In UTC, so that the database receives an offset it accepts, whatever the client's.
-        return moment.astimezone(UTC)
-    except OverflowError as error:
-        raise ValueError("outside the years 1 to 9999 in UTC") from error
 
 
 class AsciiIntegerFormField(forms.IntegerField):

@@ -4,12 +4,15 @@ from typing import Any, TextIO
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from .search import register_search_placeholders
+
 
 class ProductsConfig(AppConfig):
     name = "apps.products"
     verbose_name = "Catalogue"
 
     def ready(self) -> None:
+        register_search_placeholders()
         post_migrate.connect(recount_stale_facet_counts, sender=self)
 
 

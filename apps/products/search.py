@@ -49,9 +49,11 @@ def installed_search_config(connection: BaseDatabaseWrapper) -> str:
     return config
 
 
-# The values of the placeholders of sql/products_product_search_document.sql.
-register_placeholder("search_config", installed_search_config)
-register_placeholder("defer_lexicon_setting", lambda connection: DEFER_LEXICON_SETTING)
+def register_search_placeholders() -> None:
+    """Give the values of the placeholders of sql/products_product_search_document.sql (the
+    products app's ``ready()`` calls this, before anything installs or checks the file)."""
+    register_placeholder("search_config", installed_search_config)
+    register_placeholder("defer_lexicon_setting", lambda connection: DEFER_LEXICON_SETTING)
 
 
 def install_search_function(connection: BaseDatabaseWrapper) -> None:

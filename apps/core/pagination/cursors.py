@@ -27,7 +27,7 @@ from django.db.models import (
     Value,
 )
 
-from apps.core.filters import utc_for_database
+from apps.core.limits import utc_for_database
 
 from .counting import CountStrategy
 from .page_numbers import row_value
