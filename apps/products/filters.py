@@ -9,9 +9,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.constants import EMPTY_VALUES
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from apps.core.filters import (
     AsciiModelChoiceFilter,
@@ -22,11 +24,11 @@ from apps.core.filters import (
 )
 from apps.core.ordering import ordering_choices
 
+from .limits import LIST_MAX_IDS
 from .listing import ORDERINGS, ProductListQuery, category_for_list
 from .models import Category, Product
 from .search import clean_search_text
 
-MAX_IDS = 100
 ORDERING_CHOICES = ordering_choices(ORDERINGS)
 
 
@@ -77,7 +79,7 @@ class ProductFilter(django_filters.FilterSet):
     # The view documents it, bounds included (PRODUCT_LIST_PARAMETERS); declared an integer
     # here, so that drf-spectacular does not look for a model field named "ids".
     ids = extend_schema_field(OpenApiTypes.INT)(
-        IdInFilter(help_text=f"Comma-separated product ids, at most {MAX_IDS}.")
+        IdInFilter(help_text=f"Comma-separated product ids, at most {LIST_MAX_IDS}.")
     )
     search = django_filters.CharFilter(
         help_text="Full-text search of names (weighted) and descriptions; an exact SKU also "
@@ -122,8 +124,8 @@ class ProductFilter(django_filters.FilterSet):
         if data["category"] is not None:
             data["category"] = self._category(data["category"])
         if data["ids"] is not None:
-            if len(data["ids"]) > MAX_IDS:
-                raise ValidationError({"ids": [f"Give at most {MAX_IDS} ids."]})
+            if len(data["ids"]) > LIST_MAX_IDS:
+                raise ValidationError({"ids": [f"Give at most {LIST_MAX_IDS} ids."]})
             data["ids"] = tuple(data["ids"])
         if data["search"] is not None:
             try:
@@ -143,6 +145,18 @@ class ProductFilter(django_filters.FilterSet):
         raise NotImplementedError(
             "ProductFilter filters nothing: apply its list_query() with product_list_page()."
         )
+
+
+class ProductListParameters(DjangoFilterBackend):
+    """Declare the product list's parameters (``ProductFilter``: the OpenAPI schema, the
+    browsable API's form) and filter nothing: the list reads them into a ``ProductListQuery``
+    for its selector, and a product found by id or slug ignores them (DRF would otherwise
+    filter it with them, and answer a 404 or a 400 for a link that carries one)."""
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Any], view: Any
+    ) -> QuerySet[Any]:
+        return queryset
 
 
 def _given(value: Any) -> Any:

@@ -1,10 +1,8 @@
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
@@ -18,7 +16,8 @@ from apps.core.filters import LARGEST_ID
 from apps.core.pagination import PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 
-from .filters import MAX_IDS, CategoryFilter, ProductFilter
+from .filters import CategoryFilter, ProductFilter, ProductListParameters
+from .limits import LIST_MAX_IDS
 from .listing import ProductListPage, ProductListQuery, product_list_page
 from .models import Category, CategoryQuerySet, Product, ProductImage, ProductQuerySet
 from .selectors import category_tree, category_with_details
@@ -188,7 +187,7 @@ PRODUCT_LIST_PARAMETERS = [
         {
             "type": "array",
             "items": {"type": "integer", "minimum": 1, "maximum": LARGEST_ID},
-            "maxItems": MAX_IDS,
+            "maxItems": LIST_MAX_IDS,
         },
         style="form",
         explode=False,
@@ -214,8 +213,8 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
 
     permission_classes = [IsStaffWithModelPermissionOrReadOnly]
     # The list's query string, parsed by ProductFilter into a ProductListQuery for the list's
-    # selector (get_list_query); declared here for the schema and the browsable API's form.
-    filter_backends = [DjangoFilterBackend]
+    # selector (get_list_query); the backend declares it for the schema and the browsable API.
+    filter_backends = [ProductListParameters]
     filterset_class = ProductFilter
     lookup_value_regex = ID_PATH_PATTERN
     pagination_class = ProductPagination
@@ -229,12 +228,6 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
         if self.action in ("retrieve", "by_slug"):
             return ProductDetailSerializer
         return ProductReadSerializer
-
-    def filter_queryset(self, queryset: QuerySet[Product, Any]) -> QuerySet[Product, Any]:
-        # No action filters a queryset with the query string: the list hands it, parsed, to its
-        # selector, and a product found by id or slug ignores it (DRF would filter it with the
-        # list's filters, and answer a 404 or 400 for a link that carries one).
-        return queryset
 
     def get_list_query(self) -> ProductListQuery:
         """Return the list's query string as a ``ProductListQuery`` (a 400 naming each
