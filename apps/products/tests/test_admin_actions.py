@@ -1,6 +1,7 @@
 """Product bulk actions in the admin: confirmation page, exact changes, audit, permissions."""
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.core.models import AuditEntry
+from apps.core.tests.helpers import post_bulk_action
 from apps.products.models import Category, Product
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.users.models import User
@@ -26,26 +28,8 @@ pytestmark = [
 CHANGELIST = "admin:products_product_changelist"
 
 
-def run_action(
-    client: Client,
-    action: str,
-    products: list[Product],
-    step: str | None = None,
-    query: str = "",
-    **data: Any,
-) -> Any:
-    """Post ``action`` for ``products`` to the changelist: as its action bar does when ``step``
-    is None, else as the confirmation page does with the button ``step`` pressed."""
-    payload: dict[str, Any] = {
-        "action": action,
-        ACTION_CHECKBOX_NAME: [product.pk for product in products],
-        **data,
-    }
-    if step is None:
-        payload["index"] = "0"
-    else:
-        payload |= {"select_across": "0", step: "1"}
-    return client.post(reverse(CHANGELIST) + query, payload)
+# Post a bulk action to this changelist (see post_bulk_action).
+run_action = partial(post_bulk_action, changelist=CHANGELIST)
 
 
 def values(products: list[Product], field: str) -> list[Any]:

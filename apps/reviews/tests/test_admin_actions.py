@@ -1,16 +1,16 @@
 """Bulk hide and restore in the review admin: confirmation, exact figures, audit, permissions."""
 
-from typing import Any
+from functools import partial
 
 import pytest
 from django.contrib.admin import site
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
 from apps.core.models import AuditEntry
+from apps.core.tests.helpers import post_bulk_action
 from apps.products.models import Product
 from apps.products.tests.factories import ProductFactory
 from apps.reviews.models import Review
@@ -39,21 +39,8 @@ def reviews() -> list[Review]:
     ]
 
 
-def run_action(
-    client: Client, action: str, reviews: list[Review], step: str | None = None, **data: Any
-) -> Any:
-    """Post ``action`` as the changelist's action bar does (``step`` None), or as the
-    confirmation page does with the button ``step`` pressed."""
-    payload: dict[str, Any] = {
-        "action": action,
-        ACTION_CHECKBOX_NAME: [review.pk for review in reviews],
-        **data,
-    }
-    if step is None:
-        payload["index"] = "0"
-    else:
-        payload |= {"select_across": "0", step: "1"}
-    return client.post(reverse(CHANGELIST), payload)
+# Post a bulk action to this changelist (see post_bulk_action).
+run_action = partial(post_bulk_action, changelist=CHANGELIST)
 
 
 def hidden(reviews: list[Review]) -> list[bool]:
