@@ -13,8 +13,8 @@ from openpyxl import Workbook, load_workbook
 
 from apps.core.models import AuditEntry
 from apps.products.admin import ProductAdmin
-from apps.products.importing import COLUMNS
 from apps.products.models import Category, Product
+from apps.products.sheets import HEADERS
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.users.models import User
 
@@ -40,7 +40,7 @@ def category() -> Category:
 def csv_upload(rows: list[list[str]], name: str = "products.csv") -> io.BytesIO:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(HEADERS)
     writer.writerows(rows)
     upload = io.BytesIO(buffer.getvalue().encode())
     upload.name = name
@@ -223,7 +223,7 @@ def test_xlsx_upload_imports(staff_client: Client, category: Category) -> None:
 
 def xlsx_upload(rows: list[list[object]]) -> io.BytesIO:
     workbook = Workbook()
-    workbook.active.append(list(COLUMNS))
+    workbook.active.append(list(HEADERS))
     for row in rows:
         workbook.active.append(row)
     file = io.BytesIO()
@@ -390,7 +390,7 @@ def test_export_follows_the_changelist_search_and_filters(admin_client: Client) 
     brass_active = exported_rows(admin_client, "csv", "?is_active__exact=1&q=brass")
     by_sku = exported_rows(admin_client, "xlsx", "?q=OFF-1")
 
-    assert everything[0] == list(COLUMNS)
+    assert everything[0] == list(HEADERS)
     assert sorted(row[0] for row in everything[1:]) == ["OFF-1", "ON-1", "ON-2"]
     assert sorted(row[0] for row in active[1:]) == ["ON-1", "ON-2"]
     assert [row[0] for row in brass_active[1:]] == ["ON-1"]

@@ -11,14 +11,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook
 
-from apps.products.importing import (
-    COLUMNS,
+from apps.products.models import Category, Product
+from apps.products.sheets import (
+    HEADERS,
     ImportFileError,
     ImportReport,
     detect_format,
     product_import,
 )
-from apps.products.models import Category, Product
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.products.tests.helpers import Row, csv_bytes
 from apps.users.models import User
@@ -27,7 +27,7 @@ from apps.users.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def xlsx_bytes(rows: list[Row], header: Sequence[str] = COLUMNS, *, write_only: bool) -> bytes:
+def xlsx_bytes(rows: list[Row], header: Sequence[str] = HEADERS, *, write_only: bool) -> bytes:
     # openpyxl writes inline strings in write-only mode and shared strings otherwise, as Excel
     # does: both must read the same.
     workbook = Workbook(write_only=write_only)
@@ -239,7 +239,7 @@ def handmade_xlsx(sheet_data: str, shared_strings: list[str]) -> bytes:
 
 
 def test_xlsx_as_excel_writes_it(category: Category) -> None:
-    header = "".join(f'<x:c t="inlineStr"><x:is><x:t>{name}</x:t></x:is></x:c>' for name in COLUMNS)
+    header = "".join(f'<x:c t="inlineStr"><x:is><x:t>{name}</x:t></x:is></x:c>' for name in HEADERS)
     data = handmade_xlsx(
         # Row 2: cell references with a gap (no slug, no description), a shared string with a
         # phonetic hint, numbers as Excel stores them. Row 4 (after an empty row 3): rich text.
