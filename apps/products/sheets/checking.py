@@ -104,7 +104,7 @@ def _check_duplicate_skus(rows: list[SheetRow], report: ImportReport) -> None:
             continue
         if sku in first_row:
             row.valid = False
-            report.add_error(row.number, "sku", f"SKU {sku} is also on row {first_row[sku]}.")
+            report.add_error(row.number, KEY.header, f"SKU {sku} is also on row {first_row[sku]}.")
         else:
             first_row[sku] = row.number
 
@@ -132,11 +132,12 @@ def _match_products(rows: list[SheetRow], *, lock: bool) -> None:
     """Attach to each row the product that has its SKU, and its values, in one query."""
     skus = [row.values[_KEY_POSITION] for row in rows if row.values[_KEY_POSITION]]
     fields = ", ".join(column.field for column in PRODUCT_COLUMNS)
+    locking = " ORDER BY id FOR UPDATE" if lock else ""
     with connection.cursor() as cursor:
         # One array parameter rather than Django's IN (%s, %s ...): 100,000 SKUs make one value.
         cursor.execute(
-            f"SELECT id, {fields} FROM products_product WHERE {KEY.field} = ANY(%s::text[])"  # noqa: S608  (column names from the declarations)
-            + (" ORDER BY id FOR UPDATE" if lock else ""),
+            f"SELECT id, {fields} FROM products_product"  # noqa: S608  (names from the columns)
+            f" WHERE {KEY.field} = ANY(%s::text[]){locking}",
             [skus],
         )
         products = {values[1 + _KEY_POSITION]: values for values in cursor.fetchall()}

@@ -57,7 +57,7 @@ def read_sheet(
     except ImportFileError:
         rows.close()  # now, while the file is still open
         raise
-    return columns, _data_rows(rows, max_rows)
+    return columns, _filled_rows(rows, max_rows)
 
 
 def sheet_to_csv(
@@ -74,15 +74,9 @@ def sheet_to_csv(
     text = io.TextIOWrapper(output, encoding="utf-8", newline="")
     writer = csv.writer(text)
     written = 0
-    products = -1  # the header row is not one
     try:
         with cyclic_gc_paused():
-            for number, cells in rows:
-                if not any(cell.strip() for cell in cells):
-                    continue
-                products += 1
-                if max_rows is not None and products > max_rows:
-                    raise _too_many_rows(max_rows)
+            for number, cells in _filled_rows(rows, max_rows, with_header=True):
                 writer.writerows([[]] * (number - written - 1))
                 writer.writerow(cells)
                 written = number
@@ -114,8 +108,10 @@ def _rows(file: IO[bytes], file_format: str) -> Generator[tuple[int, list[str]]]
     return csv_rows(file) if file_format == "csv" else xlsx_rows(file)
 
 
-def _data_rows(rows: Rows, max_rows: int | None) -> Rows:
-    count = 0
+def _filled_rows(rows: Rows, max_rows: int | None, *, with_header: bool = False) -> Rows:
+    """Yield the rows that are not blank; raise ImportFileError past ``max_rows`` products
+    (the first row, ``with_header``, not being one)."""
+    count = -1 if with_header else 0
     for number, cells in rows:
         if not any(cell.strip() for cell in cells):
             continue

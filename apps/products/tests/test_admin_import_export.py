@@ -2,6 +2,8 @@
 
 import csv
 import io
+import os
+import time
 from decimal import Decimal
 
 import pytest
@@ -451,3 +453,29 @@ def test_changelist_shows_import_and_export_with_its_query(admin_client: Client)
     assert (
         reverse("admin:products_product_export", args=["xlsx"]) + "?is_active__exact=1" in content
     )
+
+
+def test_a_session_keeps_its_five_newest_uploads(staff_client: Client, category: Category) -> None:
+    rows = [["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]]
+    previews = [upload(staff_client, csv_upload(rows)) for _ in range(6)]
+
+    assert len(stored_uploads()) == 5
+    oldest = staff_client.post(confirm_url(previews[0]), follow=True)
+    assert "no longer waiting" in oldest.content.decode()
+    newest = staff_client.post(confirm_url(previews[-1]), follow=True)
+    assert "1 new, 0 changed, 0 unchanged" in newest.content.decode()
+
+
+def test_an_upload_deletes_the_uploads_abandoned_for_a_day(
+    staff_client: Client, category: Category
+) -> None:
+    abandoned = default_storage.save("imports/abandoned.csv", io.BytesIO(b"sku\r\n"))
+    default_storage.save("imports/recent.csv", io.BytesIO(b"sku\r\n"))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(default_storage.path(abandoned), (two_days_ago, two_days_ago))
+
+    upload(staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]]))
+
+    assert "abandoned.csv" not in stored_uploads()
+    assert "recent.csv" in stored_uploads()
+    assert len(stored_uploads()) == 2
