@@ -1,27 +1,20 @@
 """Import and export of products in the admin: upload a sheet, read its dry-run report, confirm;
 or download the changelist as it is filtered, in the same columns.
 
-The upload waits in the default storage as ``imports/<uuid>.csv`` (a workbook transcribed to CSV
-once, on upload) between the preview and the confirmation, named only in the uploader's session:
-the confirmation carries no data of its own and checks the whole file again before writing. It
-is deleted on confirmation or cancellation; an abandoned one, by any upload once a day old.
+The views only: the sheet is read, checked and written by ``apps.products.sheets``, and the
+upload waits between the preview and the confirmation in ``apps.products.pending_uploads``.
 """
 
-import contextlib
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import timedelta
-from typing import Any, TypedDict
+from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
-from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import UploadedFile
 from django.http import (
     FileResponse,
     Http404,
@@ -38,33 +31,22 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 
-from .importing import (
-    COLUMNS,
+from .limits import EXPORT_XLSX_MAX_ROWS, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS
+from .models import Product
+from .pending_uploads import PendingUpload, PendingUploads, open_upload
+from .sheets import (
     FORMATS,
-    REQUIRED_COLUMNS,
+    HEADERS,
+    REQUIRED_HEADERS,
     ImportFileError,
     ImportReport,
     detect_format,
     export_csv,
     export_xlsx,
     product_import,
-    sheet_to_csv,
 )
-from .models import Product
 
-UPLOAD_FOLDER = "imports"
-# Uploads that were never confirmed nor cancelled are deleted after this long.
-UPLOAD_LIFETIME = timedelta(days=1)
-SESSION_KEY = "products_pending_imports"
-PENDING_UPLOADS_PER_SESSION = 5
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class PendingUpload(TypedDict):
-    name: str  # in the default storage
-    file_format: str  # of the stored file: an XLSX upload is kept transcribed to CSV
-    filename: str  # as uploaded
-    uploaded_format: str
 
 
 class ProductImportForm(forms.Form):
@@ -104,16 +86,10 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
     change_list_template = "admin/products/import_export_change_list.html"
     import_form_template = "admin/products/import_form.html"
     import_preview_template = "admin/products/import_preview.html"
-    # Sized to gunicorn's 30 s timeout. Measured with 100,000 rows on the dev machine (2 cores,
-    # embedded PostgreSQL 18, 1M products): upload 0.2 s (CSV) or 4-5 s (XLSX, read once and
-    # kept as CSV); dry run 2-4 s; confirm 3-4 s for a re-import. On 2 shared cores with
-    # PostgreSQL 15 and 100,000 products, audited (an entry a product, 3-5 s of each figure):
-    # confirm 14-16 s for 100,000 new products, 13-15 s for 100,000 changed prices; with
-    # 30-word descriptions, 24 s and 18-21 s.
-    import_max_rows = 100_000
-    import_max_bytes = 50 * 2**20
-    # openpyxl writes about 5,000 rows a second; past this, CSV is the way.
-    export_xlsx_max_rows = 100_000
+    # See apps.products.limits: sized to gunicorn's 30 s timeout, and to openpyxl's speed.
+    import_max_rows = IMPORT_MAX_ROWS
+    import_max_bytes = IMPORT_MAX_BYTES
+    export_xlsx_max_rows = EXPORT_XLSX_MAX_ROWS
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         """Return True if the user may import: importing both adds and changes products."""
@@ -168,49 +144,21 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
         form = ProductImportForm(
             request.POST or None, request.FILES or None, max_bytes=self.import_max_bytes
         )
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            token = uuid.uuid4()
-            try:
-                with self._kept_upload(upload, form.file_format) as kept:
-                    name = default_storage.save(
-                        f"{UPLOAD_FOLDER}/{token.hex}.csv", kept, max_length=200
-                    )
-            except ImportFileError as error:
-                return self._render_import_form(request, form, file_error=f"{upload.name}: {error}")
-            _delete_stale_uploads()
-            _remember_upload(
-                request,
-                token,
-                PendingUpload(
-                    name=name,
-                    file_format="csv",
-                    filename=upload.name,
-                    uploaded_format=form.file_format,
-                ),
+        if request.method != "POST" or not form.is_valid():
+            return self._render_import_form(request, form)
+        upload = form.cleaned_data["file"]
+        try:
+            token = PendingUploads(request.session).add(
+                upload, file_format=form.file_format, max_rows=self.import_max_rows
             )
-            return HttpResponseRedirect(self._url("import_preview", token))
-        return self._render_import_form(request, form)
-
-    @contextlib.contextmanager
-    def _kept_upload(self, upload: UploadedFile, file_format: str) -> Iterator[File[Any]]:
-        """Yield what to keep of an upload: a CSV file as it is, a workbook transcribed to CSV.
-
-        A workbook is read once, here; the preview and the confirmation read its cells as CSV,
-        several times faster, and check them against the catalogue each time.
-        """
-        if file_format == "csv":
-            yield upload
-            return
-        with tempfile.TemporaryFile() as transcript:
-            sheet_to_csv(upload, file_format, transcript, max_rows=self.import_max_rows)
-            transcript.seek(0)
-            yield File(transcript)
+        except ImportFileError as error:
+            return self._render_import_form(request, form, file_error=f"{upload.name}: {error}")
+        return HttpResponseRedirect(self._url("import_preview", token))
 
     def import_preview_view(self, request: HttpRequest, token: uuid.UUID) -> HttpResponse:
         """Check the uploaded file without writing anything and show what importing would do."""
         self._check_import_permission(request)
-        upload = _pending_upload(request, token)
+        upload = PendingUploads(request.session).get(token)
         if upload is None:
             return self._upload_expired(request)
         try:
@@ -224,7 +172,7 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
         self._check_import_permission(request)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        upload = _pending_upload(request, token)
+        upload = PendingUploads(request.session).get(token)
         if upload is None:
             return self._upload_expired(request)
         try:
@@ -235,7 +183,31 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
             # The catalogue changed since the preview (a category went, a slug was taken).
             messages.error(request, "Nothing was written: the file has errors now. See below.")
             return self._render_preview(request, token, upload, report)
-        _forget_upload(request, token)
+        PendingUploads(request.session).discard(token)
+        messages.success(request, self._import_summary(request, upload, report))
+        return HttpResponseRedirect(reverse(f"admin:{self._info}_changelist"))
+
+    def import_cancel_view(self, request: HttpRequest, token: uuid.UUID) -> HttpResponse:
+        self._check_import_permission(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        PendingUploads(request.session).discard(token)
+        messages.info(request, "Import cancelled; nothing was written.")
+        return HttpResponseRedirect(reverse(f"admin:{self._info}_changelist"))
+
+    def _import(self, request: HttpRequest, upload: PendingUpload, *, commit: bool) -> ImportReport:
+        with open_upload(upload) as file:
+            return product_import(
+                file=file,
+                file_format=upload["file_format"],
+                created_by=request.user if commit else None,  # type: ignore[arg-type]
+                commit=commit,
+                max_rows=self.import_max_rows,
+            )
+
+    def _import_summary(
+        self, request: HttpRequest, upload: PendingUpload, report: ImportReport
+    ) -> str:
         summary = format_html(
             "Imported {}: {} new, {} changed, {} unchanged.",
             upload["filename"],
@@ -251,30 +223,7 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
                 audit_url,
                 report.audit_batch,
             )
-        messages.success(request, summary)
-        return HttpResponseRedirect(reverse(f"admin:{self._info}_changelist"))
-
-    def import_cancel_view(self, request: HttpRequest, token: uuid.UUID) -> HttpResponse:
-        self._check_import_permission(request)
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        _forget_upload(request, token)
-        messages.info(request, "Import cancelled; nothing was written.")
-        return HttpResponseRedirect(reverse(f"admin:{self._info}_changelist"))
-
-    def _import(self, request: HttpRequest, upload: PendingUpload, *, commit: bool) -> ImportReport:
-        try:
-            file = default_storage.open(upload["name"], "rb")
-        except FileNotFoundError as error:
-            raise ImportFileError("The uploaded file is gone; upload it again.") from error
-        with file:
-            return product_import(
-                file=file,
-                file_format=upload["file_format"],
-                created_by=request.user if commit else None,  # type: ignore[arg-type]
-                commit=commit,
-                max_rows=self.import_max_rows,
-            )
+        return summary
 
     def _check_import_permission(self, request: HttpRequest) -> None:
         if not self.has_import_permission(request):
@@ -287,7 +236,7 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
     def _file_refused(
         self, request: HttpRequest, token: uuid.UUID, upload: PendingUpload, error: Exception
     ) -> HttpResponse:
-        _forget_upload(request, token)
+        PendingUploads(request.session).discard(token)
         form = ProductImportForm(max_bytes=self.import_max_bytes)
         return self._render_import_form(request, form, file_error=f"{upload['filename']}: {error}")
 
@@ -298,8 +247,8 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
             **self._context(request, "Import products"),
             "form": form,
             "file_error": file_error,
-            "columns": COLUMNS,
-            "required_columns": REQUIRED_COLUMNS,
+            "columns": HEADERS,
+            "required_columns": REQUIRED_HEADERS,
             "max_rows": self.import_max_rows,
             "max_megabytes": self.import_max_bytes // 2**20,
         }
@@ -380,41 +329,3 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
             "has_view_permission": self.has_view_permission(request),
             "changelist_url": reverse(f"admin:{self._info}_changelist"),
         }
-
-
-def _pending_upload(request: HttpRequest, token: uuid.UUID) -> PendingUpload | None:
-    upload: PendingUpload | None = request.session.get(SESSION_KEY, {}).get(token.hex)
-    return upload
-
-
-def _remember_upload(request: HttpRequest, token: uuid.UUID, upload: PendingUpload) -> None:
-    pending: dict[str, PendingUpload] = request.session.get(SESSION_KEY, {})
-    pending[token.hex] = upload
-    while len(pending) > PENDING_UPLOADS_PER_SESSION:  # the oldest goes first
-        oldest = next(iter(pending))
-        default_storage.delete(pending.pop(oldest)["name"])
-    request.session[SESSION_KEY] = pending
-
-
-def _forget_upload(request: HttpRequest, token: uuid.UUID) -> None:
-    pending: dict[str, PendingUpload] = request.session.get(SESSION_KEY, {})
-    upload = pending.pop(token.hex, None)
-    if upload is not None:
-        default_storage.delete(upload["name"])
-        request.session[SESSION_KEY] = pending
-
-
-def _delete_stale_uploads() -> None:
-    """Delete uploads older than UPLOAD_LIFETIME: abandoned previews, or sessions that ended."""
-    try:
-        _, names = default_storage.listdir(UPLOAD_FOLDER)
-    except (FileNotFoundError, NotImplementedError):
-        return
-    cutoff = timezone.now() - UPLOAD_LIFETIME
-    for name in names:
-        path_name = f"{UPLOAD_FOLDER}/{name}"
-        try:
-            if default_storage.get_modified_time(path_name) < cutoff:
-                default_storage.delete(path_name)
-        except (FileNotFoundError, NotImplementedError):
-            continue  # deleted meanwhile, or a storage that cannot tell

@@ -36,6 +36,8 @@ LIST_MAX_IDS = 100
 # descriptions, 24 s and 18-21 s.
 IMPORT_MAX_ROWS = 100_000
 IMPORT_MAX_BYTES = 50 * 2**20
+# A sheet names a product's category by its slug or its id: longer than either can be.
+CATEGORY_REFERENCE_MAX_LENGTH = 255
 # openpyxl writes about 5,000 rows a second; past this, CSV is the way.
 EXPORT_XLSX_MAX_ROWS = 100_000
 # Excel's sheet holds 1,048,576 rows, the header included.

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from apps.products.importing import COLUMNS
 from apps.products.models import CategoryFacetCount, Product, ProductImage, path_ids
+from apps.products.sheets import HEADERS
 
 SummaryKey = tuple[int, bool, int, int]  # category, in stock, whole stars, price bucket
 Row = Sequence[object]
@@ -89,7 +89,7 @@ def stored_image(product: Product, *, position: int = 0, alt_text: str = "") -> 
 # --- sheets ---------------------------------------------------------------------------------------
 
 
-def csv_bytes(rows: list[Row], header: Sequence[str] = COLUMNS) -> bytes:
+def csv_bytes(rows: list[Row], header: Sequence[str] = HEADERS) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)

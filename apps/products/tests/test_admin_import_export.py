@@ -2,6 +2,8 @@
 
 import csv
 import io
+import os
+import time
 from decimal import Decimal
 
 import pytest
@@ -13,8 +15,8 @@ from openpyxl import Workbook, load_workbook
 
 from apps.core.models import AuditEntry
 from apps.products.admin import ProductAdmin
-from apps.products.importing import COLUMNS
 from apps.products.models import Category, Product
+from apps.products.sheets import HEADERS
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.users.models import User
 
@@ -40,7 +42,7 @@ def category() -> Category:
 def csv_upload(rows: list[list[str]], name: str = "products.csv") -> io.BytesIO:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(HEADERS)
     writer.writerows(rows)
     upload = io.BytesIO(buffer.getvalue().encode())
     upload.name = name
@@ -223,7 +225,7 @@ def test_xlsx_upload_imports(staff_client: Client, category: Category) -> None:
 
 def xlsx_upload(rows: list[list[object]]) -> io.BytesIO:
     workbook = Workbook()
-    workbook.active.append(list(COLUMNS))
+    workbook.active.append(list(HEADERS))
     for row in rows:
         workbook.active.append(row)
     file = io.BytesIO()
@@ -390,7 +392,7 @@ def test_export_follows_the_changelist_search_and_filters(admin_client: Client) 
     brass_active = exported_rows(admin_client, "csv", "?is_active__exact=1&q=brass")
     by_sku = exported_rows(admin_client, "xlsx", "?q=OFF-1")
 
-    assert everything[0] == list(COLUMNS)
+    assert everything[0] == list(HEADERS)
     assert sorted(row[0] for row in everything[1:]) == ["OFF-1", "ON-1", "ON-2"]
     assert sorted(row[0] for row in active[1:]) == ["ON-1", "ON-2"]
     assert [row[0] for row in brass_active[1:]] == ["ON-1"]
@@ -451,3 +453,29 @@ def test_changelist_shows_import_and_export_with_its_query(admin_client: Client)
     assert (
         reverse("admin:products_product_export", args=["xlsx"]) + "?is_active__exact=1" in content
     )
+
+
+def test_a_session_keeps_its_five_newest_uploads(staff_client: Client, category: Category) -> None:
+    rows = [["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]]
+    previews = [upload(staff_client, csv_upload(rows)) for _ in range(6)]
+
+    assert len(stored_uploads()) == 5
+    oldest = staff_client.post(confirm_url(previews[0]), follow=True)
+    assert "no longer waiting" in oldest.content.decode()
+    newest = staff_client.post(confirm_url(previews[-1]), follow=True)
+    assert "1 new, 0 changed, 0 unchanged" in newest.content.decode()
+
+
+def test_an_upload_deletes_the_uploads_abandoned_for_a_day(
+    staff_client: Client, category: Category
+) -> None:
+    abandoned = default_storage.save("imports/abandoned.csv", io.BytesIO(b"sku\r\n"))
+    default_storage.save("imports/recent.csv", io.BytesIO(b"sku\r\n"))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(default_storage.path(abandoned), (two_days_ago, two_days_ago))
+
+    upload(staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]]))
+
+    assert "abandoned.csv" not in stored_uploads()
+    assert "recent.csv" in stored_uploads()
+    assert len(stored_uploads()) == 2

@@ -18,7 +18,6 @@ from django.test import override_settings
 
 from apps.core.testing import run_together
 from apps.products.facets import summary_facets
-from apps.products.importing import product_import
 from apps.products.models import Category, CategoryFacetCount, Product
 from apps.products.services import (
     category_update,
@@ -28,6 +27,7 @@ from apps.products.services import (
     products_bulk_change,
     stored_price_edges,
 )
+from apps.products.sheets import product_import
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.products.tests.helpers import assert_summary_is_fresh, expected_summary, stored_summary
 from apps.reviews.services import (

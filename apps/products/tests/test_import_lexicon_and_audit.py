@@ -10,9 +10,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.models import AuditEntry
-from apps.products.importing import AUDIT_ACTION, ImportReport, product_import
 from apps.products.models import Category, Product, SearchTerm
 from apps.products.search import DEFER_LEXICON_SETTING, search_products
+from apps.products.sheets import AUDIT_ACTION, ImportReport, product_import
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.products.tests.helpers import csv_bytes
 from apps.users.models import User

@@ -1,24 +1,29 @@
 """Product sheets: reading CSV and XLSX, per-row checks, the upsert by SKU, and the command."""
 
 import io
+import threading
+import time
 import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook
 
-from apps.products.importing import (
-    COLUMNS,
+from apps.core.models import AuditEntry
+from apps.core.tests.live import database_url
+from apps.products.models import Category, Product
+from apps.products.sheets import (
+    HEADERS,
     ImportFileError,
     ImportReport,
     detect_format,
     product_import,
 )
-from apps.products.models import Category, Product
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.products.tests.helpers import Row, csv_bytes
 from apps.users.models import User
@@ -27,7 +32,7 @@ from apps.users.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def xlsx_bytes(rows: list[Row], header: Sequence[str] = COLUMNS, *, write_only: bool) -> bytes:
+def xlsx_bytes(rows: list[Row], header: Sequence[str] = HEADERS, *, write_only: bool) -> bytes:
     # openpyxl writes inline strings in write-only mode and shared strings otherwise, as Excel
     # does: both must read the same.
     workbook = Workbook(write_only=write_only)
@@ -239,7 +244,7 @@ def handmade_xlsx(sheet_data: str, shared_strings: list[str]) -> bytes:
 
 
 def test_xlsx_as_excel_writes_it(category: Category) -> None:
-    header = "".join(f'<x:c t="inlineStr"><x:is><x:t>{name}</x:t></x:is></x:c>' for name in COLUMNS)
+    header = "".join(f'<x:c t="inlineStr"><x:is><x:t>{name}</x:t></x:is></x:c>' for name in HEADERS)
     data = handmade_xlsx(
         # Row 2: cell references with a gap (no slug, no description), a shared string with a
         # phonetic hint, numbers as Excel stores them. Row 4 (after an empty row 3): rich text.
@@ -490,3 +495,56 @@ def test_the_command_fails_on_row_errors_and_writes_nothing(
     assert not Product.objects.filter(sku="NEW-1").exists()
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_products", str(tmp_path / "missing.csv"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_compares_each_product_as_it_is_once_locked() -> None:
+    # Another transaction sets the price the sheet asks for while the import starts: the
+    # import waits for it, and then finds nothing to change, in its counts and its sample alike.
+    product = ProductFactory(
+        sku="LAMP-1", price=Decimal("10.00"), stock=1, is_active=True, category=CategoryFactory()
+    )
+    data = csv_bytes(
+        [
+            [
+                product.sku,
+                product.name,
+                "",
+                product.description,
+                "12.00",
+                "1",
+                "true",
+                product.category.slug,
+            ]
+        ]
+    )
+    outcome: list[object] = []
+
+    def commit() -> None:
+        try:
+            outcome.append(run(data, commit=True))
+        finally:
+            connection.close()
+
+    with psycopg.connect(database_url(connection.settings_dict)) as other:
+        other.execute("UPDATE products_product SET price = 12.00 WHERE id = %s", [product.pk])
+        importer = threading.Thread(target=commit)
+        importer.start()
+        # Asked in the other session's transaction, which keeps a snapshot of the activity
+        # unless told to drop it.
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        deadline = time.monotonic() + 20
+        while not other.execute("SELECT pg_stat_clear_snapshot()").execute(waiting).fetchone()[0]:
+            assert time.monotonic() < deadline, "the import never waited for the product"
+            time.sleep(0.01)
+        other.commit()
+        importer.join(timeout=30)
+
+    (report,) = outcome
+    assert isinstance(report, ImportReport) and report.committed, report
+    assert (report.new, report.changed, report.unchanged) == (0, 0, 1)
+    assert report.samples == []
+    assert not AuditEntry.objects.exists()

@@ -1,17 +1,23 @@
-"""Import products from a CSV or XLSX sheet, upserting by SKU (see apps.products.importing)."""
+"""Import products from a CSV or XLSX sheet, upserting by SKU (see apps.products.sheets)."""
 
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.products.importing import ImportFileError, ImportReport, detect_format, product_import
+from apps.products.sheets import (
+    HEADERS,
+    ImportFileError,
+    ImportReport,
+    detect_format,
+    product_import,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "Import products from a CSV or XLSX file (columns: sku, name, slug, description, price, "
-        "stock, is_active, category). Nothing is written if any row has an error."
+        f"Import products from a CSV or XLSX file (columns: {', '.join(HEADERS)}). Nothing is "
+        "written if any row has an error."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
