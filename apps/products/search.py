@@ -26,7 +26,7 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 
 # Set to 'on' for a transaction (SET LOCAL), the search trigger (products_product_search) leaves
 # the lexicon alone: the writer fills it itself, in one statement for all its rows (see
-# apps.products.importing).
+# apps.products.sheets.writing).
 DEFER_LEXICON_SETTING = "catalogue.defer_search_lexicon"
 
 

@@ -5,7 +5,7 @@
 --   ${search_config}          settings.CATALOGUE_SEARCH_CONFIG, a text-search configuration
 --   ${defer_lexicon_setting}  the setting with which a bulk writer (the import) defers the
 --                             lexicon to one set-based INSERT of its own
--- The import's INSERT (apps.products.importing) applies the same word rule and order.
+-- The import's INSERT (apps.products.sheets.writing) applies the same word rule and order.
 -- A change of this file needs a migration: see docs/database.md.
 
 CREATE OR REPLACE FUNCTION products_product_search_document() RETURNS trigger
