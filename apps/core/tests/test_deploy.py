@@ -13,7 +13,7 @@ import yaml
 from django.conf import settings
 from django.core.management import call_command
 
-from apps.products.filters import MAX_IDS
+from apps.products.limits import LIST_MAX_IDS
 
 from .live import free_port, prod_environment
 
@@ -142,7 +142,7 @@ def test_openapi_schema_validates_without_warnings(tmp_path: Path) -> None:
     assert listed["page_size"] == {"type": "integer", "minimum": 1}
     assert listed["rating_min"] == {"type": "number", "minimum": 1, "maximum": 5}
     assert listed["search"]["maxLength"] == settings.CATALOGUE_SEARCH_MAX_LENGTH
-    assert listed["ids"]["maxItems"] == MAX_IDS
+    assert listed["ids"]["maxItems"] == LIST_MAX_IDS
     register = document["components"]["schemas"]["UserRegisterRequest"]["properties"]
     assert register["password"]["minLength"] == 8  # Django's MinimumLengthValidator
 
