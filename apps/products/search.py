@@ -99,7 +99,7 @@ def search_products(products: QuerySet[Any], text: str) -> ProductSearch:
     finds nothing, full-text on the catalogue's words closest to the misspelled ones.
 
     The product list does the same in fewer queries: it reads the full-text page first and
-    corrects only when that page is empty (see ``ProductFilter.corrected``).
+    corrects only when that page is empty (see ``apps.products.listing.product_list_page``).
     """
     typed = fulltext_search(text)
     if search_has_matches(products, typed):

@@ -8,7 +8,8 @@ serialises the rows with orjson into exactly the JSON our API serves for the sam
 the list's envelope (``count``, ``count_is_estimate``, ``next``, ``previous``, ``results``) and
 the detail's breadcrumbs, images and rating summary. ``benchmarks/run.py`` checks that before it
 times anything. The list's count is the same as ours: the category's figure in the facet
-summary (``products_categoryfacetcount``, migration ``products.0006``), in the page's statement.
+summary (``products_categoryfacetcount``, kept by the ``products_product_facet_counts`` triggers),
+in the page's statement.
 
 Only what the benchmark sends is understood: ``/api/v1/products/?category=<slug>[&page=N]
 [&page_size=N]`` and ``/api/v1/products/<id>/``. Anything else is a 400 or a 404, and so is an
