@@ -1,6 +1,7 @@
 import re
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import AsciiIntegerField, ModelSerializer
@@ -20,6 +21,7 @@ OPTIONAL_SLUG = {
 }
 POSITION_HELP = "The lowest comes first; left out, the item's place in the list."
 SWATCH_COLOUR_TEXT = re.compile(r"#[0-9a-fA-F]{6}", re.ASCII)
+SLUG_TEXT = re.compile(r"[-a-zA-Z0-9_]{1,140}", re.ASCII)
 
 
 def required_in_partial_writes(
@@ -38,6 +40,8 @@ def required_in_partial_writes(
 
 
 class AttributeOptionSerializer(ModelSerializer[AttributeOption]):
+    """An option of an attribute; swatches have a colour or a picture."""
+
     swatch_image = serializers.ImageField(
         read_only=True, allow_null=True, help_text="Swatches only: the picture's URL, or null."
     )
@@ -163,8 +167,25 @@ class AttributeWriteSerializer(FlatErrorsMixin, JSONTypesMixin, ModelSerializer[
         return data
 
 
+@extend_schema_field({"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 140})
+class AttributeSlugField(serializers.SlugRelatedField[Attribute]):
+    """An attribute given by its slug: a string that is a slug, or a 400 before any query (a
+    number, a NUL or a lone surrogate would otherwise reach the database)."""
+
+    default_error_messages = {
+        "invalid": "Must be the slug of an attribute: letters, digits, hyphens, underscores.",
+    }
+
+    def to_internal_value(self, data: Any) -> Attribute:
+        if not isinstance(data, str) or not SLUG_TEXT.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ProductTypeAttributeWriteSerializer(JSONTypesMixin, serializers.Serializer[Any]):
-    slug = serializers.SlugRelatedField(
+    """An attribute of a product type as a write gives it, by slug."""
+
+    slug = AttributeSlugField(
         slug_field="slug",
         queryset=Attribute.objects.all(),
         source="attribute",

@@ -1,4 +1,5 @@
 import io
+import os
 from typing import Any
 
 import pytest
@@ -318,3 +319,27 @@ def test_turning_variants_off_with_the_axes_saves_in_order(admin_client: Client)
     assert response.status_code == 302, response.context["errors"]
     assert ProductTypeAttribute.objects.get().is_axis is False
     assert ProductType.objects.get().has_variants is False
+
+
+def test_a_swatch_picture_is_stored_as_a_small_png(admin_client: Client) -> None:
+    colour = AttributeFactory(kind=AttributeKind.SWATCH)
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 400), "#884422").save(buffer, format="JPEG")
+    upload = SimpleUploadedFile("weave.jpg", buffer.getvalue(), content_type="image/jpeg")
+    noise = io.BytesIO()  # incompressible: over 1 MB as a PNG
+    Image.frombytes("RGB", (700, 700), os.urandom(700 * 700 * 3)).save(noise, format="PNG")
+    too_large = SimpleUploadedFile("noise.png", noise.getvalue(), content_type="image/png")
+    data = attribute_form(
+        colour, options=[{"value": "Weave", "slug": "weave", "position": 0, "swatch_image": upload}]
+    )
+
+    saved = admin_client.post(change_url(colour), data)
+    data["options-0-swatch_image"] = too_large
+    data["options-0-slug"] = "huge"
+    refused = admin_client.post(change_url(colour), data)
+
+    assert saved.status_code == 302
+    with Image.open(colour.options.get().swatch_image) as stored:
+        assert (stored.format, stored.size) == ("PNG", (256, 128))
+    assert refused.status_code == 200
+    assert "bytes" in str(refused.context["inline_admin_formsets"][0].formset.errors)

@@ -451,6 +451,8 @@ def test_a_product_type_put_back_as_read_changes_nothing(editor: APIClient) -> N
         ({"name": "Shirt", "attributes": [{"slug": "size", "is_axis": "yes"}]},
          "attributes[0].is_axis"),
         ({"name": "Shirt", "has_variants": 1}, "has_variants"),
+        ({"name": "Shirt", "attributes": [{"slug": 0}]}, "attributes[0].slug"),
+        ({"name": "Shirt", "attributes": [{"slug": "si\u0000ze"}]}, "attributes[0].slug"),
     ],
 )  # fmt: skip
 def test_a_bad_product_type_is_a_400_naming_the_field(
