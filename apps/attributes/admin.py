@@ -2,7 +2,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -16,6 +18,7 @@ from .models import (
     ProductType,
     ProductTypeAttribute,
 )
+from .services import attribute_delete, swatch_files_delete_on_commit
 from .swatches import validate_swatch_image
 
 # Drags the rows of an inline whose fieldset has this class and renumbers their ``position``
@@ -57,6 +60,13 @@ class AttributeOptionForm(forms.ModelForm[AttributeOption]):
         # Lower case, as the database holds it.
         return str(self.cleaned_data.get("swatch_colour") or "").lower()
 
+    def save(self, commit: bool = True) -> AttributeOption:
+        replaced = self.initial.get("swatch_image")
+        if "swatch_image" in self.changed_data and replaced:
+            # A picture replaced or cleared: its file goes once the change is committed.
+            swatch_files_delete_on_commit([str(replaced)])
+        return super().save(commit)
+
     def clean_swatch_image(self) -> Any:
         image = self.cleaned_data.get("swatch_image")
         # A new upload is stored as its clean copy; a stored one was checked when it came.
@@ -65,11 +75,19 @@ class AttributeOptionForm(forms.ModelForm[AttributeOption]):
         return image
 
 
+class AttributeOptionFormSet(BaseInlineFormSet):
+    def delete_existing(self, obj: AttributeOption, commit: bool = True) -> None:
+        if commit:
+            swatch_files_delete_on_commit([obj.swatch_image.name])
+        super().delete_existing(obj, commit)
+
+
 class AttributeOptionInline(admin.TabularInline[AttributeOption, Attribute]):
     """The options of an attribute, dragged into order."""
 
     model = AttributeOption
     form = AttributeOptionForm
+    formset = AttributeOptionFormSet
     fields = ["value", "slug", "swatch_colour", "swatch_image", "preview", "position"]
     readonly_fields = ["preview"]
     prepopulated_fields = {"slug": ["value"]}
@@ -143,6 +161,14 @@ class AttributeAdmin(admin.ModelAdmin[Attribute]):
             )
         more = len(options) - CHANGELIST_SWATCHES
         return format_html("{}{}", shown, f" and {more} more" if more > 0 else "")
+
+    def delete_model(self, request: HttpRequest, obj: Attribute) -> None:
+        attribute_delete(attribute=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Attribute]) -> None:
+        with transaction.atomic():
+            for attribute in queryset:
+                attribute_delete(attribute=attribute)
 
     def save_model(self, request: HttpRequest, obj: Attribute, form: Any, change: bool) -> None:
         if not change:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.files.storage import default_storage
+from django.db import models, transaction
 from django.utils.text import slugify
 
 from .models import (
@@ -134,8 +135,11 @@ def attribute_update(
     if options is not None:
         # What the new kind no longer allows goes before it changes (the database checks each
         # write): the options left out, and the swatches of a kind that is no swatch.
-        attribute.options.exclude(slug__in=_option_slugs(options)).delete()
+        left_out = attribute.options.exclude(slug__in=_option_slugs(options))
+        swatch_files_delete_on_commit(_swatch_files(left_out))
+        left_out.delete()
         if attribute.kind != AttributeKind.SWATCH:
+            swatch_files_delete_on_commit(_swatch_files(attribute.options.all()))
             attribute.options.update(swatch_colour="", swatch_image="")
     attribute.save()
     if options is not None:
@@ -144,8 +148,30 @@ def attribute_update(
 
 
 def attribute_delete(*, attribute: Attribute) -> None:
-    """Delete an attribute and its options; refused (ProtectedError) while a type uses it."""
-    attribute.delete()
+    """Delete an attribute and its options and, once committed, their swatch pictures; refused
+    (ProtectedError) while a type uses it."""
+    with transaction.atomic():
+        names = _swatch_files(AttributeOption.objects.filter(attribute=attribute))
+        attribute.delete()
+        swatch_files_delete_on_commit(names)
+
+
+def swatch_files_delete_on_commit(names: Sequence[str]) -> None:
+    """Delete the stored swatch pictures ``names`` once the transaction commits (a rolled-back
+    write must not lose the files its rows still name)."""
+    names = [name for name in names if name]
+    if not names:
+        return
+
+    def delete() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+def _swatch_files(options: "models.QuerySet[AttributeOption]") -> list[str]:
+    return list(options.exclude(swatch_image="").values_list("swatch_image", flat=True))
 
 
 def _check_attribute(

@@ -511,3 +511,27 @@ def test_a_patch_of_the_lists_still_needs_each_items_required_fields(editor: API
     assert list(options.data["errors"]) == ["options[1].value"]
     assert list(attributes.data["errors"]) == ["attributes[0].slug"]
     assert not AttributeOption.objects.exists()
+
+
+def test_anonymous_reads_are_cached_until_an_attribute_or_type_changes(
+    api_client: APIClient,
+    django_assert_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    option = AttributeOptionFactory(value="Red", attribute=AttributeFactory(name="Colour"))
+    link = ProductTypeAttributeFactory(attribute=option.attribute)
+    urls = [ATTRIBUTES, attribute_url(option.attribute), product_type_url(link.product_type)]
+    for url in urls:
+        api_client.get(url)  # the first read of a generation starts it
+        api_client.get(url)
+
+    with django_assert_num_queries(0):
+        cached = [api_client.get(url) for url in urls]
+    AttributeOption.objects.update(value="Crimson")  # any write, even one the ORM bulk-sends
+    Attribute.objects.update(name="Shade")
+
+    assert all(response.status_code == 200 for response in cached)
+    assert api_client.get(ATTRIBUTES).json()["results"][0]["options"][0]["value"] == "Crimson"
+    assert (
+        api_client.get(product_type_url(link.product_type)).json()["attributes"][0]["name"]
+        == "Shade"
+    )
