@@ -12,6 +12,7 @@ from drf_spectacular.views import (
 )
 from rest_framework import permissions, routers
 
+from apps.attributes.urls import router as attributes_router
 from apps.products.urls import router as products_router
 from apps.reviews.urls import router as reviews_router
 from apps.users.urls import urlpatterns as users_urlpatterns
@@ -29,7 +30,7 @@ class APIRouter(routers.DefaultRouter):
 
 # One router for every app's ViewSets, so that /api/v1/ lists them all in the browsable API.
 api_router = APIRouter()
-for app_router in (products_router, reviews_router):
+for app_router in (attributes_router, products_router, reviews_router):
     api_router.registry.extend(app_router.registry)
 
 api_v1 = [*api_router.urls, *users_urlpatterns]

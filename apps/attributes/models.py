@@ -3,9 +3,9 @@ choice attributes, and product types (which attributes describe a product of the
 which of them are its variant axes). See docs/variants.md."""
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
 
@@ -184,9 +184,10 @@ class AttributeOption(models.Model):
     def clean(self) -> None:
         """Refuse an option of an attribute without options, and a swatch of a non-swatch."""
         super().clean()
-        if self.attribute_id is None:
+        # The attribute may be unsaved yet (the admin's add page): the related object, not its id.
+        attribute = _related_or_none(self, "attribute")
+        if attribute is None:
             return
-        attribute = self.attribute
         if not attribute.has_options:
             raise ValidationError(OPTION_KIND_MESSAGE)
         if (self.swatch_colour or self.swatch_image) and not attribute.is_swatch:
@@ -271,7 +272,17 @@ class ProductTypeAttribute(models.Model):
         super().clean()
         if not self.is_axis:
             return
-        if self.attribute_id is not None and not self.attribute.can_be_axis:
+        attribute = _related_or_none(self, "attribute")
+        if attribute is not None and not attribute.can_be_axis:
             raise ValidationError({"is_axis": AXIS_KIND_MESSAGE})
-        if self.product_type_id is not None and not self.product_type.has_variants:
+        product_type = _related_or_none(self, "product_type")
+        if product_type is not None and not product_type.has_variants:
             raise ValidationError({"is_axis": AXIS_VARIANTS_MESSAGE})
+
+
+def _related_or_none(instance: models.Model, name: str) -> Any:
+    """Return the object ``instance.<name>`` refers to, saved or not, or None if it has none."""
+    try:
+        return getattr(instance, name)
+    except ObjectDoesNotExist:
+        return None

@@ -6,6 +6,7 @@ from typing import Any
 from django.http import QueryDict
 from rest_framework import relations, serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
 
 from .fields import has_integer_key
 
@@ -69,3 +70,45 @@ def _type_error(field: serializers.Field[Any, Any, Any, Any]) -> str:
     if isinstance(field, serializers.CharField):
         return "Must be a string."
     return "Must be a whole number."
+
+
+class FlatErrorsMixin(serializers.Serializer[Any]):
+    """Report the errors of nested serializers under one flat key per field, as a path:
+    ``{"options[2].slug": [...]}`` rather than DRF's ``{"options": [{}, {}, {"slug": [...]}]}``,
+    so that every error of the API maps a field name to its messages."""
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        try:
+            return super().run_validation(data)
+        except ValidationError as error:
+            raise ValidationError(flatten_errors(error.detail)) from error
+
+
+def flatten_errors(detail: Any, path: str = "") -> dict[str, Any]:
+    """Return DRF's nested error ``detail`` as a mapping of field paths to messages; the errors
+    of a nested object as a whole (its ``non_field_errors``) go under its own path."""
+    flat: dict[str, Any] = {}
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            if isinstance(key, int):  # a list's item, as DRF's ListSerializer may key them
+                child = f"{path}[{key}]"
+            elif not path:
+                child = str(key)
+            elif key == api_settings.NON_FIELD_ERRORS_KEY:
+                child = path
+            else:
+                child = f"{path}.{key}"
+            _merge(flat, flatten_errors(value, child))
+    elif isinstance(detail, list) and any(isinstance(item, Mapping | list) for item in detail):
+        for index, item in enumerate(detail):
+            if item:
+                _merge(flat, flatten_errors(item, f"{path}[{index}]"))
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        flat[path or api_settings.NON_FIELD_ERRORS_KEY] = list(messages)
+    return flat
+
+
+def _merge(into: dict[str, Any], errors: dict[str, Any]) -> None:
+    for key, messages in errors.items():
+        into.setdefault(key, []).extend(messages)

@@ -360,9 +360,10 @@ API_EXACT_COUNT_LIMIT = env.int("API_EXACT_COUNT_LIMIT", default=10_000)
 # most; any write to a watched table makes them stale at once. 0 turns the cache off. Every
 # process must share the cache (prod: Redis) for writes in one to reach the others.
 API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=300)
-# Paths cached: products, their images and categories; not reviews (votes change them often).
-API_CACHE_PATHS = r"^/api/v1/(?:products|categories)/(?![0-9]+/reviews/)"
-API_CACHE_WATCHED_TABLES = ("products_",)
+# Paths cached: products, their images, categories, attributes and product types; not reviews
+# (votes change them often).
+API_CACHE_PATHS = r"^/api/v1/(?:products|categories|attributes|product-types)/(?![0-9]+/reviews/)"
+API_CACHE_WATCHED_TABLES = ("products_", "attributes_")
 
 # PostgreSQL text-search configuration for product search (stemming, stop words): "english",
 # "simple", "german" ... After changing it, run `manage.py search_reindex`.

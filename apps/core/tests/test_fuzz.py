@@ -38,6 +38,12 @@ from schemathesis.core.failures import AcceptedNegativeData, Failure
 from schemathesis.core.transport import Response
 from schemathesis.hooks import should_keep_failure
 
+from apps.attributes.tests.factories import (
+    AttributeFactory,
+    AttributeOptionFactory,
+    ProductTypeAttributeFactory,
+    ProductTypeFactory,
+)
 from apps.core.tests import fuzz_hooks
 from apps.core.tests.live import ProdServer, free_port
 from apps.core.tests.live import database_url as live_database_url
@@ -159,6 +165,15 @@ def seed_catalogue() -> None:
         ProductFactory(name="Field Guide", slug="field-guide", category=books),
         ProductFactory(name="Old Map", slug="old-map", category=books, is_active=False),
     ]
+    size = AttributeFactory(name="Size", slug="size", kind="choice", is_filterable=True)
+    colour = AttributeFactory(name="Colour", slug="colour", kind="swatch")
+    AttributeFactory(name="Pages", slug="pages", kind="number", unit="pages")
+    AttributeOptionFactory(attribute=size, value="M", slug="m")
+    AttributeOptionFactory(attribute=colour, value="Red", slug="red", swatch_colour="#b3261e")
+    tshirt = ProductTypeFactory(name="T-shirt", slug="t-shirt", has_variants=True)
+    ProductTypeAttributeFactory(product_type=tshirt, attribute=size, is_axis=True)
+    ProductTypeAttributeFactory(product_type=tshirt, attribute=colour)
+    ProductTypeFactory(name="Book", slug="book")
     staff = UserFactory(email=STAFF_EMAIL, is_staff=True, is_superuser=True)
     customer = UserFactory(email="customer@example.com")
     # Hashed as production hashes: the test settings' fast MD5 is not among prod's hashers.

@@ -4,6 +4,7 @@ every time, and only into an empty database."""
 import pytest
 from django.core.management import call_command
 
+from apps.attributes.models import Attribute, AttributeKind, ProductType
 from apps.products.models import Category, Product
 from apps.reviews.models import Review
 from apps.reviews.services import rating_figures_recompute
@@ -52,6 +53,25 @@ def test_demo_catalogue_is_deterministic_and_loads_only_into_an_empty_database()
     Category.objects.filter(parent__isnull=False).delete()
     Category.objects.all().delete()
     User.objects.all().delete()
+    ProductType.objects.all().delete()
+    Attribute.objects.all().delete()
     call_command("load_demo_catalogue", products=100)
 
     assert catalogue_fingerprint() == first
+
+
+def test_demo_catalogue_has_attributes_and_product_types() -> None:
+    call_command("load_demo_catalogue", products=10)
+
+    apparel = ProductType.objects.for_detail().get(slug="apparel")
+    rows = list(apparel.type_attributes.all())
+    assert [(row.attribute.slug, row.is_axis) for row in rows] == [
+        ("size", True),
+        ("colour", True),
+        ("material", False),
+    ]
+    colour = Attribute.objects.for_detail().get(slug="colour")
+    assert colour.kind == AttributeKind.SWATCH
+    assert all(option.swatch_colour for option in colour.options.all())
+    assert set(ProductType.objects.values_list("slug", flat=True)) == {"apparel", "phone", "book"}
+    assert Attribute.objects.get(slug="screen-size").unit == "in"

@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils.text import slugify
 
+from apps.attributes.models import ProductType
+from apps.demo.product_types import load_demo_product_types
 from apps.products.models import Category, Product
 from apps.reviews.models import Review
 from apps.reviews.services import rating_figures_recompute
@@ -84,20 +86,21 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=20261121, help="Random seed.")
 
     def handle(self, *args: Any, products: int, seed: int, **options: Any) -> None:
-        if Product.objects.exists() or Category.objects.exists():
+        if Product.objects.exists() or Category.objects.exists() or ProductType.objects.exists():
             self.stdout.write("The catalogue already has data; leaving it as it is.")
             return
         with transaction.atomic():
             counts = self._load(random.Random(seed), products)
         self.stdout.write(
             self.style.SUCCESS(
-                "Loaded {categories} categories, {products} products, {users} users "
-                "and {reviews} reviews.".format(**counts)
+                "Loaded {categories} categories, {product_types} product types, {products} "
+                "products, {users} users and {reviews} reviews.".format(**counts)
             )
         )
 
     def _load(self, rng: random.Random, product_total: int) -> dict[str, int]:
         leaves = self._create_tree()
+        product_types = load_demo_product_types()
         users = User.objects.bulk_create(
             [
                 User(
@@ -130,6 +133,7 @@ class Command(BaseCommand):
         rating_figures_recompute()
         return {
             "categories": Category.objects.count(),
+            "product_types": len(product_types),
             "products": len(products),
             "users": len(users),
             "reviews": len(reviews),
