@@ -140,14 +140,17 @@ class ProductQuerySet(models.QuerySet["Product"]):
         """Return products with everything a list row renders, in one query."""
         return self.select_related("category")
 
-    def for_detail(self) -> "ProductQuerySet":
+    def for_detail(self, *, every_variant: bool = False) -> "ProductQuerySet":
         """Return products with everything a product page shows, in one query: the category,
-        and as JSON its ancestors root first (``breadcrumbs_data``) and the product's images in
-        order (``images_data``)."""
+        and as JSON its ancestors root first (``breadcrumbs_data``), the product's images in
+        order (``images_data``) and its first ``DETAIL_MAX_VARIANTS`` variants by position
+        (``variants_data``): the active ones, or with ``every_variant`` all of them."""
+        variants_sql = _EVERY_VARIANT_SQL if every_variant else _ACTIVE_VARIANTS_SQL
         return self.select_related("category").annotate(
             # Constant SQL, no parameters.
             breadcrumbs_data=RawSQL(_BREADCRUMBS_SQL, [], output_field=models.JSONField()),  # noqa: S611
             images_data=RawSQL(_IMAGES_SQL, [], output_field=models.JSONField()),  # noqa: S611
+            variants_data=RawSQL(variants_sql, [], output_field=models.JSONField()),  # noqa: S611
         )
 
     def in_category(self, category: "Category") -> "ProductQuerySet":
@@ -177,6 +180,34 @@ _IMAGES_SQL = """
     FROM products_productimage image
     WHERE image.product_id = "products_product"."id"
 """
+
+
+# Prices as text, as the serializers write them ("12.50"): a JSON number would lose the places.
+_VARIANTS_SQL = """
+    SELECT coalesce(jsonb_agg(
+        jsonb_build_object(
+            'id', variant.id, 'sku', variant.sku, 'price', variant.price::text,
+            'stock', variant.stock, 'in_stock', variant.stock > 0,
+            'is_active', variant.is_active, 'position', variant.position,
+            'option_ids', to_jsonb(variant.option_ids)
+        ) ORDER BY variant.position, variant.id), '[]')
+    FROM (
+        SELECT * FROM products_variant
+        WHERE products_variant.product_id = "products_product"."id" {condition}
+        ORDER BY products_variant.position, products_variant.id
+        LIMIT {limit}
+    ) AS variant
+"""
+DETAIL_MAX_VARIANTS = 100  # listed with the catalogue's limits (apps.products.limits)
+_EVERY_VARIANT_SQL = _VARIANTS_SQL.format(condition="", limit=DETAIL_MAX_VARIANTS)
+_ACTIVE_VARIANTS_SQL = _VARIANTS_SQL.format(
+    condition="AND products_variant.is_active", limit=DETAIL_MAX_VARIANTS
+)
+
+
+def sees_every_variant(user: object) -> bool:
+    """Return whether ``user`` sees inactive variants too: staff who may change variants."""
+    return bool(getattr(user, "is_staff", False)) and user.has_perm("products.change_variant")  # type: ignore[attr-defined]
 
 
 class ProductManager(models.Manager.from_queryset(ProductQuerySet)):  # type: ignore[misc]
@@ -356,10 +387,13 @@ for _field, _rule in PRODUCT_SUMMARY_RULES.items():
     register_database_rule(
         _rule, field=_field, message=SEVERAL_VARIANTS_MESSAGE.format(SUMMARY_FIELD_PLURALS[_field])
     )
+# The API's key for an error about the whole request (DRF's NON_FIELD_ERRORS_KEY, unchanged in
+# the settings); the models do not import DRF.
+NON_FIELD_ERRORS_KEY = "non_field_errors"
 REQUIRES_VARIANT_RULE = "products_product_requires_variant"
 REQUIRES_VARIANT_MESSAGE = "A product keeps at least one variant: this is its last one."
 register_database_rule(
-    REQUIRES_VARIANT_RULE, field="non_field_errors", message=REQUIRES_VARIANT_MESSAGE
+    REQUIRES_VARIANT_RULE, field=NON_FIELD_ERRORS_KEY, message=REQUIRES_VARIANT_MESSAGE
 )
 # The field that carries a variant's options in the API. Slice 2 of issue 13 replaces the ids
 # with ``options: {axis_slug: option_slug}`` and this with "options".
@@ -380,9 +414,7 @@ class VariantQuerySet(models.QuerySet["Variant"]):
     def visible_to(self, user: object) -> "VariantQuerySet":
         """Return every variant for staff who may change them, the active ones for anyone else
         (the product's own visibility is the caller's: ``Product.objects.visible_to``)."""
-        if getattr(user, "is_staff", False) and user.has_perm("products.change_variant"):  # type: ignore[attr-defined]
-            return self
-        return self.active()
+        return self if sees_every_variant(user) else self.active()
 
 
 class Variant(TimeStampedModel):
