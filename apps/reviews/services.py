@@ -88,7 +88,8 @@ def review_delete(*, review: Review) -> None:
 @retry_on_write_conflict
 @transaction.atomic
 def reviews_delete_for_user(*, user: User) -> None:
-    """Delete every review by ``user``, taking each out of its product's figures."""
+    """Delete every review by ``user``, taking each out of its product's figures, and their
+    helpful votes, taking each out of its review's ``helpful_count``."""
     # Locked, then grouped per product; a fixed product order keeps two such deletions from
     # deadlocking each other.
     ratings = (
@@ -100,6 +101,12 @@ def reviews_delete_for_user(*, user: User) -> None:
     for product_id, removed in per_product.items():
         _adjust_product_figures(product_id=product_id, added=Counter(), removed=removed)
     Review.objects.filter(user=user).delete()
+    # The user's helpful votes on other people's reviews go with the account; take each out of
+    # its review's count. Reviews locked in id order, as review_vote_add locks one.
+    voted_on = Review.objects.filter(votes__user=user)
+    list(voted_on.select_for_update().order_by("pk").values_list("pk"))
+    voted_on.update(helpful_count=F("helpful_count") - 1)
+    ReviewVote.objects.filter(user=user).delete()
 
 
 @retry_on_write_conflict

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     # it (checked by `make lint`: [tool.importlinter] in pyproject.toml).
     "apps.core",
     "apps.users",
+    "apps.attributes",
     "apps.products",
     "apps.reviews",
     # The admin's front page and the demo catalogue, which read or fill all of the above.

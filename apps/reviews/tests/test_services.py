@@ -11,6 +11,7 @@ from apps.reviews.services import (
     rating_figures_recompute,
     review_hide,
     review_update,
+    review_vote_add,
     reviews_delete_for_user,
     reviews_moderate,
 )
@@ -72,6 +73,24 @@ def test_deleting_a_user_takes_their_reviews_out_of_the_figures() -> None:
     assert Product.objects.get(pk=first.pk).rating_sum == 5
     assert Product.objects.get(pk=second.pk).review_count == 0
     assert rating_figures_recompute() == []
+
+
+def test_deleting_a_user_takes_their_helpful_votes_out_of_the_counts() -> None:
+    leaving, staying = UserFactory(), UserFactory()
+    voted_twice, voted_once = ReviewFactory(), ReviewFactory()
+    review_vote_add(review=voted_twice, user=leaving)
+    review_vote_add(review=voted_twice, user=staying)
+    review_vote_add(review=voted_once, user=leaving)
+    own = ReviewFactory(user=leaving)
+    review_vote_add(review=own, user=staying)
+
+    user_delete(user=leaving)
+
+    voted_twice.refresh_from_db()
+    voted_once.refresh_from_db()
+    assert (voted_twice.helpful_count, voted_twice.votes.count()) == (1, 1)
+    assert (voted_once.helpful_count, voted_once.votes.count()) == (0, 0)
+    assert not Review.objects.filter(pk=own.pk).exists()
 
 
 def test_account_deletion_runs_the_reviews_step() -> None:
