@@ -1,6 +1,7 @@
 """Variants in the admin: the inline on the product page, the summary read-only on a product
-with several, and the bulk actions."""
+with several, the bulk actions and the import."""
 
+import io
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -12,7 +13,9 @@ from django.urls import reverse
 from apps.core.models import AuditEntry
 from apps.core.tests.helpers import post_bulk_action
 from apps.products.models import Product
-from apps.products.tests.factories import ProductFactory, VariantFactory
+from apps.products.sheets import product_import
+from apps.products.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from apps.products.tests.helpers import csv_bytes
 
 pytestmark = [
     pytest.mark.django_db,
@@ -156,3 +159,37 @@ def test_a_percentage_changes_every_variant(staff_client: Client, tee: Product) 
         str(tee.pk): ({"price": "20.00"}, {"price": "22.00"}),
         str(single.pk): ({"price": "10.00"}, {"price": "11.00"}),
     }
+
+
+# --- the import -------------------------------------------------------------------------------
+
+
+def test_the_import_refuses_summary_changes_of_products_with_several_variants(
+    tee: Product,
+) -> None:
+    CategoryFactory(slug="shirts")
+    single = ProductFactory(sku="MUG", price=Decimal("5.00"))
+    header = ["sku", "name", "price", "stock", "category"]
+    data = csv_bytes(
+        [
+            ["TEE-M", "Tee", "1.00", "6", "shirts"],  # several variants: price refused
+            ["TEE-L", "Other tee", "2.00", "1", "shirts"],  # a variant's SKU: not a new product
+            ["MUG", single.name, "6.00", "10", "shirts"],  # one variant: changed
+        ],
+        header=header,
+    )
+
+    report = product_import(file=io.BytesIO(data), file_format="csv", commit=False)
+
+    assert [(error.row, error.column, error.message) for error in report.errors] == [
+        (2, "price", "This product has several variants: change their prices."),
+        (3, "sku", "SKU TEE-L is a variant of the product TEE-M."),
+    ]
+
+    # Without them, the import writes through to the one variant.
+    data = csv_bytes([["MUG", single.name, "6.00", "10", "shirts"]], header=header)
+    report = product_import(file=io.BytesIO(data), file_format="csv", commit=True)
+    assert not report.errors
+    assert single.variants.get().price == Decimal("6.00")
+    tee.refresh_from_db()
+    assert tee.price == Decimal("20.00")
