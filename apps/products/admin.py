@@ -157,7 +157,7 @@ class ProductAdmin(
         "created_at",
         "updated_at",
     ]
-    inlines = [VariantInline, ProductImageInline]
+    inlines = [ProductImageInline, VariantInline]
     fieldsets = (
         (None, {"fields": ("name", "slug", "sku", "category", "description")}),
         ("Selling", {"fields": ("price", "price_max", "stock", "is_active", "variant_count")}),
