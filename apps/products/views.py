@@ -3,7 +3,12 @@ from typing import Any
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,6 +20,7 @@ from apps.core.fields import ID_PATH_PATTERN
 from apps.core.filters import LARGEST_ID
 from apps.core.pagination import PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
+from apps.core.schema import ErrorResponseSerializer
 
 from .filters import CategoryFilter, ProductFilter, ProductListParameters
 from .limits import LIST_MAX_IDS
@@ -349,6 +355,15 @@ class ProductImageViewSet(
 @extend_schema_view(
     create=extend_schema(responses={201: VariantSerializer}),
     partial_update=extend_schema(responses=VariantSerializer),
+    destroy=extend_schema(
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                ErrorResponseSerializer,
+                "The product's last variant (`invalid`): a product keeps at least one.",
+            ),
+        }
+    ),
 )
 class VariantViewSet(
     mixins.ListModelMixin,
