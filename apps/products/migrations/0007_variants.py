@@ -20,7 +20,9 @@ lock until the migration commits, so no write slips in between the backfill and 
 Reversing drops the triggers, the variants and the two columns; the products kept their price,
 stock and SKU.
 
-On a 100k-product database (benchmarks/generate_catalogue.py) it takes TIMING.
+On a 100k-product database (benchmarks/generate_catalogue.py, PostgreSQL 15, 2 shared cores)
+``migrate`` takes 17 s: the price_max UPDATE about 13 s (it rewrites every product row and its
+indexes), the variants' INSERT 1.4 s, the rest under 2 s.
 """
 
 from decimal import Decimal
