@@ -117,6 +117,11 @@ class BulkActionForm(forms.Form):
         """
         raise NotImplementedError
 
+    def applied_note(self) -> str:
+        """Return what the message after ``apply()`` adds to the count of changed objects (such
+        as how many were skipped), or nothing."""
+        return ""
+
 
 class ConfirmedBulkAction:
     """An admin action that shows what it will change and applies it once confirmed, declared
@@ -225,9 +230,11 @@ class ConfirmedBulkActionsMixin(admin.ModelAdmin[Any]):
                 form.add_error(None, error)
                 confirming = False
             else:
+                note = form.applied_note()
                 self.message_user(
                     request,
-                    f"{form.title}: {changed} {model_ngettext(self.opts, changed)} changed.",
+                    f"{form.title}: {changed} {model_ngettext(self.opts, changed)} changed."
+                    + (f" {note}" if note else ""),
                     messages.SUCCESS,
                 )
                 return None

@@ -37,8 +37,11 @@ PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 # A statement's first line: functions and triggers replace what is there, types and tables
 # are created (PostgreSQL has no CREATE OR REPLACE for them). Names are not schema-qualified:
 # objects go where the migrations put them, the connection's current schema.
+# A constraint trigger (deferrable, checked at commit) has no CREATE OR REPLACE either: its
+# file writes CREATE CONSTRAINT TRIGGER, run after a DROP TRIGGER IF EXISTS of the same trigger.
 _HEADER = re.compile(
-    r"CREATE (?P<replace>OR REPLACE )?(?P<kind>FUNCTION|TRIGGER|TYPE|TABLE) (?P<name>\w+)\b(?!\.)"
+    r"CREATE (?P<replace>OR REPLACE )?(?P<constraint>CONSTRAINT )?"
+    r"(?P<kind>FUNCTION|TRIGGER|TYPE|TABLE) (?P<name>\w+)\b(?!\.)"
 )
 _TRIGGER_TABLE = re.compile(r"\bON (\w+)")
 _LEADING_COMMENTS = re.compile(r"\A(?:\s*--[^\n]*\n)*\s*")
@@ -99,10 +102,14 @@ def read_sql_file(path: Path) -> tuple[DatabaseObject, ...]:
                 f"without a schema), not {statement.splitlines()[0]!r}"
             )
         kind = cast(Kind, header["kind"].lower())
-        if bool(header["replace"]) != (kind in ("function", "trigger")):
+        constraint = bool(header["constraint"])
+        if constraint and kind != "trigger":
+            raise ValueError(f"{path}: CONSTRAINT goes with TRIGGER only")
+        replaceable = kind in ("function", "trigger") and not constraint
+        if bool(header["replace"]) != replaceable:
             raise ValueError(
-                f"{path}: write CREATE OR REPLACE for a function or trigger, CREATE for a type "
-                f"or table, not {statement.splitlines()[0]!r}"
+                f"{path}: write CREATE OR REPLACE for a function or trigger, CREATE for a type, "
+                f"table or constraint trigger, not {statement.splitlines()[0]!r}"
             )
         table = ""
         if kind == "trigger":
@@ -110,6 +117,9 @@ def read_sql_file(path: Path) -> tuple[DatabaseObject, ...]:
             if on is None:
                 raise ValueError(f"{path}: trigger {header['name']} names no table")
             table = on[1]
+        if constraint:
+            # Replaced as the others are: running the file brings the database to it.
+            statement = f"DROP TRIGGER IF EXISTS {header['name']} ON {table};\n{statement}"
         objects.append(DatabaseObject(kind, header["name"], statement, path, table))
     return tuple(objects)
 

@@ -167,7 +167,9 @@ def integrity_error_to_validation_error(error: IntegrityError) -> exceptions.API
     """Name the field and rule behind a database constraint violation (a 400), or give a 409."""
     diag = getattr(error.__cause__, "diag", None)
     name = getattr(diag, "constraint_name", None)
-    rule = _constraint_rules().get(name or "") or database_rule(name or "")
+    # A registered rule first: it may name a field a constraint does not start with (a unique
+    # constraint on (product, option_ids) is about the options).
+    rule = database_rule(name or "") or _constraint_rules().get(name or "")
     if rule is None:
         return Conflict()
     field, message = rule

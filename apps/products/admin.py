@@ -16,7 +16,7 @@ from .admin_actions import ProductBulkActionsMixin
 from .admin_changelist import ProductChangelistMixin
 from .admin_import_export import ProductImportExportMixin
 from .images import validate_product_image
-from .models import Category, Product, ProductImage
+from .models import REQUIRES_VARIANT_MESSAGE, Category, Product, ProductImage, Variant
 from .services import category_validate_parent, product_delete, product_image_delete
 
 
@@ -112,6 +112,32 @@ class ProductImageInline(admin.TabularInline[ProductImage, Product]):
         )
 
 
+class VariantInlineFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # The database refuses it at commit too (products_product_requires_variant); this says
+        # so on the page.
+        kept = [
+            form
+            for form in self.forms
+            if form.has_changed() or form.instance.pk
+            if not getattr(form, "cleaned_data", {}).get("DELETE", False)
+        ]
+        if not kept:
+            raise ValidationError(REQUIRES_VARIANT_MESSAGE)
+
+
+class VariantInline(admin.TabularInline[Variant, Product]):
+    """A product's variants, on its change page (a new product gets its first one from its own
+    SKU, price and stock)."""
+
+    model = Variant
+    formset = VariantInlineFormSet
+    fields = ["sku", "price", "stock", "is_active", "position", "option_ids"]
+    ordering = ["position", "id"]
+    extra = 0
+
+
 @admin.register(Product)
 class ProductAdmin(
     ProductImportExportMixin,
@@ -123,16 +149,18 @@ class ProductAdmin(
     autocomplete_fields = ["category"]
     readonly_fields = [
         "created_by",
+        "price_max",
+        "variant_count",
         "review_count",
         "rating_sum",
         "latest_reviews",
         "created_at",
         "updated_at",
     ]
-    inlines = [ProductImageInline]
+    inlines = [ProductImageInline, VariantInline]
     fieldsets = (
         (None, {"fields": ("name", "slug", "sku", "category", "description")}),
-        ("Selling", {"fields": ("price", "stock", "is_active")}),
+        ("Selling", {"fields": ("price", "price_max", "stock", "is_active", "variant_count")}),
         ("Reviews", {"fields": ("review_count", "rating_sum", "latest_reviews")}),
         ("Audit", {"fields": ("created_by", "created_at", "updated_at")}),
     )
@@ -165,6 +193,20 @@ class ProductAdmin(
             rows,
             everything,
         )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.has_several_variants:
+            # Their variants' summary: changed through the variants below.
+            fields += ["sku", "price", "stock"]
+        return fields
+
+    def get_inline_instances(self, request: HttpRequest, obj: Product | None = None) -> Any:
+        inlines = super().get_inline_instances(request, obj)
+        if obj is None:
+            # A new product gets its first variant from its own SKU, price and stock.
+            return [inline for inline in inlines if not isinstance(inline, VariantInline)]
+        return inlines
 
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
         product_delete(product=obj)

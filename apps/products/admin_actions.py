@@ -1,6 +1,10 @@
 """Bulk actions of the product admin: activate, deactivate, set the price or change it by a
 percentage, move to a category, set the stock.
 
+With variants: a percentage changes the price of every variant of the selected products (and so
+their summary); setting the price or the stock skips products with several variants, and the
+message says how many.
+
 Each one shows what it will change on a confirmation page, then ``products_bulk_change``
 changes every selected product in one transaction with set-based UPDATEs (the same handful of
 statements for 20 rows or 100,000) and records one audit entry per changed product, all sharing
@@ -16,7 +20,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, Value
+from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Greatest, Round
 
@@ -34,7 +38,7 @@ from apps.core.services import register_audit_action
 
 from .limits import PRICE_DECIMAL_PLACES, PRICE_MAX, PRICE_MAX_DIGITS, STOCK_MAX
 from .models import Category, Product
-from .services import products_bulk_change
+from .services import products_bulk_change, variants_bulk_change_price
 
 # Product fields a bulk action may write, by attribute name, with their label.
 FIELD_LABELS = {
@@ -54,6 +58,24 @@ class ProductChangeForm(BulkActionForm):
 
     audit_action: ClassVar[str]
     writes: ClassVar[tuple[str, ...]]
+    # Whether the action skips products with several variants, whose price, stock and SKU are
+    # their variants' summary (set price, set stock).
+    one_variant_only: ClassVar[bool] = False
+    skipped = 0
+
+    def writable(self) -> QuerySet[Product]:
+        """Return the selected products this action writes."""
+        if self.one_variant_only:
+            return self.selection.filter(variant_count=1)
+        return self.selection
+
+    def applied_note(self) -> str:
+        if not self.skipped:
+            return ""
+        return (
+            f"{self.skipped} with several variants skipped: change their variants' "
+            f"{FIELD_LABELS[self.writes[0]].lower()}."
+        )
 
     def changes(self) -> dict[str, Combinable]:
         raise NotImplementedError
@@ -70,7 +92,8 @@ class ProductChangeForm(BulkActionForm):
             afters = {f"after_{name}": value for name, value in changes.items()}
             rows = rows.annotate(**afters)
             changing = (
-                self.selection.annotate(**afters)
+                self.writable()
+                .annotate(**afters)
                 .exclude(**{name: F(f"after_{name}") for name in changes})
                 .count()
             )
@@ -103,9 +126,11 @@ class ProductChangeForm(BulkActionForm):
         )
 
     def apply(self, *, user: AbstractBaseUser | AnonymousUser) -> int:
+        if self.one_variant_only:
+            self.skipped = self.selection.filter(variant_count__gt=1).count()
         return products_bulk_change(
             user=user,
-            selection=self.selection,
+            selection=self.writable(),
             changes=self.changes(),
             audit_action=self.audit_action,
             category_names=self.category_names(),
@@ -134,6 +159,7 @@ class SetPriceForm(ProductChangeForm):
     audit_action = "products.set_price"
     title = "Set the price of products"
     writes = ("price",)
+    one_variant_only = True
 
     price = forms.DecimalField(
         label="New price",
@@ -190,6 +216,16 @@ class ChangePriceByPercentageForm(ProductChangeForm):
         new_price = Round(F("price") * Value(factor), precision=PRICE_DECIMAL_PLACES)
         return {"price": Greatest(new_price, Value(Decimal("0.00")))}
 
+    def apply(self, *, user: AbstractBaseUser | AnonymousUser) -> int:
+        # Every variant's price changes by the percentage; a product's price (the lowest) with
+        # them, as the preview shows it: rounding and the floor at 0 keep the order of prices.
+        return variants_bulk_change_price(
+            user=user,
+            selection=self.selection,
+            new_price=self.changes()["price"],
+            audit_action=self.audit_action,
+        )
+
     def summary(self) -> list[tuple[str, str]]:
         return [("Change by", f"{self.cleaned_data['percentage']:+} %")]
 
@@ -223,6 +259,7 @@ class SetStockForm(ProductChangeForm):
     audit_action = "products.set_stock"
     title = "Set the stock of products"
     writes = ("stock",)
+    one_variant_only = True
 
     stock = forms.IntegerField(label="New stock", min_value=0, max_value=STOCK_MAX)
 

@@ -74,7 +74,10 @@ class ProductFilter(django_filters.FilterSet):
         field_name="created_at", lookup_expr="lt", help_text="ISO 8601 date or date-time."
     )
     sku = django_filters.CharFilter(
-        field_name="sku", lookup_expr="iexact", max_length=64, help_text="Exact SKU, any case."
+        field_name="sku",
+        lookup_expr="iexact",
+        max_length=64,
+        help_text="Exact SKU of any of its variants, any case.",
     )
     # The view documents it, bounds included (PRODUCT_LIST_PARAMETERS); declared an integer
     # here, so that drf-spectacular does not look for a model field named "ids".

@@ -4,7 +4,7 @@ import accepts, PostgreSQL stores."""
 
 from apps.core.limits import INTEGER_MAX, largest_decimal
 
-from .models import Product
+from .models import DETAIL_MAX_VARIANTS, Product  # noqa: F401 (DETAIL_MAX_VARIANTS: see below)
 
 _fields = Product._meta
 
@@ -25,6 +25,16 @@ STOCK_MAX = INTEGER_MAX
 
 # ?ids=1,2,3 takes at most this many.
 LIST_MAX_IDS = 100
+
+# --- variants -------------------------------------------------------------------------------------
+
+# A product's detail carries its first DETAIL_MAX_VARIANTS variants (by position, id), declared
+# in models.py beside the detail's query (imported above); all of them are at
+# /products/{id}/variants/, paginated. The most a product may have is the setting
+# CATALOGUE_MAX_VARIANTS_PER_PRODUCT.
+
+# A variant has one option per axis of its product's type: a type has at most this many axes.
+VARIANT_MAX_OPTIONS = 10
 
 # --- sheets: import and export --------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from apps.core.pagination.cursors import CursorPage, CursorRequest
 from apps.core.pagination.page_numbers import NumberedPage, PageRequest
 
 from .facets import product_facets, summary_covers
-from .models import Category, CategoryFacetCount, Product
+from .models import Category, CategoryFacetCount, Product, Variant
 from .search import ProductSearch, corrected_search, fulltext_search, search_has_matches
 
 # ?ordering= values and the columns they sort on; the id breaks ties in the same direction.
@@ -58,7 +58,10 @@ NARROWING: dict[str, Callable[[Products, Any], Products]] = {
     "rating_min": lambda products, rating: products.filter(rating_average__gte=rating),
     "created_after": lambda products, moment: products.filter(created_at__gte=moment),
     "created_before": lambda products, moment: products.filter(created_at__lt=moment),
-    "sku": lambda products, sku: products.filter(sku__iexact=sku),
+    # Any variant's SKU (the product's own is its first variant's), by variant_sku_upper.
+    "sku": lambda products, sku: products.filter(
+        pk__in=Variant.objects.filter(sku__iexact=sku).values("product_id")
+    ),
     "ids": lambda products, ids: products.filter(pk__in=ids),
 }
 _BESIDES_CATEGORY = tuple(name for name in NARROWING if name != "category")

@@ -66,6 +66,19 @@ class ReturningCharField(models.CharField):
     db_returning = True
 
 
+class ReturningDecimalField(models.DecimalField):
+    """A decimal column the database fills in (a trigger); read back on INSERT with RETURNING."""
+
+    db_returning = True
+
+
+class ReturningIntegerField(models.IntegerField):
+    """An integer column the database fills in (a trigger); read back on INSERT with
+    RETURNING."""
+
+    db_returning = True
+
+
 class Category(TimeStampedModel):
     """A node of the category tree; ``parent`` is empty for a root."""
 
@@ -127,14 +140,17 @@ class ProductQuerySet(models.QuerySet["Product"]):
         """Return products with everything a list row renders, in one query."""
         return self.select_related("category")
 
-    def for_detail(self) -> "ProductQuerySet":
+    def for_detail(self, *, every_variant: bool = False) -> "ProductQuerySet":
         """Return products with everything a product page shows, in one query: the category,
-        and as JSON its ancestors root first (``breadcrumbs_data``) and the product's images in
-        order (``images_data``)."""
+        and as JSON its ancestors root first (``breadcrumbs_data``), the product's images in
+        order (``images_data``) and its first ``DETAIL_MAX_VARIANTS`` variants by position
+        (``variants_data``): the active ones, or with ``every_variant`` all of them."""
+        variants_sql = _EVERY_VARIANT_SQL if every_variant else _ACTIVE_VARIANTS_SQL
         return self.select_related("category").annotate(
             # Constant SQL, no parameters.
             breadcrumbs_data=RawSQL(_BREADCRUMBS_SQL, [], output_field=models.JSONField()),  # noqa: S611
             images_data=RawSQL(_IMAGES_SQL, [], output_field=models.JSONField()),  # noqa: S611
+            variants_data=RawSQL(variants_sql, [], output_field=models.JSONField()),  # noqa: S611
         )
 
     def in_category(self, category: "Category") -> "ProductQuerySet":
@@ -164,6 +180,34 @@ _IMAGES_SQL = """
     FROM products_productimage image
     WHERE image.product_id = "products_product"."id"
 """
+
+
+# Prices as text, as the serializers write them ("12.50"): a JSON number would lose the places.
+_VARIANTS_SQL = """
+    SELECT coalesce(jsonb_agg(
+        jsonb_build_object(
+            'id', variant.id, 'sku', variant.sku, 'price', variant.price::text,
+            'stock', variant.stock, 'in_stock', variant.stock > 0,
+            'is_active', variant.is_active, 'position', variant.position,
+            'option_ids', to_jsonb(variant.option_ids)
+        ) ORDER BY variant.position, variant.id), '[]')
+    FROM (
+        SELECT * FROM products_variant
+        WHERE products_variant.product_id = "products_product"."id" {condition}
+        ORDER BY products_variant.position, products_variant.id
+        LIMIT {limit}
+    ) AS variant
+"""
+DETAIL_MAX_VARIANTS = 100  # listed with the catalogue's limits (apps.products.limits)
+_EVERY_VARIANT_SQL = _VARIANTS_SQL.format(condition="", limit=DETAIL_MAX_VARIANTS)
+_ACTIVE_VARIANTS_SQL = _VARIANTS_SQL.format(
+    condition="AND products_variant.is_active", limit=DETAIL_MAX_VARIANTS
+)
+
+
+def sees_every_variant(user: object) -> bool:
+    """Return whether ``user`` sees inactive variants too: staff who may change variants."""
+    return bool(getattr(user, "is_staff", False)) and user.has_perm("products.change_variant")  # type: ignore[attr-defined]
 
 
 class ProductManager(models.Manager.from_queryset(ProductQuerySet)):  # type: ignore[misc]
@@ -216,6 +260,14 @@ class Product(TimeStampedModel):
     # Full-text document (name weighted A, description B) in the configured language, set by a
     # trigger in the same statement as every insert or edit: a product is searchable at once.
     search_vector = SearchVectorField(null=True, editable=False)
+    # The variants' summary, with price, stock and sku (see Variant): the highest price of the
+    # active variants (of all when none is active) and how many variants there are. Kept by
+    # PostgreSQL (products_variant_summarize); a new product starts with one variant, its own
+    # price and stock (products_product_variant_defaults, products_product_default_variant).
+    price_max = ReturningDecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0"), editable=False
+    )
+    variant_count = ReturningIntegerField(default=1, editable=False)
 
     objects: ClassVar[ProductManager] = ProductManager()
 
@@ -307,6 +359,10 @@ class Product(TimeStampedModel):
         return self.stock > 0
 
     @property
+    def has_several_variants(self) -> bool:
+        return self.variant_count > 1
+
+    @property
     def average_rating(self) -> Decimal | None:
         """Return the mean rating to two decimals, or None without reviews."""
         if not self.review_count:
@@ -317,6 +373,113 @@ class Product(TimeStampedModel):
     def rating_histogram(self) -> dict[str, int]:
         """Return how many reviews gave each number of stars, "1" to "5"."""
         return {str(stars): getattr(self, f"rating_{stars}_count") for stars in range(1, 6)}
+
+
+# Rules the triggers on products and variants enforce (apps/products/sql/), reported on a field.
+SEVERAL_VARIANTS_MESSAGE = "This product has several variants: change their {}."
+PRODUCT_SUMMARY_RULES = {
+    "price": "products_product_price_from_variants",
+    "stock": "products_product_stock_from_variants",
+    "sku": "products_product_sku_from_variants",
+}
+SUMMARY_FIELD_PLURALS = {"price": "prices", "stock": "stock", "sku": "SKUs"}
+for _field, _rule in PRODUCT_SUMMARY_RULES.items():
+    register_database_rule(
+        _rule, field=_field, message=SEVERAL_VARIANTS_MESSAGE.format(SUMMARY_FIELD_PLURALS[_field])
+    )
+# The API's key for an error about the whole request (DRF's NON_FIELD_ERRORS_KEY, unchanged in
+# the settings); the models do not import DRF.
+NON_FIELD_ERRORS_KEY = "non_field_errors"
+REQUIRES_VARIANT_RULE = "products_product_requires_variant"
+REQUIRES_VARIANT_MESSAGE = "A product keeps at least one variant: this is its last one."
+register_database_rule(
+    REQUIRES_VARIANT_RULE, field=NON_FIELD_ERRORS_KEY, message=REQUIRES_VARIANT_MESSAGE
+)
+# The field that carries a variant's options in the API. Slice 2 of issue 13 replaces the ids
+# with ``options: {axis_slug: option_slug}`` and this with "options".
+VARIANT_OPTIONS_FIELD = "option_ids"
+VARIANT_UNIQUE_OPTIONS_RULE = "products_variant_unique_options"
+VARIANT_UNIQUE_OPTIONS_MESSAGE = "This product already has a variant with these options."
+register_database_rule(
+    VARIANT_UNIQUE_OPTIONS_RULE,
+    field=VARIANT_OPTIONS_FIELD,
+    message=VARIANT_UNIQUE_OPTIONS_MESSAGE,
+)
+
+
+class VariantQuerySet(models.QuerySet["Variant"]):
+    def active(self) -> "VariantQuerySet":
+        return self.filter(is_active=True)
+
+    def visible_to(self, user: object) -> "VariantQuerySet":
+        """Return every variant for staff who may change them, the active ones for anyone else
+        (the product's own visibility is the caller's: ``Product.objects.visible_to``)."""
+        return self if sees_every_variant(user) else self.active()
+
+
+class Variant(TimeStampedModel):
+    """One sellable form of a product (a size, a colour): its own SKU, price and stock.
+
+    Every product has at least one. The product's ``price``, ``price_max``, ``stock``, ``sku``
+    and ``variant_count`` summarise its variants, kept by PostgreSQL in the statement that
+    changes them (products_variant_summarize), whoever writes.
+    """
+
+    # db_index=False: the (product, position, id) index serves lookups by product.
+    # db_constraint=False: the database's foreign key is products_variant_product_fk, created by
+    # products.0007 with ON DELETE CASCADE (which Django 5.2 cannot declare), so that SQL that
+    # deletes products deletes their variants too; Django deletes them first itself.
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.CASCADE,
+        related_name="variants",
+        db_index=False,
+        db_constraint=False,
+    )
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    price = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    stock = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    # The ids of its options on the axes of the product's type (size, colour), sorted; empty for
+    # a product without a type.
+    option_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+
+    objects: ClassVar[VariantQuerySet] = VariantQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=0),
+                name="products_variant_price_not_negative",
+                violation_error_message="Price cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0),
+                name="products_variant_stock_not_negative",
+                violation_error_message="Stock cannot be negative.",
+            ),
+            models.UniqueConstraint(
+                fields=["product", "option_ids"],
+                name=VARIANT_UNIQUE_OPTIONS_RULE,
+                violation_error_message=VARIANT_UNIQUE_OPTIONS_MESSAGE,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["product", "position", "id"], name="variant_order"),
+            # ?sku= matches any variant's SKU, whatever the case.
+            models.Index(Upper("sku"), name="variant_sku_upper"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
 
 
 class CategoryFacetCountQuerySet(models.QuerySet["CategoryFacetCount"]):

@@ -5,13 +5,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from apps.core.fields import ModelSerializer
+from apps.core.filters import LARGEST_ID
 from apps.core.serializers import JSONTypesMixin
 from apps.core.shapes import assert_serializer_matches
 
 from .images import validate_product_image
-from .models import Category, Product, ProductImage
-from .services import category_validate_parent
-from .shapes import PRODUCT_DETAIL_SHAPE, PRODUCT_LIST_SHAPE
+from .limits import VARIANT_MAX_OPTIONS
+from .models import DETAIL_MAX_VARIANTS, Category, Product, ProductImage, Variant
+from .services import category_validate_parent, product_validate_summary_changes
+from .shapes import PRODUCT_DETAIL_SHAPE, PRODUCT_LIST_SHAPE, VARIANT_SHAPE
 
 # Slugs stay unique (ModelSerializer's UniqueValidator) but may be left out or blank: the
 # services derive one from the name.
@@ -105,11 +107,42 @@ class ProductImageUpdateSerializer(ProductImageSerializer):
         read_only_fields = ["id", "image", "width", "height", "created_at"]
 
 
+class PriceRangeSerializer(serializers.Serializer[Product]):
+    min = serializers.DecimalField(
+        source="price", max_digits=10, decimal_places=2, help_text="The price: the lowest."
+    )
+    max = serializers.DecimalField(source="price_max", max_digits=10, decimal_places=2)
+
+
+class VariantSerializer(JSONTypesMixin, ModelSerializer[Variant]):
+    """A variant of a product: its own SKU, price and stock. ``option_ids`` are the ids of its
+    options on the axes of the product's type, sorted (none for a product without a type)."""
+
+    in_stock = serializers.BooleanField(read_only=True)
+    option_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=LARGEST_ID),
+        required=False,
+        max_length=VARIANT_MAX_OPTIONS,
+        help_text="The ids of the variant's options, one per axis of the product's type.",
+    )
+
+    class Meta:
+        model = Variant
+        fields = list(VARIANT_SHAPE.keys)
+        read_only_fields = ["id", "in_stock"]
+
+
 # The product as lists show it: PRODUCT_LIST_SHAPE's keys (shapes.py), in order. A docstring
 # here would change the schema, whose description of it is the docstring it inherits from
 # apps.core.fields.ModelSerializer.
 class ProductReadSerializer(ModelSerializer[Product]):
     category = CategorySummarySerializer()
+    price_range = PriceRangeSerializer(
+        source="*",
+        read_only=True,
+        help_text="The lowest and highest price of the active variants (of all when none is "
+        "active); `min` is `price`.",
+    )
     in_stock = serializers.BooleanField()
     average_rating = serializers.DecimalField(
         max_digits=3,
@@ -142,10 +175,18 @@ class RatingSummarySerializer(serializers.Serializer[Product]):
 
 
 class ProductDetailSerializer(ProductReadSerializer):
-    """A product page: the list shape plus breadcrumbs, images and the rating summary."""
+    """A product page: the list shape plus breadcrumbs, images, variants and the rating
+    summary."""
 
     category = CategoryWithBreadcrumbsSerializer(read_only=True)
     images = ProductImageSerializer(many=True, read_only=True)
+    variants = VariantSerializer(
+        many=True,
+        read_only=True,
+        help_text=f"The first {DETAIL_MAX_VARIANTS} variants by position: the active ones "
+        "(staff who may change variants see all). Every variant: "
+        "`/api/v1/products/{id}/variants/`.",
+    )
     rating = RatingSummarySerializer(source="*", read_only=True)
 
     class Meta(ProductReadSerializer.Meta):
@@ -184,7 +225,11 @@ product_detail_data: Callable[[Product, Any], dict[str, Any]] = (
 
 
 class ProductWriteSerializer(JSONTypesMixin, ModelSerializer[Product]):
-    """Create or change a product; ``category`` is a category id. Answers with the read shape."""
+    """Create or change a product; ``category`` is a category id. Answers with the read shape.
+
+    A new product has one variant with its SKU, price and stock; changing them changes that
+    variant. On a product with several variants they are their summary, and a change is a 400:
+    change the variants (``/api/v1/products/{id}/variants/``)."""
 
     class Meta:
         model = Product
@@ -199,6 +244,14 @@ class ProductWriteSerializer(JSONTypesMixin, ModelSerializer[Product]):
             "category",
         ]
         extra_kwargs = {"slug": OPTIONAL_SLUG}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None:
+            try:
+                product_validate_summary_changes(product=self.instance, changes=attrs)
+            except DjangoValidationError as error:
+                raise serializers.ValidationError(error.message_dict) from error
+        return attrs
 
     def to_representation(self, instance: Product) -> dict[str, Any]:
         return ProductReadSerializer(instance, context=self.context).data

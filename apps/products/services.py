@@ -3,6 +3,7 @@ import uuid
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -19,11 +20,26 @@ from apps.core.transactions import retry_on_write_conflict
 from apps.users.models import User
 
 from .facets import PRICE_EDGES_TABLE, configured_price_edges
-from .models import CATEGORY_CYCLE_MESSAGE, Category, Product, ProductImage
+from .models import (
+    CATEGORY_CYCLE_MESSAGE,
+    NON_FIELD_ERRORS_KEY,
+    PRODUCT_SUMMARY_RULES,
+    REQUIRES_VARIANT_MESSAGE,
+    SEVERAL_VARIANTS_MESSAGE,
+    SUMMARY_FIELD_PLURALS,
+    VARIANT_OPTIONS_FIELD,
+    VARIANT_UNIQUE_OPTIONS_MESSAGE,
+    Category,
+    Product,
+    ProductImage,
+    Variant,
+)
 
 CatalogueItem = TypeVar("CatalogueItem", Category, Product)
 
 logger = logging.getLogger(__name__)
+
+POSITION_MAX = 32767  # a PositiveSmallIntegerField
 
 
 def _unique_slug(
@@ -138,11 +154,131 @@ def product_create(
     )
 
 
+def product_validate_summary_changes(*, product: Product, changes: dict[str, Any]) -> None:
+    """Refuse a change of price, stock or SKU on a product with several variants: those are
+    its variants' summary (on a product with one, they are written through to it)."""
+    if product.pk is None or not product.has_several_variants:
+        return
+    errors = {
+        field: SEVERAL_VARIANTS_MESSAGE.format(SUMMARY_FIELD_PLURALS[field])
+        for field in PRODUCT_SUMMARY_RULES
+        if field in changes and changes[field] != getattr(product, field)
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+# The columns the database may rewrite when a product is saved: the variants' summary.
+_SUMMARY_FIELDS = ["price", "price_max", "stock", "sku", "variant_count"]
+
+
 @retry_on_write_conflict
 @transaction.atomic
 def product_update(*, product: Product, **changes: Any) -> Product:
-    """Change a product's own fields; rating figures are not among them."""
-    return _save_changes(product, changes)
+    """Change a product's own fields; rating figures are not among them. Price, stock and SKU
+    change its one variant, and are refused on a product with several."""
+    product_validate_summary_changes(product=product, changes=changes)
+    _save_changes(product, changes)
+    product.refresh_from_db(fields=_SUMMARY_FIELDS)
+    return product
+
+
+# --- variants -------------------------------------------------------------------------------------
+
+
+def _lock_product(product_id: int) -> Product:
+    """Lock the product (FOR UPDATE) and return it with its variant count: writers of one
+    product's variants go one at a time, so the cap and the checks below hold."""
+    return Product.objects.select_for_update().only("pk", "variant_count").get(pk=product_id)
+
+
+def _touch_product(product_id: int) -> None:
+    # The product's page shows its variants: its Last-Modified moves with them.
+    Product.objects.filter(pk=product_id).update(updated_at=timezone.now())
+
+
+def _normalized_option_ids(option_ids: Any) -> list[int]:
+    """Return the option ids sorted, refusing one given twice."""
+    ids = sorted(option_ids)
+    if len(set(ids)) != len(ids):
+        raise ValidationError({VARIANT_OPTIONS_FIELD: "An option is given more than once."})
+    return ids
+
+
+def _check_options_free(*, product_id: int, option_ids: list[int], variant_id: int | None) -> None:
+    others = Variant.objects.filter(product_id=product_id, option_ids=option_ids)
+    if variant_id is not None:
+        others = others.exclude(pk=variant_id)
+    if others.exists():
+        raise ValidationError({VARIANT_OPTIONS_FIELD: VARIANT_UNIQUE_OPTIONS_MESSAGE})
+
+
+@retry_on_write_conflict
+@transaction.atomic
+def variant_create(
+    *,
+    product: Product,
+    sku: str,
+    price: Decimal,
+    stock: int = 0,
+    is_active: bool = True,
+    position: int | None = None,
+    option_ids: Any = (),
+) -> Variant:
+    """Add a variant to ``product`` (by default last), at most
+    ``CATALOGUE_MAX_VARIANTS_PER_PRODUCT`` of them; the product's summary follows."""
+    locked = _lock_product(product.pk)
+    limit = settings.CATALOGUE_MAX_VARIANTS_PER_PRODUCT
+    if locked.variant_count >= limit:
+        raise ValidationError(
+            {NON_FIELD_ERRORS_KEY: f"A product has at most {limit} variants; this one has them."}
+        )
+    ids = _normalized_option_ids(option_ids)
+    _check_options_free(product_id=product.pk, option_ids=ids, variant_id=None)
+    if position is None:
+        last = Variant.objects.filter(product_id=product.pk).aggregate(last=Max("position"))
+        position = min(0 if last["last"] is None else last["last"] + 1, POSITION_MAX)
+    variant = Variant.objects.create(
+        product_id=product.pk,
+        sku=sku,
+        price=price,
+        stock=stock,
+        is_active=is_active,
+        position=position,
+        option_ids=ids,
+    )
+    _touch_product(product.pk)
+    return variant
+
+
+@retry_on_write_conflict
+@transaction.atomic
+def variant_update(*, variant: Variant, **changes: Any) -> Variant:
+    """Change a variant; the product's summary follows."""
+    _lock_product(variant.product_id)
+    if "option_ids" in changes:
+        changes["option_ids"] = _normalized_option_ids(changes["option_ids"])
+        _check_options_free(
+            product_id=variant.product_id, option_ids=changes["option_ids"], variant_id=variant.pk
+        )
+    for field, value in changes.items():
+        setattr(variant, field, value)
+    variant.save()
+    _touch_product(variant.product_id)
+    return variant
+
+
+# Not retried on a write conflict: Model.delete() clears the instance's pk, which a second
+# run would need.
+def variant_delete(*, variant: Variant) -> None:
+    """Delete a variant, unless it is its product's last; the product's summary follows."""
+    with transaction.atomic():
+        _lock_product(variant.product_id)
+        if Variant.objects.filter(product_id=variant.product_id).count() <= 1:
+            raise ValidationError({NON_FIELD_ERRORS_KEY: REQUIRES_VARIANT_MESSAGE})
+        product_id = variant.product_id
+        variant.delete()
+        _touch_product(product_id)
 
 
 @transaction.atomic
@@ -283,6 +419,60 @@ def products_bulk_change(
         ),
     )
     return len(products)
+
+
+@retry_on_write_conflict
+@transaction.atomic
+def variants_bulk_change_price(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    selection: QuerySet[Product],
+    new_price: Combinable,
+    audit_action: str,
+) -> int:
+    """Write ``new_price`` (an SQL expression of the variant's ``price``) to every variant of the
+    selected products in one UPDATE, and record an audit entry for each product whose price
+    changed; return how many products had a variant changed.
+
+    Raise ValidationError, having written nothing, if a new price would not fit its column.
+    """
+    products = {
+        product.pk: product
+        for product in Product.objects.filter(pk__in=selection.values("pk"))
+        .only("pk", "name", "sku", "price")
+        .select_for_update()
+        .order_by("pk")
+    }
+    if not products:
+        return 0
+    changing = Variant.objects.filter(product_id__in=products).exclude(price=new_price)
+    limit = largest_decimal(Variant._meta.get_field("price"))
+    # Read on the locked products' variants: a price raised since the preview is seen here.
+    afters = list(changing.annotate(after=new_price).values_list("product_id", "after"))
+    too_large = len({product_id for product_id, after in afters if after > limit})
+    if too_large:
+        raise ValidationError(
+            f"{too_large} of the selected products would have a price over {limit}; nothing "
+            "was changed.",
+            code="overflow",
+        )
+    changed_ids = {product_id for product_id, _ in afters}
+    if not changed_ids:
+        return 0
+    changing.update(price=new_price, updated_at=timezone.now())
+    Product.objects.filter(pk__in=changed_ids).update(updated_at=timezone.now())
+    after = dict(Product.objects.filter(pk__in=changed_ids).values_list("pk", "price"))
+    audit_record(
+        user=user,
+        action=audit_action,
+        batch=uuid.uuid4(),
+        objects_before_after=(
+            (products[pk], {"price": str(products[pk].price)}, {"price": str(after[pk])})
+            for pk in sorted(changed_ids)
+            if after[pk] != products[pk].price
+        ),
+    )
+    return len(changed_ids)
 
 
 # --- the facet summary's upkeep -------------------------------------------------------------------

@@ -7,8 +7,8 @@ views use. The serializers remain the reference (the OpenAPI schema is built fro
 ``tests/test_serializers.py`` checks, over generated products, that both give the same JSON.
 
 Columns are named as ``values()`` names them, from the product: ``category__name`` is
-``product.category.name``; ``breadcrumbs_data`` and ``images_data`` are the JSON annotations of
-``Product.objects.for_detail()``.
+``product.category.name``; ``breadcrumbs_data``, ``images_data`` and ``variants_data`` are the
+JSON annotations of ``Product.objects.for_detail()``.
 """
 
 from datetime import datetime
@@ -65,6 +65,14 @@ PRODUCT_LIST_SHAPE = Shape(
     Field("sku"),
     Field("description"),
     Field("price", convert=price_text),
+    # PriceRangeSerializer: the lowest and highest price of the active variants.
+    Field(
+        "price_range",
+        shape=Shape(
+            Field("min", "price", convert=price_text),
+            Field("max", "price_max", convert=price_text),
+        ),
+    ),
     Field("stock"),
     Field("in_stock", "stock", convert=is_positive),
     Field("is_active"),
@@ -94,6 +102,18 @@ PRODUCT_IMAGE_SHAPE = Shape(
     Field("created_at", convert=json_datetime_text),
 )
 
+# VariantSerializer, read from one variant of ``variants_data`` (its price already as text).
+VARIANT_SHAPE = Shape(
+    Field("id"),
+    Field("sku"),
+    Field("price"),
+    Field("stock"),
+    Field("in_stock"),
+    Field("is_active"),
+    Field("position"),
+    Field("option_ids"),
+)
+
 # RatingSummarySerializer
 RATING_SUMMARY_SHAPE = Shape(
     Field("average", "rating_sum", "review_count", convert=average_rating),
@@ -106,11 +126,13 @@ RATING_SUMMARY_SHAPE = Shape(
 )
 
 # ProductDetailSerializer: the list row, with the category's breadcrumbs
-# (CategoryWithBreadcrumbsSerializer), the images in order and the rating summary.
+# (CategoryWithBreadcrumbsSerializer), the images in order, the first variants and the rating
+# summary.
 PRODUCT_DETAIL_SHAPE = PRODUCT_LIST_SHAPE.extend(
     # Already in CategorySummarySerializer's form: jsonb orders an object's keys shortest
     # first, then bytewise, which is id, name, slug.
     Field("category", shape=Shape(Field("breadcrumbs", "breadcrumbs_data"))),
     Field("images", "images_data", shape=PRODUCT_IMAGE_SHAPE, many=True),
+    Field("variants", "variants_data", shape=VARIANT_SHAPE, many=True),
     Field("rating", shape=RATING_SUMMARY_SHAPE),
 )

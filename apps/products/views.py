@@ -3,7 +3,12 @@ from typing import Any
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,11 +20,21 @@ from apps.core.fields import ID_PATH_PATTERN
 from apps.core.filters import LARGEST_ID
 from apps.core.pagination import PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
+from apps.core.schema import ErrorResponseSerializer
 
 from .filters import CategoryFilter, ProductFilter, ProductListParameters
 from .limits import LIST_MAX_IDS
 from .listing import ProductListPage, ProductListQuery, product_list_page
-from .models import Category, CategoryQuerySet, Product, ProductImage, ProductQuerySet
+from .models import (
+    Category,
+    CategoryQuerySet,
+    Product,
+    ProductImage,
+    ProductQuerySet,
+    Variant,
+    VariantQuerySet,
+    sees_every_variant,
+)
 from .selectors import category_tree, category_with_details
 from .serializers import (
     PRODUCT_LIST_VALUES,
@@ -31,6 +46,7 @@ from .serializers import (
     ProductImageUpdateSerializer,
     ProductReadSerializer,
     ProductWriteSerializer,
+    VariantSerializer,
     product_detail_data,
     product_list_row,
 )
@@ -43,6 +59,9 @@ from .services import (
     product_image_delete,
     product_image_update,
     product_update,
+    variant_create,
+    variant_delete,
+    variant_update,
 )
 
 SLUG_PATH = r"slug/(?P<slug>[-\w]+)"
@@ -220,7 +239,8 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
     pagination_class = ProductPagination
 
     def get_queryset(self) -> ProductQuerySet:
-        return Product.objects.visible_to(self.request.user).for_detail()
+        user = self.request.user
+        return Product.objects.visible_to(user).for_detail(every_variant=sees_every_variant(user))
 
     def get_serializer_class(self) -> type[BaseSerializer[Product]]:
         if self.action in ("create", "update", "partial_update"):
@@ -330,3 +350,57 @@ class ProductImageViewSet(
 
     def perform_destroy(self, instance: ProductImage) -> None:
         product_image_delete(image=instance)
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: VariantSerializer}),
+    partial_update=extend_schema(responses=VariantSerializer),
+    destroy=extend_schema(
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                ErrorResponseSerializer,
+                "The product's last variant (`invalid`): a product keeps at least one.",
+            ),
+        }
+    ),
+)
+class VariantViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Variant],
+):
+    """Variants of one product, by position. Anyone lists the active variants of a product they
+    may see (a 404 otherwise); staff who may change variants see all of them. Staff with the
+    variant permissions add, change (PATCH) and delete them; a product keeps at least one."""
+
+    permission_classes = [IsStaffWithModelPermissionOrReadOnly]
+    serializer_class = VariantSerializer
+    lookup_value_regex = ID_PATH_PATTERN
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_product(self) -> Product:
+        products = Product.objects.visible_to(self.request.user).only("pk")
+        return get_object_or_404(products, pk=self.kwargs["product_pk"])
+
+    def get_queryset(self) -> VariantQuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return Variant.objects.none()
+        variants = Variant.objects.visible_to(self.request.user)
+        return variants.filter(product=self.get_product()).order_by("position", "id")
+
+    def perform_create(self, serializer: BaseSerializer[Variant]) -> None:
+        serializer.instance = variant_create(
+            product=self.get_product(), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Variant]) -> None:
+        assert serializer.instance is not None
+        serializer.instance = variant_update(
+            variant=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Variant) -> None:
+        variant_delete(variant=instance)

@@ -385,3 +385,5 @@ CATALOGUE_IMAGE_MAX_PIXELS_SIDE = 6000
 CATALOGUE_IMAGE_MIN_PIXELS_SIDE = 100
 # Stock at or below this (but above 0) is "low" in the admin.
 CATALOGUE_LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
+# The most variants one product may have (apps.products.services.variant_create).
+CATALOGUE_MAX_VARIANTS_PER_PRODUCT = env.int("CATALOGUE_MAX_VARIANTS_PER_PRODUCT", default=1000)

@@ -105,6 +105,22 @@ def test_a_file_says_which_objects_it_defines() -> None:
     assert objects[-1].statement.endswith("EXECUTE FUNCTION products_product_facet_counts();")
 
 
+def test_a_constraint_trigger_is_replaced_by_dropping_it_first() -> None:
+    (_function, trigger) = read_sql_file(
+        Path(settings.BASE_DIR) / "apps/products/sql/products_variant_require_one.sql"
+    )
+
+    assert (trigger.kind, trigger.name, trigger.table) == (
+        "trigger",
+        "products_product_requires_variant",
+        "products_variant",
+    )
+    assert trigger.statement.startswith(
+        "DROP TRIGGER IF EXISTS products_product_requires_variant ON products_variant;\n"
+        "CREATE CONSTRAINT TRIGGER products_product_requires_variant"
+    )
+
+
 @pytest.mark.parametrize(
     "statement",
     [
@@ -113,6 +129,9 @@ def test_a_file_says_which_objects_it_defines() -> None:
         "CREATE OR REPLACE VIEW v AS SELECT 1;",
         "CREATE OR REPLACE FUNCTION public.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;",
         "DROP FUNCTION f();",
+        # PostgreSQL has no CREATE OR REPLACE CONSTRAINT TRIGGER, nor constraint functions.
+        "CREATE OR REPLACE CONSTRAINT TRIGGER t AFTER DELETE ON x EXECUTE FUNCTION f();",
+        "CREATE CONSTRAINT FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;",
     ],
 )
 def test_a_statement_that_does_not_create_or_replace_is_refused(

@@ -205,8 +205,9 @@ def test_admin_product_pages_work_under_the_policy(
 
     offline.goto(f"/admin/products/product/{product.pk}/change/")
     expect(page.locator("#id_name")).to_have_value("Brass Lamp")
-    # admin/js/inlines.js adds the "Add another" link of the images inline.
-    expect(page.locator(".add-row a")).to_contain_text("Add another")
+    # admin/js/inlines.js adds the "Add another" link of the images and variants inlines.
+    expect(page.locator("#images-group .add-row a")).to_contain_text("Add another")
+    expect(page.locator("#variants-group .add-row a")).to_contain_text("Add another")
 
     offline.goto("/admin/products/category/")
     expect(page.locator("#result_list tbody tr")).to_have_count(2)

@@ -12,6 +12,7 @@ from typing import IO
 
 from django.db import connection
 
+from ..models import PRODUCT_SUMMARY_RULES, SEVERAL_VARIANTS_MESSAGE, SUMMARY_FIELD_PLURALS
 from .cells import CategoryReference, shorten
 from .columns import (
     CHANGES_ORDER,
@@ -60,6 +61,7 @@ def check_sheet(
     _check_duplicate_skus(rows, report)
     _resolve_categories(rows, report)
     _match_products(rows, lock=lock_products)
+    _check_variant_skus(rows, report)
     assign_slugs(rows, report)
     writes = _decide(rows, columns, report)
     # In the order of the sheet, whichever check found them.
@@ -136,15 +138,38 @@ def _match_products(rows: list[SheetRow], *, lock: bool) -> None:
     with connection.cursor() as cursor:
         # One array parameter rather than Django's IN (%s, %s ...): 100,000 SKUs make one value.
         cursor.execute(
-            f"SELECT id, {fields} FROM products_product"  # noqa: S608  (names from the columns)
+            f"SELECT id, variant_count, {fields} FROM products_product"  # noqa: S608  (names from the columns)
             f" WHERE {KEY.field} = ANY(%s::text[]){locking}",
             [skus],
         )
-        products = {values[1 + _KEY_POSITION]: values for values in cursor.fetchall()}
+        products = {values[2 + _KEY_POSITION]: values for values in cursor.fetchall()}
     for row in rows:
         product = products.get(row.values[_KEY_POSITION])
         if product is not None:
-            row.product_id, row.current = product[0], product[1:]
+            row.product_id, row.variant_count, row.current = product[0], product[1], product[2:]
+
+
+def _check_variant_skus(rows: list[SheetRow], report: ImportReport) -> None:
+    """Refuse a new row whose SKU is that of another product's variant (not its first: the
+    product's own SKU is its first variant's, and matches the row)."""
+    skus = [row.values[_KEY_POSITION] for row in rows if row.current is None and row.valid]
+    if not skus:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT variant.sku, product.sku FROM products_variant AS variant"
+            " JOIN products_product AS product ON product.id = variant.product_id"
+            " WHERE variant.sku = ANY(%s::text[])",
+            [skus],
+        )
+        taken = dict(cursor.fetchall())
+    for row in rows:
+        sku = row.values[_KEY_POSITION]
+        if row.current is None and sku in taken:
+            row.valid = False
+            report.add_error(
+                row.number, KEY.header, f"SKU {sku} is a variant of the product {taken[sku]}."
+            )
 
 
 def _decide(
@@ -180,6 +205,23 @@ def _decide(
         if not changed:
             report.unchanged += 1
             continue
+        if row.variant_count > 1:
+            summary = [
+                HEADERS[position]
+                for position in changed
+                if PRODUCT_COLUMNS[position].field in PRODUCT_SUMMARY_RULES
+            ]
+            if summary:
+                # The product's price and stock are its variants' summary; the sheet of
+                # variants, one row each, is slice 4 of issue 13.
+                for header in summary:
+                    report.add_error(
+                        row.number,
+                        header,
+                        SEVERAL_VARIANTS_MESSAGE.format(SUMMARY_FIELD_PLURALS[header]),
+                    )
+                report.invalid += 1
+                continue
         report.changed += 1
         writes.append(row)
         if sampled_changed < SAMPLE_SIZE:

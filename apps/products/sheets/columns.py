@@ -154,6 +154,8 @@ class SheetRow:
     valid: bool = True
     product_id: int | None = None
     current: tuple[Any, ...] | None = None  # the product's values, in the order of ``values``
+    # The product's variants (price, stock and SKU are their summary when it has several).
+    variant_count: int = 1
 
     def __getitem__(self, header: str) -> Any:
         return self.values[POSITION[header]]

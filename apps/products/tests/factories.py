@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import factory
 
-from apps.products.models import Category, Product
+from apps.products.models import Category, Product, Variant
 
 
 class CategoryFactory(factory.django.DjangoModelFactory[Category]):
@@ -24,3 +24,18 @@ class ProductFactory(factory.django.DjangoModelFactory[Product]):
     price = Decimal("19.99")
     stock = 10
     category = factory.SubFactory(CategoryFactory)
+
+
+class VariantFactory(factory.django.DjangoModelFactory[Variant]):
+    """A further variant of a product (every product has its first one from the database)."""
+
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.Sequence(lambda n: f"VAR-{n:06d}")
+    price = Decimal("24.99")
+    stock = 5
+    position = factory.Sequence(lambda n: n + 1)
+    # Distinct per variant: a product has each combination of options once.
+    option_ids = factory.Sequence(lambda n: [n + 1])

@@ -16,7 +16,8 @@ PRODUCTS = reverse("v1:product-list")
 CATEGORIES = reverse("v1:category-list")
 
 PRODUCT_READ_FIELDS = {
-    "id", "name", "slug", "sku", "description", "price", "stock", "in_stock", "is_active",
+    "id", "name", "slug", "sku", "description", "price", "price_range", "stock", "in_stock",
+    "is_active",
     "category", "average_rating", "review_count", "created_at", "updated_at",
 }  # fmt: skip
 

@@ -875,7 +875,9 @@ def test_an_image_cannot_be_reached_through_another_product(editor: APIClient) -
 
 
 def product_change_form(product: Product, **overrides: str) -> dict[str, str]:
-    """Return the admin change form's data for ``product`` and an empty image inline."""
+    """Return the admin change form's data for ``product``, an empty image inline and its one
+    variant unchanged."""
+    variant = product.variants.get()
     return {
         "name": product.name,
         "slug": product.slug,
@@ -889,6 +891,18 @@ def product_change_form(product: Product, **overrides: str) -> dict[str, str]:
         "images-INITIAL_FORMS": "0",
         "images-MIN_NUM_FORMS": "0",
         "images-MAX_NUM_FORMS": "1000",
+        "variants-TOTAL_FORMS": "1",
+        "variants-INITIAL_FORMS": "1",
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "variants-0-id": str(variant.pk),
+        "variants-0-product": str(product.pk),
+        "variants-0-sku": variant.sku,
+        "variants-0-price": str(variant.price),
+        "variants-0-stock": str(variant.stock),
+        "variants-0-is_active": "on",
+        "variants-0-position": str(variant.position),
+        "variants-0-option_ids": "",
         **overrides,
     }
 
