@@ -15,9 +15,16 @@ from django.utils.text import Truncator
 from .admin_actions import ProductBulkActionsMixin
 from .admin_changelist import ProductChangelistMixin
 from .admin_import_export import ProductImportExportMixin
+from .admin_variants import VariantAdmin  # noqa: F401 (registers the variant changelist)
 from .images import validate_product_image
 from .models import REQUIRES_VARIANT_MESSAGE, Category, Product, ProductImage, Variant
 from .services import category_validate_parent, product_delete, product_image_delete
+from .variant_writes import (
+    VARIANT_AUDIT_FIELDS,
+    variant_audit_value,
+    variant_audit_values,
+    variants_audit,
+)
 
 
 class CategoryAdminForm(forms.ModelForm[Category]):
@@ -219,3 +226,37 @@ class ProductAdmin(
         if not change:
             obj.created_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if not isinstance(formset, VariantInlineFormSet):
+            super().save_formset(request, form, formset, change)
+            return
+        # Each variant added, changed or deleted on the page gets an audit entry (before and
+        # after), all of one save sharing a batch. The values before are the forms' initial
+        # ones: validation has already set the new ones on the instances.
+        before = {
+            variant_form.instance.pk: {
+                name: variant_audit_value(variant_form.initial.get(name))
+                for name in variant_form.changed_data
+            }
+            for variant_form in formset.initial_forms
+        }
+        deleted = [
+            Variant(
+                pk=variant_form.instance.pk,
+                product_id=variant_form.instance.product_id,
+                **{name: variant_form.initial.get(name) for name in VARIANT_AUDIT_FIELDS},
+            )
+            for variant_form in formset.deleted_forms
+            if variant_form.instance.pk is not None
+        ]
+        formset.save()
+        variants_audit(
+            user=request.user,
+            added=formset.new_objects,
+            changed=[
+                (variant, before[variant.pk], variant_audit_values(variant, fields))
+                for variant, fields in formset.changed_objects
+            ],
+            deleted=deleted,
+        )
