@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.attributes.models import AXIS_KINDS, AttributeOption
 from apps.core.pagination import EstimatingPaginator
 
-from .models import Category, Product, ProductImage, path_ids
+from .models import Category, Product, ProductImage, Variant, path_ids
 from .search import search_config
 
 
@@ -111,6 +112,47 @@ class RatingFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AttributeOptionFilter(admin.SimpleListFilter):
+    """Keep the products that carry an option of a filterable choice or swatch attribute: one of
+    their variants has it among its ``option_ids``.
+
+    The options are read once per request (the admin builds its filters several times a
+    request), and never counted per choice: a facet count is a scan of the variants per option.
+    """
+
+    title = "attribute option"
+    parameter_name = "option"
+    _request_cache = "_products_option_filter"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        cache = request.__dict__
+        if self._request_cache not in cache:
+            options = (
+                AttributeOption.objects.filter(
+                    attribute__is_filterable=True, attribute__kind__in=AXIS_KINDS
+                )
+                .select_related("attribute")
+                .order_by(
+                    "attribute__position", "attribute__name", "attribute_id", "position", "id"
+                )
+            )
+            cache[self._request_cache] = [
+                (str(option.pk), f"{option.attribute.name}: {option.value}") for option in options
+            ]
+        choices: list[tuple[str, str]] = cache[self._request_cache]
+        return choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        value = self.value()
+        if not value or not str(value).isdecimal():
+            return queryset
+        carrying = Variant.objects.filter(option_ids__contains=[int(value)]).values("product_id")
+        return queryset.filter(pk__in=carrying)
+
+    def get_facet_counts(self, pk_attname: str, filtered_qs: QuerySet[Any]) -> dict[str, Any]:
+        return {}
+
+
 class ProductChangelistMixin(admin.ModelAdmin[Product]):
     """Columns, filters, search and counting for the product changelist."""
 
@@ -127,7 +169,13 @@ class ProductChangelistMixin(admin.ModelAdmin[Product]):
         "updated_at",
     ]
     list_display_links = ["name"]
-    list_filter = [CategorySubtreeFilter, "is_active", StockLevelFilter, RatingFilter]
+    list_filter = [
+        CategorySubtreeFilter,
+        "is_active",
+        StockLevelFilter,
+        RatingFilter,
+        AttributeOptionFilter,
+    ]
     # Three levels of the tree in the same query as the products.
     list_select_related = ["category__parent__parent"]
     search_fields = ["name"]  # see get_search_results: full-text and exact SKU, on indexes

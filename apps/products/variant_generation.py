@@ -6,6 +6,7 @@ Domain code (no admin, no HTTP): the admin's "Generate variants" page plans with
 """
 
 import itertools
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
-from apps.attributes.models import AttributeOption
+from apps.attributes.models import Attribute, AttributeOption, ProductTypeAttribute
 from apps.core.services import audit_record, register_audit_action
 from apps.core.transactions import retry_on_write_conflict
 
@@ -82,6 +83,15 @@ def variants_plan(
     if OPTIONS_PLACEHOLDER not in sku_pattern:
         raise ValidationError(
             {"sku_pattern": f"The pattern needs {OPTIONS_PLACEHOLDER}: each SKU must differ."}
+        )
+    limit = settings.CATALOGUE_MAX_VARIANTS_PER_PRODUCT
+    count = math.prod(len(options) for options in chosen)
+    if count > limit:
+        # Before listing them: no product holds more, and 50 x 50 x 50 would fill the memory.
+        raise ValidationError(
+            f"These choices make {count} combinations; a product has at most {limit} variants. "
+            "Choose fewer options.",
+            code="too_many_variants",
         )
     taken = {
         tuple(ids)
@@ -189,3 +199,29 @@ def variants_generate(
         objects_before_after=((variant, {}, variant_audit_values(variant)) for variant in created),
     )
     return plan
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A variant axis of a product type: its attribute and options, in order."""
+
+    attribute: Attribute
+    options: list[AttributeOption]
+
+
+def product_type_axes(product_type_id: int | None) -> list[Axis]:
+    """Return the variant axes of the type ``product_type_id`` in order, with their options in
+    order (none without a type): two queries."""
+    if product_type_id is None:
+        return []
+    links = (
+        ProductTypeAttribute.objects.filter(product_type_id=product_type_id, is_axis=True)
+        .select_related("attribute")
+        .prefetch_related(
+            Prefetch(
+                "attribute__options", queryset=AttributeOption.objects.order_by("position", "id")
+            )
+        )
+        .order_by("position", "id")
+    )
+    return [Axis(link.attribute, list(link.attribute.options.all())) for link in links]

@@ -414,11 +414,12 @@ def test_a_bulk_price_change_runs_the_same_queries_for_20_or_200_products(
     queries_for_few = _apply_queries(staff_client, few)
     queries_for_many = _apply_queries(staff_client, many)
 
-    # Session, user, permissions (2), the changelist's category filter and count, then
+    # Session, user, permissions (2), the changelist's category and option filters and count,
+    # then
     # SAVEPOINT, SELECT ... FOR UPDATE of the products, their variants' new prices (the
     # overflow check reads them), UPDATE of the variants, UPDATE of the products'
     # updated_at, their new prices, content type, INSERT, RELEASE.
-    assert len(queries_for_few) == len(queries_for_many) == 15, [
+    assert len(queries_for_few) == len(queries_for_many) == 16, [
         sql[:80] for sql in queries_for_many
     ]
     updates = [sql for sql in queries_for_many if sql.startswith('UPDATE "products_product"')]

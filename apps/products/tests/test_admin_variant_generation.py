@@ -108,14 +108,21 @@ def test_over_the_cap_nothing_is_created_and_the_error_says_how_many_fit(
     product = ProductFactory(sku="TEE")
 
     with (
-        override_settings(CATALOGUE_MAX_VARIANTS_PER_PRODUCT=4),
+        override_settings(CATALOGUE_MAX_VARIANTS_PER_PRODUCT=6),
         pytest.raises(ValidationError) as raised,
     ):
         variants_generate(user=None, product=product, chosen=[sizes, colours], price=Decimal(1))
 
-    assert "this one has 1, so 3 more fit, and these choices make 6 new ones" in str(raised.value)
+    assert "this one has 1, so 5 more fit, and these choices make 6 new ones" in str(raised.value)
     assert product.variants.count() == 1
     assert not AuditEntry.objects.exists()
+
+    # More combinations than any product holds: refused before they are listed.
+    with (
+        override_settings(CATALOGUE_MAX_VARIANTS_PER_PRODUCT=5),
+        pytest.raises(ValidationError, match="These choices make 6 combinations"),
+    ):
+        variants_plan(product=product, chosen=[sizes, colours])
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,9 @@ def test_products_inserted_by_raw_sql_get_their_variants() -> None:
 def test_the_summary_follows_inserts_updates_and_deletes_of_variants() -> None:
     product = ProductFactory(sku="TEE", price=Decimal("20.00"), stock=10)
 
-    large = VariantFactory(product=product, sku="TEE-L", price=Decimal("25.00"), stock=3)
+    large = VariantFactory(
+        product=product, sku="TEE-L", price=Decimal("25.00"), stock=3, position=1
+    )
     assert summary(product) == (Decimal("20.00"), Decimal("25.00"), 13, "TEE", 2)
 
     small = VariantFactory(
