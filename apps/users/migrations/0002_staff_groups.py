@@ -30,11 +30,17 @@ def _codename(action, model):
 
 
 def create_staff_groups(apps, schema_editor):
+    set_staff_groups(apps, schema_editor, STAFF_GROUPS)
+
+
+def set_staff_groups(apps, schema_editor, staff_groups):
+    """Give each group of ``staff_groups`` exactly its permissions (creating the group); later
+    migrations call it with the groups as they are then."""
     # Permissions are created by a post_migrate signal, after every migration: on a fresh
     # database they do not exist yet. Create those of the apps involved now (what the signal
     # would do; it skips the existing ones later). create_permissions ignores app configs
     # without a models module, which the migration state's stubs never have.
-    labels = {label for apps_models in STAFF_GROUPS.values() for label in apps_models}
+    labels = {label for apps_models in staff_groups.values() for label in apps_models}
     for label in sorted(labels):
         app_config = apps.get_app_config(label)
         app_config.models_module = True
@@ -46,7 +52,7 @@ def create_staff_groups(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     db = schema_editor.connection.alias
-    for name, apps_models in STAFF_GROUPS.items():
+    for name, apps_models in staff_groups.items():
         wanted = {
             (label, _codename(action, model))
             for label, models in apps_models.items()

@@ -21,8 +21,9 @@ from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-MIGRATION = "0002_staff_groups"
+MIGRATION = "0003_staff_groups_variants"
 staff_groups = importlib.import_module(f"apps.users.migrations.{MIGRATION}")
+first_staff_groups = importlib.import_module("apps.users.migrations.0002_staff_groups")
 
 EXPECTED = {
     "Catalogue managers": {
@@ -38,6 +39,15 @@ EXPECTED = {
         "products.add_productimage",
         "products.change_productimage",
         "products.delete_productimage",
+        "products.view_variant",
+        "products.add_variant",
+        "products.change_variant",
+        "products.delete_variant",
+        *(
+            f"attributes.{action}_{model}"
+            for model in ("attribute", "attributeoption", "producttype", "producttypeattribute")
+            for action in ("view", "add", "change", "delete")
+        ),
         "reviews.view_review",
         "core.view_auditentry",
     },
@@ -92,11 +102,24 @@ def test_running_the_migration_again_restores_exactly_the_permissions() -> None:
     assert Group.objects.filter(name__in=EXPECTED).count() == 2
 
 
+def test_reversing_the_variants_migration_takes_back_only_what_it_gave() -> None:
+    first_staff_groups.create_staff_groups(migration_state_apps(), SchemaEditor())
+
+    permissions = group_permissions()
+
+    assert permissions["Catalogue managers"] == {
+        permission
+        for permission in EXPECTED["Catalogue managers"]
+        if not permission.startswith("attributes.") and not permission.endswith("_variant")
+    }
+    assert permissions["Review moderators"] == EXPECTED["Review moderators"]
+
+
 def test_reversing_the_migration_deletes_the_groups() -> None:
     member = UserFactory(is_staff=True)
     member.groups.add(Group.objects.get(name="Catalogue managers"))
 
-    staff_groups.delete_staff_groups(migration_state_apps(), SchemaEditor())
+    first_staff_groups.delete_staff_groups(migration_state_apps(), SchemaEditor())
 
     assert not Group.objects.filter(name__in=EXPECTED).exists()
     assert User.objects.filter(pk=member.pk).exists()
@@ -168,3 +191,46 @@ def test_a_review_moderator_hides_reviews_but_cannot_change_products(client: Cli
     assert Review.objects.get(pk=review.pk).is_hidden
     assert price.status_code in (200, 302)
     assert Product.objects.get(pk=product.pk).price == Decimal("10.00")
+
+
+def test_a_catalogue_manager_manages_attributes_types_and_variants(client: Client) -> None:
+    client.force_login(member_of("Catalogue managers"))
+    product = ProductFactory(sku="TEE-1")
+
+    attribute = client.post(
+        reverse("v1:attribute-list"),
+        {
+            "name": "Size",
+            "slug": "size",
+            "kind": "choice",
+            "options": [{"value": "M", "slug": "m"}],
+        },
+        content_type="application/json",
+    )
+    product_type = client.post(
+        reverse("v1:product-type-list"),
+        {
+            "name": "Apparel",
+            "slug": "apparel",
+            "has_variants": True,
+            "attributes": [{"slug": "size", "is_axis": True}],
+        },
+        content_type="application/json",
+    )
+    variant = client.post(
+        reverse("v1:product-variant-list", args=[product.pk]),
+        {
+            "sku": "TEE-1-M",
+            "price": "12.00",
+            "stock": 3,
+            "option_ids": [attribute.json()["options"][0]["id"]],
+        },
+        content_type="application/json",
+    )
+
+    assert (attribute.status_code, product_type.status_code) == (201, 201), (
+        attribute.content,
+        product_type.content,
+    )
+    assert variant.status_code == 201, variant.content
+    assert Product.objects.get(pk=product.pk).variant_count == 2
