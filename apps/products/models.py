@@ -230,6 +230,15 @@ class Product(TimeStampedModel):
     stock = models.IntegerField(default=0, validators=[MinValueValidator(0)])
     is_active = models.BooleanField(default=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    # Which attributes describe it and which are its variant axes; none: no attributes, and one
+    # variant. A type in use by products is not deleted.
+    product_type = models.ForeignKey(
+        "attributes.ProductType",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="products",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -480,6 +489,90 @@ class Variant(TimeStampedModel):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+
+class ProductAttributeValue(models.Model):
+    """One value of one of a product's (non-axis) attributes: an option (choice, swatch, each
+    option of a multiple choice) or a typed value, exactly one of them.
+
+    The trigger products_attribute_value_check holds what spans tables: the attribute is one of
+    the product type's non-axis attributes, the column set matches its kind, the option is the
+    attribute's, and a choice or swatch has one option per product."""
+
+    # Indexed by the uniques, which start with the product.
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="attribute_values", db_index=False
+    )
+    attribute = models.ForeignKey(
+        "attributes.Attribute", on_delete=models.PROTECT, related_name="product_values"
+    )
+    option = models.ForeignKey(
+        "attributes.AttributeOption",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="product_values",
+    )
+    value_text = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    value_number = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    value_boolean = models.BooleanField(null=True, blank=True)
+    value_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(option__isnull=False, value_text__isnull=True, value_number__isnull=True)
+                    & Q(value_boolean__isnull=True, value_date__isnull=True)
+                )
+                | (
+                    Q(option__isnull=True, value_text__isnull=False, value_number__isnull=True)
+                    & Q(value_boolean__isnull=True, value_date__isnull=True)
+                )
+                | (
+                    Q(option__isnull=True, value_text__isnull=True, value_number__isnull=False)
+                    & Q(value_boolean__isnull=True, value_date__isnull=True)
+                )
+                | (
+                    Q(option__isnull=True, value_text__isnull=True, value_number__isnull=True)
+                    & Q(value_boolean__isnull=False, value_date__isnull=True)
+                )
+                | (
+                    Q(option__isnull=True, value_text__isnull=True, value_number__isnull=True)
+                    & Q(value_boolean__isnull=True, value_date__isnull=False)
+                ),
+                name="products_attribute_value_exactly_one",
+                violation_error_message="A value is exactly one of an option, a text, a number, "
+                "a yes or no, a date.",
+            ),
+            models.UniqueConstraint(
+                fields=["product", "attribute"],
+                condition=Q(option__isnull=True),
+                name="products_attribute_value_once",
+                violation_error_message="This product already has a value of this attribute.",
+            ),
+            models.UniqueConstraint(
+                fields=["product", "option"],
+                condition=Q(option__isnull=False),
+                name="products_attribute_value_option_once",
+                violation_error_message="This product already has this option.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} / {self.attribute_id}: {self.value}"
+
+    @property
+    def value(self) -> Any:
+        """Return the value: the option, or the typed value."""
+        if self.option_id is not None:
+            return self.option
+        for name in ("value_text", "value_number", "value_boolean", "value_date"):
+            value = getattr(self, name)
+            if value is not None:
+                return value
+        return None
 
 
 class CategoryFacetCountQuerySet(models.QuerySet["CategoryFacetCount"]):

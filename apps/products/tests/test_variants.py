@@ -223,6 +223,9 @@ def test_the_migration_gives_every_product_one_variant() -> None:
         )
     check_deferred_rules()
 
+    call_command("migrate", "products", "0007", stdout=io.StringIO())
+    # The next migrations alter products_product, which the backfill's pending checks forbid.
+    check_deferred_rules()
     call_command("migrate", "products", stdout=io.StringIO())
 
     for product in products:
