@@ -15,6 +15,7 @@ from django.utils.text import Truncator
 from .admin_actions import ProductBulkActionsMixin
 from .admin_changelist import ProductChangelistMixin
 from .admin_import_export import ProductImportExportMixin
+from .admin_variant_generation import ProductVariantGenerationMixin
 from .admin_variants import VariantAdmin  # noqa: F401 (registers the variant changelist)
 from .images import validate_product_image
 from .models import REQUIRES_VARIANT_MESSAGE, Category, Product, ProductImage, Variant
@@ -147,6 +148,7 @@ class VariantInline(admin.TabularInline[Variant, Product]):
 
 @admin.register(Product)
 class ProductAdmin(
+    ProductVariantGenerationMixin,
     ProductImportExportMixin,
     ProductBulkActionsMixin,
     ProductChangelistMixin,

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.attributes.models import AXIS_KINDS, AttributeOption
+from apps.attributes.models import AXIS_KINDS, AttributeOption, ProductType
 from apps.core.pagination import EstimatingPaginator
 
-from .models import Category, Product, ProductImage, Variant, path_ids
+from .models import Category, Product, ProductAttributeValue, ProductImage, Variant, path_ids
 from .search import search_config
 
 
@@ -112,9 +112,39 @@ class RatingFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProductTypeFilter(admin.SimpleListFilter):
+    """Keep the products of a type, or those without one. The types are read once per request
+    (Django's related-field filter reads them again each time the admin builds its filters)."""
+
+    title = "product type"
+    parameter_name = "product_type"
+    # The path to the type from the listed model.
+    field_path = "product_type"
+    _request_cache = "_products_type_filter"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        cache = request.__dict__
+        if self._request_cache not in cache:
+            types = ProductType.objects.order_by("name", "id").values_list("pk", "name")
+            cache[self._request_cache] = [
+                *((str(pk), name) for pk, name in types),
+                ("none", "No type"),
+            ]
+        choices: list[tuple[str, str]] = cache[self._request_cache]
+        return choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(**{f"{self.field_path}__isnull": True})
+        if value and str(value).isdecimal():
+            return queryset.filter(**{f"{self.field_path}_id": int(value)})
+        return queryset
+
+
 class AttributeOptionFilter(admin.SimpleListFilter):
     """Keep the products that carry an option of a filterable choice or swatch attribute: one of
-    their variants has it among its ``option_ids``.
+    their variants has it among its ``option_ids``, or it is one of their attribute values.
 
     The options are read once per request (the admin builds its filters several times a
     request), and never counted per choice: a facet count is a scan of the variants per option.
@@ -146,8 +176,10 @@ class AttributeOptionFilter(admin.SimpleListFilter):
         value = self.value()
         if not value or not str(value).isdecimal():
             return queryset
-        carrying = Variant.objects.filter(option_ids__contains=[int(value)]).values("product_id")
-        return queryset.filter(pk__in=carrying)
+        option_id = int(value)
+        carrying = Variant.objects.filter(option_ids__contains=[option_id]).values("product_id")
+        having = ProductAttributeValue.objects.filter(option_id=option_id).values("product_id")
+        return queryset.filter(Q(pk__in=carrying) | Q(pk__in=having))
 
     def get_facet_counts(self, pk_attname: str, filtered_qs: QuerySet[Any]) -> dict[str, Any]:
         return {}
@@ -174,6 +206,7 @@ class ProductChangelistMixin(admin.ModelAdmin[Product]):
         "is_active",
         StockLevelFilter,
         RatingFilter,
+        ProductTypeFilter,
         AttributeOptionFilter,
     ]
     # Three levels of the tree in the same query as the products.

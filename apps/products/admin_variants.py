@@ -37,6 +37,7 @@ from apps.core.admin import (
 from apps.core.pagination import EstimatingPaginator
 from apps.core.services import register_audit_action
 
+from .admin_changelist import ProductTypeFilter
 from .limits import PRICE_DECIMAL_PLACES, PRICE_MAX, PRICE_MAX_DIGITS, STOCK_MAX
 from .models import Variant
 from .search import search_config
@@ -199,6 +200,10 @@ class VariantInStockFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VariantProductTypeFilter(ProductTypeFilter):
+    field_path = "product__product_type"
+
+
 class VariantAdminForm(forms.ModelForm[Variant]):
     class Meta:
         model = Variant
@@ -217,7 +222,7 @@ class VariantAdmin(ConfirmedBulkActionsMixin, admin.ModelAdmin[Variant]):
     form = VariantAdminForm
     list_display = ["sku", "product_link", "price", "stock", "is_active", "option_ids", "position"]
     list_display_links = ["sku"]
-    list_filter = ["is_active", VariantInStockFilter]
+    list_filter = ["is_active", VariantInStockFilter, VariantProductTypeFilter]
     list_select_related = ["product"]
     search_fields = ["sku"]  # see get_search_results: exact SKU and the product's words
     search_help_text = "An exact SKU, or words of the product's name or description."

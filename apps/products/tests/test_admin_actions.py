@@ -414,12 +414,12 @@ def test_a_bulk_price_change_runs_the_same_queries_for_20_or_200_products(
     queries_for_few = _apply_queries(staff_client, few)
     queries_for_many = _apply_queries(staff_client, many)
 
-    # Session, user, permissions (2), the changelist's category and option filters and count,
-    # then
+    # Session, user, permissions (2), the changelist's category, type and option filters and
+    # count, then
     # SAVEPOINT, SELECT ... FOR UPDATE of the products, their variants' new prices (the
     # overflow check reads them), UPDATE of the variants, UPDATE of the products'
     # updated_at, their new prices, content type, INSERT, RELEASE.
-    assert len(queries_for_few) == len(queries_for_many) == 16, [
+    assert len(queries_for_few) == len(queries_for_many) == 17, [
         sql[:80] for sql in queries_for_many
     ]
     updates = [sql for sql in queries_for_many if sql.startswith('UPDATE "products_product"')]
@@ -434,9 +434,9 @@ def test_the_preview_of_200_products_runs_a_fixed_number_of_queries(
 ) -> None:  # type: ignore[no-untyped-def]
     products = ProductFactory.create_batch(200)
 
-    # Session, user, permissions (2), the changelist's filters (2) and count, then the
-    # selection's count, the count of those that change, and the first 50 rows.
-    with django_assert_max_num_queries(10):
+    # Session, user, permissions (2), the changelist's filters (category, type, options) and
+    # count, then the selection's count, the count of those that change, and the first 50 rows.
+    with django_assert_max_num_queries(11):
         response = run_action(staff_client, "bulk_set_price", products, "preview", price="1.00")
 
     assert response.status_code == 200

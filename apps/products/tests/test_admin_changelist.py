@@ -64,11 +64,11 @@ def test_facet_counts_read_the_categories_once_and_count_each_choice(
     tree,  # type: ignore[no-untyped-def]
     django_assert_max_num_queries,  # type: ignore[no-untyped-def]
 ) -> None:
-    # Session, user, the roots, the attribute options, the count, the page, and one facet count
-    # per filter (none for the options).
+    # Session, user, the roots, the product types, the attribute options, the count, the page,
+    # and one facet count per filter (none for the options).
     with (
         CaptureQueriesContext(connection) as queries,
-        django_assert_max_num_queries(10),
+        django_assert_max_num_queries(12),
     ):
         response = admin_client.get(CHANGELIST, {"_facets": "1"})
 

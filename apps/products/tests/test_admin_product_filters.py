@@ -8,7 +8,13 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.attributes.models import AttributeKind
-from apps.attributes.tests.factories import AttributeFactory, AttributeOptionFactory
+from apps.attributes.tests.factories import (
+    AttributeFactory,
+    AttributeOptionFactory,
+    ProductTypeAttributeFactory,
+    ProductTypeFactory,
+)
+from apps.products.models import ProductAttributeValue
 from apps.products.tests.factories import ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +69,9 @@ def test_the_option_filter_costs_the_same_queries_for_many_products_and_options(
         VariantFactory(product=ProductFactory(), option_ids=[option.pk])
 
     product_with(colours["red"])
-    with django_assert_num_queries(10) as few:
+    # Session, user, the roots, the types, the options, the count, the page, and a facet count
+    # per filter but the options' (5).
+    with django_assert_num_queries(12) as few:
         admin_client.get(CHANGELIST, {"option": str(colours["red"].pk), "_facets": "1"})
     for n in range(20):
         AttributeOptionFactory(attribute=colours["red"].attribute, value=f"Shade {n}")
@@ -73,3 +81,35 @@ def test_the_option_filter_costs_the_same_queries_for_many_products_and_options(
     assert len(response.context["cl"].result_list) == 21
     # No count per option: a facet count would scan the variants once per option.
     assert option_choices(response)[0] == "Colour: Red (-)"
+
+
+def test_the_type_filter_keeps_the_products_of_a_type(admin_client: Client) -> None:
+    shirts = ProductTypeFactory(name="T-shirt")
+    ProductFactory(name="Tee", product_type=shirts)
+    ProductFactory(name="Mug")
+
+    typed = admin_client.get(CHANGELIST, {"product_type": str(shirts.pk)})
+    untyped = admin_client.get(CHANGELIST, {"product_type": "none"})
+    variants = admin_client.get(
+        reverse("admin:products_variant_changelist"), {"product_type": str(shirts.pk)}
+    )
+
+    assert [p.name for p in typed.context["cl"].result_list] == ["Tee"]
+    assert [p.name for p in untyped.context["cl"].result_list] == ["Mug"]
+    assert [v.product.name for v in variants.context["cl"].result_list] == ["Tee"]
+
+
+def test_the_option_filter_keeps_products_with_the_option_as_a_value(
+    admin_client: Client, colours: dict[str, Any]
+) -> None:
+    product_type = ProductTypeFactory()
+    ProductTypeAttributeFactory(product_type=product_type, attribute=colours["red"].attribute)
+    painted = ProductFactory(name="Red mug", product_type=product_type)
+    ProductAttributeValue.objects.create(
+        product=painted, attribute=colours["red"].attribute, option=colours["red"]
+    )
+    ProductFactory(name="Plain mug")
+
+    response = admin_client.get(CHANGELIST, {"option": str(colours["red"].pk)})
+
+    assert [p.name for p in response.context["cl"].result_list] == ["Red mug"]
