@@ -1,4 +1,5 @@
-from typing import Any
+from collections import defaultdict
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
@@ -13,13 +14,26 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from .admin_actions import ProductBulkActionsMixin
+from .admin_attribute_fields import AttributeField, type_attribute_fields
 from .admin_changelist import ProductChangelistMixin
 from .admin_import_export import ProductImportExportMixin
 from .admin_variant_generation import ProductVariantGenerationMixin
 from .admin_variants import VariantAdmin  # noqa: F401 (registers the variant changelist)
+from .attribute_value_writes import (
+    product_attribute_values_drop_unfitting,
+    product_attribute_values_replace,
+)
 from .images import validate_product_image
-from .models import REQUIRES_VARIANT_MESSAGE, Category, Product, ProductImage, Variant
+from .models import (
+    REQUIRES_VARIANT_MESSAGE,
+    Category,
+    Product,
+    ProductAttributeValue,
+    ProductImage,
+    Variant,
+)
 from .services import category_validate_parent, product_delete, product_image_delete
+from .variant_generation import Axis, product_type_axes
 from .variant_writes import (
     VARIANT_AUDIT_FIELDS,
     variant_audit_value,
@@ -133,6 +147,38 @@ class VariantInlineFormSet(BaseInlineFormSet):
         ]
         if not kept:
             raise ValidationError(REQUIRES_VARIANT_MESSAGE)
+        # The database checks it at commit (one option of each axis of the product's type, none
+        # without axes), where a refusal is a server error; this says so on the page, with the
+        # type as the product form leaves it.
+        # Without a type, slice 1's variants may still carry made-up ids: the database rule
+        # (helper P's products_variant_options) decides those.
+        if self.instance.product_type_id is None:
+            return
+        axes = variant_axes(self.instance.product_type_id)
+        misfits = [
+            form.cleaned_data.get("sku") or form.instance.sku
+            for form in kept
+            if not options_fit_axes(form.cleaned_data.get("option_ids") or [], axes)
+        ]
+        if misfits:
+            names = ", ".join(axis.attribute.name for axis in axes) or "none: it has no axes"
+            raise ValidationError(
+                f"Each variant needs one option of each axis of the product's type ({names}); "
+                f"these do not: {', '.join(misfits)}."
+            )
+
+
+def variant_axes(product_type_id: int | None) -> list[Axis]:
+    """Return the variant axes of a type (none without a type): two queries."""
+    return product_type_axes(product_type_id) if product_type_id is not None else []
+
+
+def options_fit_axes(option_ids: list[int], axes: list[Axis]) -> bool:
+    """Return whether ``option_ids`` are one option of each of ``axes`` (none without axes)."""
+    if len(option_ids) != len(axes):
+        return False
+    given = set(option_ids)
+    return all(len(given & {option.pk for option in axis.options}) == 1 for axis in axes)
 
 
 class VariantInline(admin.TabularInline[Variant, Product]):
@@ -144,6 +190,39 @@ class VariantInline(admin.TabularInline[Variant, Product]):
     fields = ["sku", "price", "stock", "is_active", "position", "option_ids"]
     ordering = ["position", "id"]
     extra = 0
+
+
+class ProductAdminForm(forms.ModelForm[Product]):
+    """The product form, with a field per non-axis attribute of the product's (stored) type
+    (``attribute_fields``, set by ``ProductAdmin.get_form``) holding its values."""
+
+    attribute_fields: ClassVar[list[AttributeField]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None or not self.attribute_fields:
+            return
+        stored: dict[int, list[ProductAttributeValue]] = defaultdict(list)
+        for row in ProductAttributeValue.objects.filter(product_id=self.instance.pk):
+            stored[row.attribute_id].append(row)
+        for field in self.attribute_fields:
+            self.initial.setdefault(field.name, field.initial(stored[field.attribute.pk]))
+
+    def clean_product_type(self) -> Any:
+        product_type = self.cleaned_data.get("product_type")
+        # A new product's first variant is made without options (products_product_default_variant):
+        # it cannot be of a type with axes until its variants have their options.
+        if self.instance.pk is None and variant_axes(getattr(product_type, "pk", None)):
+            raise ValidationError(
+                "A new product cannot start with a type that has variant axes: its first variant "
+                "has no options. Add it without a type, then choose the type on its page together "
+                "with its variant's options."
+            )
+        return product_type
+
+    def attribute_rows(self, fields: list[AttributeField]) -> list[ProductAttributeValue]:
+        """Return the unsaved value rows of ``fields`` as filled in."""
+        return [row for field in fields for row in field.rows(self.cleaned_data.get(field.name))]
 
 
 @admin.register(Product)
@@ -167,8 +246,9 @@ class ProductAdmin(
         "updated_at",
     ]
     inlines = [ProductImageInline, VariantInline]
+    form = ProductAdminForm
     fieldsets = (
-        (None, {"fields": ("name", "slug", "sku", "category", "description")}),
+        (None, {"fields": ("name", "slug", "sku", "category", "product_type", "description")}),
         ("Selling", {"fields": ("price", "price_max", "stock", "is_active", "variant_count")}),
         ("Reviews", {"fields": ("review_count", "rating_sum", "latest_reviews")}),
         ("Audit", {"fields": ("created_by", "created_at", "updated_at")}),
@@ -203,6 +283,42 @@ class ProductAdmin(
             everything,
         )
 
+    def get_attribute_fields(
+        self, request: HttpRequest, obj: Product | None
+    ) -> list[AttributeField]:
+        """Return the attribute fields of ``obj``'s stored type, read once per request."""
+        type_id = obj.product_type_id if obj is not None else None
+        cache: dict[int | None, list[AttributeField]] = request.__dict__.setdefault(
+            "_product_attribute_fields", {}
+        )
+        if type_id not in cache:
+            cache[type_id] = type_attribute_fields(type_id)
+        return cache[type_id]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        fields = self.get_attribute_fields(request, obj)
+        if fields:
+            # After the first fieldset. A type changed on the page shows its fields once saved.
+            names: list[str | list[str] | tuple[str, ...] | tuple[()]] = [f.name for f in fields]
+            fieldsets.insert(1, ("Attributes", {"fields": names}))
+        return fieldsets
+
+    def get_form(
+        self, request: HttpRequest, obj: Product | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        fields = self.get_attribute_fields(request, obj)
+        if fields:
+            kwargs["form"] = type(
+                "ProductAdminForm",
+                (kwargs.get("form", self.form),),
+                {
+                    "attribute_fields": fields,
+                    **{field.name: field.form_field() for field in fields},
+                },
+            )
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> Any:
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.has_several_variants:
@@ -227,7 +343,22 @@ class ProductAdmin(
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         if not change:
             obj.created_by = request.user  # type: ignore[assignment]
+        fields: list[AttributeField] = getattr(form, "attribute_fields", [])
+        if change and "product_type" in form.changed_data:
+            # Values of attributes the new type lacks go first (the database refuses a type
+            # its product's values do not fit); those it shares are written as filled in.
+            product_attribute_values_drop_unfitting(
+                product=obj, product_type_id=obj.product_type_id
+            )
+            kept = {field.attribute.pk for field in type_attribute_fields(obj.product_type_id)}
+            fields = [field for field in fields if field.attribute.pk in kept]
         super().save_model(request, obj, form, change)
+        if fields:
+            product_attribute_values_replace(
+                product=obj,
+                attributes=[field.attribute for field in fields],
+                values=form.attribute_rows(fields),
+            )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if not isinstance(formset, VariantInlineFormSet):
