@@ -6,10 +6,10 @@ Each request runs ONE SQL statement, the least PostgreSQL work that answers it (
 connection per worker, autocommit; prepared wherever one plan suits every request), and
 serialises the rows with orjson into exactly the JSON our API serves for the same request:
 the list's envelope (``count``, ``count_is_estimate``, ``next``, ``previous``, ``results``) and
-the detail's breadcrumbs, images and rating summary. ``benchmarks/run.py`` checks that before it
-times anything. The list's count is the same as ours: the category's figure in the facet
-summary (``products_categoryfacetcount``, kept by the ``products_product_facet_counts`` triggers),
-in the page's statement.
+the detail's breadcrumbs, images, variants and rating summary. ``benchmarks/run.py`` checks
+that before it times anything. The list's count is the same as ours: the category's figure in
+the facet summary (``products_categoryfacetcount``, kept by the
+``products_product_facet_counts`` triggers), in the page's statement.
 
 Only what the benchmark sends is understood: ``/api/v1/products/?category=<slug>[&page=N]
 [&page_size=N]`` and ``/api/v1/products/<id>/``. Anything else is a 400 or a 404, and so is an
@@ -35,6 +35,8 @@ TWO_PLACES = Decimal("0.01")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 DETAIL_PATH = re.compile(r"/api/v1/products/([0-9]{1,18})/")
 LIST_PATH = "/api/v1/products/"
+# The detail lists the first active variants, as ours (apps.products.models.DETAIL_MAX_VARIANTS).
+DETAIL_MAX_VARIANTS = 100
 
 # The list runs the least PostgreSQL work that answers it, in one statement. The floor reads
 # every active category's subtree ids once per worker (the catalogue's categories do not change
@@ -54,7 +56,8 @@ _LIST_SQL = """
 SELECT p.id, p.name, p.slug, p.sku, p.description, p.price, p.stock, p.is_active,
        c.id, c.name, c.slug, p.review_count, p.rating_sum, p.created_at, p.updated_at,
        (SELECT ARRAY[coalesce(sum(f.products), 0), NULL]::bigint[]
-        FROM products_categoryfacetcount f WHERE f.category_id = %(category)s::bigint)
+        FROM products_categoryfacetcount f WHERE f.category_id = %(category)s::bigint),
+       p.price_max
 FROM products_product p JOIN products_category c ON c.id = p.category_id
 WHERE p.is_active AND c.is_active AND {categories}
 ORDER BY p.created_at DESC, p.id DESC
@@ -72,7 +75,12 @@ SELECT p.id, p.name, p.slug, p.sku, p.description, p.price, p.stock, p.is_active
         WHERE a.id = ANY(string_to_array(trim(BOTH '/' FROM c.path), '/')::bigint[])),
        (SELECT json_agg(json_build_array(i.id, i.image, i.alt_text, i.position, i.width,
                                          i.height, i.created_at) ORDER BY i.position, i.id)
-        FROM products_productimage i WHERE i.product_id = p.id)
+        FROM products_productimage i WHERE i.product_id = p.id),
+       p.price_max,
+       (SELECT json_agg(json_build_array(v.id, v.sku, v.price::text, v.stock, v.position,
+                                         v.option_ids) ORDER BY v.position, v.id)
+        FROM (SELECT * FROM products_variant v WHERE v.product_id = p.id AND v.is_active
+              ORDER BY v.position, v.id LIMIT %(variants)s) v)
 FROM products_product p JOIN products_category c ON c.id = p.category_id
 WHERE p.id = %(id)s AND p.is_active AND c.is_active
 """
@@ -117,7 +125,9 @@ def average(rating_sum: int, review_count: int) -> float | None:
     return float((Decimal(rating_sum) / review_count).quantize(TWO_PLACES))
 
 
-def product_fields(row: tuple[Any, ...], category: dict[str, Any]) -> dict[str, Any]:
+def product_fields(
+    row: tuple[Any, ...], category: dict[str, Any], price_max: Decimal
+) -> dict[str, Any]:
     rating = average(row[12], row[11])
     return {
         "id": row[0],
@@ -126,6 +136,7 @@ def product_fields(row: tuple[Any, ...], category: dict[str, Any]) -> dict[str, 
         "sku": row[3],
         "description": row[4],
         "price": str(row[5]),
+        "price_range": {"min": str(row[5]), "max": str(price_max)},
         "stock": row[6],
         "in_stock": row[6] > 0,
         "is_active": row[7],
@@ -175,7 +186,8 @@ def product_list(environ: dict[str, Any]) -> tuple[int, Any]:
         return 404, {"detail": "No such category, or an empty page."}
     exact, estimate = rows[0][15]
     results = [
-        product_fields(row, {"id": row[8], "name": row[9], "slug": row[10]}) for row in rows[:size]
+        product_fields(row, {"id": row[8], "name": row[9], "slug": row[10]}, row[16])
+        for row in rows[:size]
     ]
     return 200, {
         "count": exact if estimate is None else estimate,
@@ -200,13 +212,27 @@ def image_fields(environ: dict[str, Any], image: list[Any]) -> dict[str, Any]:
 
 
 def product_detail(environ: dict[str, Any], product_id: int) -> tuple[int, Any]:
-    row = connection().execute(DETAIL_SQL, {"id": product_id}, prepare=True).fetchone()
+    parameters = {"id": product_id, "variants": DETAIL_MAX_VARIANTS}
+    row = connection().execute(DETAIL_SQL, parameters, prepare=True).fetchone()
     if row is None:
         return 404, {"detail": "Not found."}
     breadcrumbs = [{"id": id_, "name": name, "slug": slug} for id_, name, slug in row[20] or []]
     category = {"id": row[8], "name": row[9], "slug": row[10], "breadcrumbs": breadcrumbs}
-    body = product_fields(row, category)
+    body = product_fields(row, category, row[22])
     body["images"] = [image_fields(environ, image) for image in row[21] or []]
+    body["variants"] = [
+        {
+            "id": id_,
+            "sku": sku,
+            "price": price,
+            "stock": stock,
+            "in_stock": stock > 0,
+            "is_active": True,
+            "position": position,
+            "option_ids": option_ids,
+        }
+        for id_, sku, price, stock, position, option_ids in row[23] or []
+    ]
     body["rating"] = {
         "average": body["average_rating"],
         "count": row[11],

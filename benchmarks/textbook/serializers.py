@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.products.models import Category, Product, ProductImage
+from apps.products.models import Category, Product, ProductImage, Variant
 from apps.reviews.models import Review
 
 TWO_PLACES = Decimal("0.01")
@@ -28,8 +28,14 @@ class CategorySerializer(serializers.ModelSerializer[Category]):
         fields = ["id", "name", "slug"]
 
 
+class PriceRangeSerializer(serializers.Serializer[Product]):
+    min = serializers.DecimalField(source="price", max_digits=10, decimal_places=2)
+    max = serializers.DecimalField(source="price_max", max_digits=10, decimal_places=2)
+
+
 class ProductSerializer(serializers.ModelSerializer[Product]):
     category = CategorySerializer(read_only=True)
+    price_range = PriceRangeSerializer(source="*", read_only=True)
     in_stock = serializers.SerializerMethodField()
     average_rating = serializers.SerializerMethodField()
     review_count = serializers.SerializerMethodField()
@@ -43,6 +49,7 @@ class ProductSerializer(serializers.ModelSerializer[Product]):
             "sku",
             "description",
             "price",
+            "price_range",
             "stock",
             "in_stock",
             "is_active",
@@ -85,13 +92,28 @@ class ProductImageSerializer(serializers.ModelSerializer[ProductImage]):
         fields = ["id", "image", "alt_text", "position", "width", "height", "created_at"]
 
 
+class VariantSerializer(serializers.ModelSerializer[Variant]):
+    in_stock = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Variant
+        fields = ["id", "sku", "price", "stock", "in_stock", "is_active", "position", "option_ids"]
+
+    def get_in_stock(self, obj: Variant) -> bool:
+        return obj.stock > 0
+
+
 class ProductDetailSerializer(ProductSerializer):
     category = CategoryWithBreadcrumbsSerializer(read_only=True)
     images = ProductImageSerializer(many=True, read_only=True)
+    variants = serializers.SerializerMethodField()
     rating = serializers.SerializerMethodField()
 
     class Meta(ProductSerializer.Meta):
-        fields = [*ProductSerializer.Meta.fields, "images", "rating"]
+        fields = [*ProductSerializer.Meta.fields, "images", "variants", "rating"]
+
+    def get_variants(self, obj: Product) -> Any:
+        return VariantSerializer(obj.variants.filter(is_active=True)[:100], many=True).data
 
     def get_rating(self, obj: Product) -> dict[str, Any]:
         reviews = visible_reviews(obj)
