@@ -33,7 +33,7 @@ from .models import (
     Variant,
 )
 from .services import category_validate_parent, product_delete, product_image_delete
-from .variant_generation import Axis, product_type_axes
+from .variant_generation import options_fit_axes, product_type_axes
 from .variant_writes import (
     VARIANT_AUDIT_FIELDS,
     variant_audit_value,
@@ -154,7 +154,7 @@ class VariantInlineFormSet(BaseInlineFormSet):
         # (helper P's products_variant_options) decides those.
         if self.instance.product_type_id is None:
             return
-        axes = variant_axes(self.instance.product_type_id)
+        axes = product_type_axes(self.instance.product_type_id)
         misfits = [
             form.cleaned_data.get("sku") or form.instance.sku
             for form in kept
@@ -166,19 +166,6 @@ class VariantInlineFormSet(BaseInlineFormSet):
                 f"Each variant needs one option of each axis of the product's type ({names}); "
                 f"these do not: {', '.join(misfits)}."
             )
-
-
-def variant_axes(product_type_id: int | None) -> list[Axis]:
-    """Return the variant axes of a type (none without a type): two queries."""
-    return product_type_axes(product_type_id) if product_type_id is not None else []
-
-
-def options_fit_axes(option_ids: list[int], axes: list[Axis]) -> bool:
-    """Return whether ``option_ids`` are one option of each of ``axes`` (none without axes)."""
-    if len(option_ids) != len(axes):
-        return False
-    given = set(option_ids)
-    return all(len(given & {option.pk for option in axis.options}) == 1 for axis in axes)
 
 
 class VariantInline(admin.TabularInline[Variant, Product]):
@@ -212,7 +199,7 @@ class ProductAdminForm(forms.ModelForm[Product]):
         product_type = self.cleaned_data.get("product_type")
         # A new product's first variant is made without options (products_product_default_variant):
         # it cannot be of a type with axes until its variants have their options.
-        if self.instance.pk is None and variant_axes(getattr(product_type, "pk", None)):
+        if self.instance.pk is None and product_type_axes(getattr(product_type, "pk", None)):
             raise ValidationError(
                 "A new product cannot start with a type that has variant axes: its first variant "
                 "has no options. Add it without a type, then choose the type on its page together "

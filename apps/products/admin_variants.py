@@ -42,6 +42,7 @@ from .limits import PRICE_DECIMAL_PLACES, PRICE_MAX, PRICE_MAX_DIGITS, STOCK_MAX
 from .models import Variant
 from .search import search_config
 from .services import variant_delete, variant_update
+from .variant_generation import options_fit_axes, product_type_axes
 from .variant_writes import (
     variant_audit_value,
     variant_audit_values,
@@ -208,6 +209,20 @@ class VariantAdminForm(forms.ModelForm[Variant]):
     class Meta:
         model = Variant
         fields = ["sku", "price", "stock", "is_active", "position", "option_ids"]
+
+    def clean_option_ids(self) -> list[int]:
+        option_ids: list[int] = self.cleaned_data.get("option_ids") or []
+        # The database checks it at commit, where a refusal would be a server error. Untyped
+        # products are left to that rule (slice 1's variants may carry made-up ids).
+        type_id = self.instance.product.product_type_id if self.instance.product_id else None
+        if type_id is not None:
+            axes = product_type_axes(type_id)
+            if not options_fit_axes(option_ids, axes):
+                names = ", ".join(axis.attribute.name for axis in axes) or "none: it has no axes"
+                raise forms.ValidationError(
+                    f"Give one option of each axis of the product's type ({names})."
+                )
+        return option_ids
 
 
 @admin.register(Variant)

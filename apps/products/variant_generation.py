@@ -225,3 +225,12 @@ def product_type_axes(product_type_id: int | None) -> list[Axis]:
         .order_by("position", "id")
     )
     return [Axis(link.attribute, list(link.attribute.options.all())) for link in links]
+
+
+def options_fit_axes(option_ids: Sequence[int], axes: list[Axis]) -> bool:
+    """Return whether ``option_ids`` are one option of each of ``axes`` (none without axes):
+    the rule the database checks at commit (products_variant_options)."""
+    if len(option_ids) != len(axes):
+        return False
+    given = set(option_ids)
+    return all(len(given & {option.pk for option in axis.options}) == 1 for axis in axes)

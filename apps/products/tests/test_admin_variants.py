@@ -9,6 +9,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from apps.attributes.models import AttributeKind
+from apps.attributes.tests.factories import (
+    AttributeFactory,
+    AttributeOptionFactory,
+    ProductTypeAttributeFactory,
+    ProductTypeFactory,
+)
 from apps.core.models import AuditEntry
 from apps.core.tests.helpers import post_bulk_action
 from apps.products.models import Product, Variant
@@ -308,3 +315,27 @@ def test_an_unchanged_product_page_audits_nothing(staff_client: Client, tee: Pro
 
     assert response.status_code == 302, response.context["errors"]
     assert not AuditEntry.objects.filter(action__startswith="products.variant").exists()
+
+
+def test_a_typed_products_variant_needs_one_option_of_each_axis_on_its_page(
+    staff_client: Client,
+) -> None:
+    size = AttributeFactory(name="Size", kind=AttributeKind.CHOICE)
+    small, medium = (AttributeOptionFactory(attribute=size, value=v) for v in ("S", "M"))
+    shirts = ProductTypeFactory(has_variants=True)
+    ProductTypeAttributeFactory(product_type=shirts, attribute=size, is_axis=True)
+    product = ProductFactory(sku="SHIRT", product_type=shirts)
+    product.variants.update(option_ids=[small.pk])
+    variant = product.variants.get()
+    url = reverse("admin:products_variant_change", args=[variant.pk])
+    data = {"sku": "SHIRT", "price": "10.00", "stock": "1", "is_active": "on", "position": "0"}
+
+    refused = staff_client.post(url, {**data, "option_ids": f"{small.pk},{medium.pk}"})
+    accepted = staff_client.post(url, {**data, "option_ids": str(medium.pk)})
+
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["option_ids"] == [
+        "Give one option of each axis of the product's type (Size)."
+    ]
+    assert accepted.status_code == 302
+    assert Variant.objects.get(pk=variant.pk).option_ids == [medium.pk]
