@@ -388,19 +388,17 @@ class VariantViewSet(
     def get_queryset(self) -> VariantQuerySet:
         if getattr(self, "swagger_fake_view", False):
             return Variant.objects.none()
-        variants = Variant.objects.visible_to(self.request.user)
+        variants = Variant.objects.visible_to(self.request.user).with_options()
         return variants.filter(product=self.get_product()).order_by("position", "id")
 
     def perform_create(self, serializer: BaseSerializer[Variant]) -> None:
-        serializer.instance = variant_create(
-            product=self.get_product(), **serializer.validated_data
-        )
+        variant = variant_create(product=self.get_product(), **serializer.validated_data)
+        serializer.instance = Variant.objects.with_options().get(pk=variant.pk)
 
     def perform_update(self, serializer: BaseSerializer[Variant]) -> None:
         assert serializer.instance is not None
-        serializer.instance = variant_update(
-            variant=serializer.instance, **serializer.validated_data
-        )
+        variant = variant_update(variant=serializer.instance, **serializer.validated_data)
+        serializer.instance = Variant.objects.with_options().get(pk=variant.pk)
 
     def perform_destroy(self, instance: Variant) -> None:
         variant_delete(variant=instance)
