@@ -556,3 +556,25 @@ def test_the_date_and_the_type_model_fields(shirt: Shirt) -> None:
         ProductAttributeValue.objects.create(
             product=product, attribute=shirt.released, value_date=date(2026, 1, 2), value_text="x"
         )
+
+
+def test_an_option_that_products_have_is_not_left_out_of_its_attribute(
+    shirt: Shirt, client_for: Callable[[User], APIClient], staff_with_perms: Callable[..., User]
+) -> None:
+    product = ProductFactory(product_type=product_type_of("fitted", attributes=(shirt.fit,)))
+    ProductAttributeValue.objects.create(
+        product=product, attribute=shirt.fit, option_id=option_id(shirt.fit, "slim")
+    )
+    staff = client_for(staff_with_perms("attributes.change_attribute"))
+
+    response = staff.patch(
+        reverse("v1:attribute-detail", args=[shirt.fit.pk]),
+        {"options": [{"value": "Regular", "slug": "regular"}]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "options": ["Products have these options, which the list leaves out: slim."]
+    }
+    assert shirt.fit.options.count() == 2
