@@ -617,6 +617,20 @@ register_database_rule(
     TYPE_KEEPS_VALUES_RULE, field="product_type", message=TYPE_KEEPS_VALUES_MESSAGE
 )
 
+ATTRIBUTE_KIND_VALUES_RULE = "attributes_attribute_kind_keeps_values"
+register_database_rule(
+    ATTRIBUTE_KIND_VALUES_RULE,
+    field="kind",
+    message="Products have values of this attribute: its kind stays.",
+)
+TYPE_ATTRIBUTE_VALUES_RULE = "products_type_attribute_keeps_values"
+register_database_rule(
+    TYPE_ATTRIBUTE_VALUES_RULE,
+    field="attributes",
+    message="Products of this type have values of an attribute that the list leaves out or "
+    "makes a variant axis.",
+)
+
 
 class ProductAttributeValue(models.Model):
     """One value of one of a product's (non-axis) attributes: an option (choice, swatch, each

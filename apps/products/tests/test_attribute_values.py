@@ -578,3 +578,37 @@ def test_an_option_that_products_have_is_not_left_out_of_its_attribute(
         "options": ["Products have these options, which the list leaves out: slim."]
     }
     assert shirt.fit.options.count() == 2
+
+
+def test_an_attribute_with_values_keeps_its_kind_and_its_place_in_the_type(
+    shirt: Shirt, client_for: Callable[[User], APIClient], staff_with_perms: Callable[..., User]
+) -> None:
+    plain = product_type_of("plain", attributes=(shirt.material, shirt.fit))
+    product = ProductFactory(product_type=plain)
+    ProductAttributeValue.objects.create(product=product, attribute=shirt.material, value_text="x")
+    staff = client_for(
+        staff_with_perms("attributes.change_attribute", "attributes.change_producttype")
+    )
+
+    kind = staff.patch(
+        reverse("v1:attribute-detail", args=[shirt.material.pk]), {"kind": "date"}, format="json"
+    )
+    dropped = staff.patch(
+        reverse("v1:product-type-detail", args=[plain.pk]),
+        {"attributes": [{"slug": "fit"}]},
+        format="json",
+    )
+
+    assert (kind.status_code, kind.json()["errors"]) == (
+        400,
+        {"kind": ["Products have values of this attribute: its kind stays."]},
+    )
+    assert dropped.status_code == 400
+    assert list(dropped.json()["errors"]) == ["attributes"]
+    # An attribute without values may go.
+    kept = staff.patch(
+        reverse("v1:product-type-detail", args=[plain.pk]),
+        {"attributes": [{"slug": "material"}]},
+        format="json",
+    )
+    assert kept.status_code == 200, kept.json()
