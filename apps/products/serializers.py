@@ -493,10 +493,13 @@ class ProductWriteSerializer(FlatErrorsMixin, JSONTypesMixin, ModelSerializer[Pr
         return attrs
 
     def to_internal_value(self, data: Any) -> Any:
-        # A new product without variants needs its SKU and price: reported with the other
-        # fields' errors, as a required field's would be.
+        # A new product without variants needs its SKU and price, and so does a full update
+        # (PUT): reported with the other fields' errors, as a required field's would be.
         missing = {}
-        if self.instance is None and isinstance(data, Mapping) and not data.get("variants"):
+        if isinstance(data, Mapping) and (
+            (self.instance is None and not data.get("variants"))
+            or (self.instance is not None and not self.partial)
+        ):
             missing = {
                 field: ["This field is required."]
                 for field in ("sku", "price")

@@ -612,3 +612,13 @@ def test_an_attribute_with_values_keeps_its_kind_and_its_place_in_the_type(
         format="json",
     )
     assert kept.status_code == 200, kept.json()
+
+
+def test_a_full_update_still_needs_the_sku_and_the_price(editor: APIClient) -> None:
+    product = ProductFactory()
+    url = reverse("v1:product-detail", args=[product.pk])
+
+    response = editor.put(url, {"name": "Renamed", "category": product.category_id}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"sku", "price"}
