@@ -389,6 +389,12 @@ class ProductTypeSlugField(serializers.SlugRelatedField[ProductType]):
         "invalid": "Must be the slug of a product type: letters, digits, hyphens, underscores.",
     }
 
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        # DRF reads "" as null for a related field; the schema says a slug or null.
+        if data == "":
+            self.fail("invalid")
+        return super().run_validation(data)
+
     def to_internal_value(self, data: Any) -> ProductType:
         if not isinstance(data, str) or not SLUG_TEXT.fullmatch(data):
             self.fail("invalid")

@@ -622,3 +622,15 @@ def test_a_full_update_still_needs_the_sku_and_the_price(editor: APIClient) -> N
 
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"sku", "price"}
+
+
+def test_the_product_type_is_a_slug_or_null(editor: APIClient) -> None:
+    product = ProductFactory()
+    url = reverse("v1:product-detail", args=[product.pk])
+
+    assert editor.patch(url, {"product_type": ""}, format="json").json()["errors"] == {
+        "product_type": [
+            "Must be the slug of a product type: letters, digits, hyphens, underscores."
+        ]
+    }
+    assert editor.patch(url, {"product_type": None}, format="json").status_code == 200
