@@ -137,7 +137,7 @@ def attribute_update(
         # write): the options left out, and the swatches of a kind that is no swatch.
         left_out = attribute.options.exclude(slug__in=_option_slugs(options))
         swatch_files_delete_on_commit(_swatch_files(left_out))
-        left_out.delete()
+        _delete_options(left_out)
         if attribute.kind != AttributeKind.SWATCH:
             swatch_files_delete_on_commit(_swatch_files(attribute.options.all()))
             attribute.options.update(swatch_colour="", swatch_image="")
@@ -230,12 +230,31 @@ def _option_slugs(options: Sequence[OptionData]) -> list[str]:
     return slugs
 
 
+OPTIONS_IN_USE_MESSAGE = "Products have these options, which the list leaves out: {}."
+
+
+def _delete_options(options: "models.QuerySet[AttributeOption]") -> None:
+    """Delete ``options``, or refuse (a 400 on ``options``) those that products' attribute
+    values use (their foreign key protects them)."""
+    try:
+        with transaction.atomic():
+            options.delete()
+    except models.ProtectedError as error:
+        # The protecting rows are products' values (apps.products, which this app does not
+        # import): each names its option.
+        rows: Any = error.protected_objects
+        used = sorted({str(row.option.slug) for row in rows})
+        raise ValidationError(
+            {"options": OPTIONS_IN_USE_MESSAGE.format(", ".join(used))}
+        ) from error
+
+
 def _replace_options(attribute: Attribute, options: Sequence[OptionData]) -> None:
     """Make ``options`` the attribute's options, in their order: update those whose slug is
     stored, delete the others stored, create the new ones."""
     slugs = _option_slugs(options)
     stored = {option.slug: option for option in attribute.options.all()} if attribute.pk else {}
-    AttributeOption.objects.filter(attribute=attribute).exclude(slug__in=slugs).delete()
+    _delete_options(AttributeOption.objects.filter(attribute=attribute).exclude(slug__in=slugs))
     is_swatch = attribute.kind == AttributeKind.SWATCH
     to_update, to_create = [], []
     for index, (option, slug) in enumerate(zip(options, slugs, strict=True)):

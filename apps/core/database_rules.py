@@ -10,7 +10,10 @@ _database_rules: dict[str, tuple[str, str]] = {}
 
 
 def register_database_rule(name: str, *, field: str, message: str) -> None:
-    """Name the field and message to report when the database rule ``name`` rejects a write."""
+    """Name the field and message to report when the database rule ``name`` rejects a write.
+
+    ``field`` may contain ``{column}``, filled in with the error's column name (a trigger's
+    ``RAISE ... USING COLUMN = ...``): ``attributes.{column}`` names one attribute."""
     _database_rules[name] = (field, message)
 
 

@@ -173,6 +173,11 @@ def integrity_error_to_validation_error(error: IntegrityError) -> exceptions.API
     if rule is None:
         return Conflict()
     field, message = rule
+    if "{column}" in field:
+        # A rule about one item of a field (``attributes.{column}``): the trigger names the
+        # item as the error's column (RAISE ... USING COLUMN = ...).
+        item = getattr(diag, "column_name", None)
+        field = field.format(column=item) if item else field.split(".", 1)[0]
     return exceptions.ValidationError({field: [message]}, code="invalid")
 
 

@@ -143,14 +143,18 @@ class ProductQuerySet(models.QuerySet["Product"]):
     def for_detail(self, *, every_variant: bool = False) -> "ProductQuerySet":
         """Return products with everything a product page shows, in one query: the category,
         and as JSON its ancestors root first (``breadcrumbs_data``), the product's images in
-        order (``images_data``) and its first ``DETAIL_MAX_VARIANTS`` variants by position
-        (``variants_data``): the active ones, or with ``every_variant`` all of them."""
+        order (``images_data``), its first ``DETAIL_MAX_VARIANTS`` variants by position
+        (``variants_data``): the active ones, or with ``every_variant`` all of them; its shown
+        attribute values (``attributes_data``) and its type's axes with the options of its
+        active variants (``options_data``)."""
         variants_sql = _EVERY_VARIANT_SQL if every_variant else _ACTIVE_VARIANTS_SQL
         return self.select_related("category").annotate(
             # Constant SQL, no parameters.
             breadcrumbs_data=RawSQL(_BREADCRUMBS_SQL, [], output_field=models.JSONField()),  # noqa: S611
             images_data=RawSQL(_IMAGES_SQL, [], output_field=models.JSONField()),  # noqa: S611
             variants_data=RawSQL(variants_sql, [], output_field=models.JSONField()),  # noqa: S611
+            attributes_data=RawSQL(_ATTRIBUTES_SQL, [], output_field=models.JSONField()),  # noqa: S611
+            options_data=RawSQL(_OPTIONS_SQL, [], output_field=models.JSONField()),  # noqa: S611
         )
 
     def in_category(self, category: "Category") -> "ProductQuerySet":
@@ -189,7 +193,7 @@ _VARIANTS_SQL = """
             'id', variant.id, 'sku', variant.sku, 'price', variant.price::text,
             'stock', variant.stock, 'in_stock', variant.stock > 0,
             'is_active', variant.is_active, 'position', variant.position,
-            'option_ids', to_jsonb(variant.option_ids)
+            'options', ({options})
         ) ORDER BY variant.position, variant.id), '[]')
     FROM (
         SELECT * FROM products_variant
@@ -198,11 +202,92 @@ _VARIANTS_SQL = """
         LIMIT {limit}
     ) AS variant
 """
+# A variant's options as {axis_slug: option_slug}, from the row of products_variant named
+# {table}: one index lookup per option.
+_VARIANT_OPTIONS_SQL = """
+    SELECT coalesce(jsonb_object_agg(option_attribute.slug, option.slug), '{{}}')
+    FROM attributes_attributeoption option
+    JOIN attributes_attribute option_attribute ON option_attribute.id = option.attribute_id
+    WHERE option.id = ANY({table}.option_ids)
+"""
+VARIANT_OPTIONS_SQL = _VARIANT_OPTIONS_SQL.format(table='"products_variant"')
 DETAIL_MAX_VARIANTS = 100  # listed with the catalogue's limits (apps.products.limits)
-_EVERY_VARIANT_SQL = _VARIANTS_SQL.format(condition="", limit=DETAIL_MAX_VARIANTS)
-_ACTIVE_VARIANTS_SQL = _VARIANTS_SQL.format(
-    condition="AND products_variant.is_active", limit=DETAIL_MAX_VARIANTS
+_EVERY_VARIANT_SQL = _VARIANTS_SQL.format(
+    condition="",
+    limit=DETAIL_MAX_VARIANTS,
+    options=_VARIANT_OPTIONS_SQL.format(table="variant"),
 )
+_ACTIVE_VARIANTS_SQL = _VARIANTS_SQL.format(
+    condition="AND products_variant.is_active",
+    limit=DETAIL_MAX_VARIANTS,
+    options=_VARIANT_OPTIONS_SQL.format(table="variant"),
+)
+
+# An option as the product page shows it (the swatch picture's file name, made a URL by the
+# API).
+_OPTION_JSON = """jsonb_build_object(
+    'slug', option.slug, 'value', option.value,
+    'swatch_colour', nullif(option.swatch_colour, ''),
+    'swatch_image', nullif(option.swatch_image, ''))"""
+_ATTRIBUTE_JSON = """jsonb_build_object(
+    'slug', attribute.slug, 'name', attribute.name, 'kind', attribute.kind,
+    'unit', attribute.unit)"""
+# The product's shown attribute values, in the type's order: {"attribute": {...}, "value": v}
+# where v is the typed value (a number as a decimal string, a date as YYYY-MM-DD), an option,
+# or for a multiple choice a list of options in the attribute's order.
+_ATTRIBUTES_SQL = f"""
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'attribute', {_ATTRIBUTE_JSON},
+        'value', CASE
+            WHEN attribute.kind = 'multiple_choice' THEN (
+                SELECT jsonb_agg({_OPTION_JSON} ORDER BY option.position, option.id)
+                FROM products_productattributevalue value
+                JOIN attributes_attributeoption option ON option.id = value.option_id
+                WHERE value.product_id = "products_product"."id"
+                    AND value.attribute_id = attribute.id)
+            WHEN attribute.kind IN ('choice', 'swatch') THEN (
+                SELECT {_OPTION_JSON}
+                FROM products_productattributevalue value
+                JOIN attributes_attributeoption option ON option.id = value.option_id
+                WHERE value.product_id = "products_product"."id"
+                    AND value.attribute_id = attribute.id)
+            ELSE (
+                SELECT coalesce(to_jsonb(value.value_text), to_jsonb(value.value_boolean),
+                    to_jsonb(value.value_date), to_jsonb(trim_scale(value.value_number)::text))
+                FROM products_productattributevalue value
+                WHERE value.product_id = "products_product"."id"
+                    AND value.attribute_id = attribute.id)
+        END
+    ) ORDER BY type_attribute.position, type_attribute.id), '[]')
+    FROM attributes_producttypeattribute type_attribute
+    JOIN attributes_attribute attribute ON attribute.id = type_attribute.attribute_id
+    WHERE type_attribute.product_type_id = "products_product"."product_type_id"
+        AND NOT type_attribute.is_axis AND attribute.is_shown
+        AND EXISTS (
+            SELECT FROM products_productattributevalue value
+            WHERE value.product_id = "products_product"."id"
+                AND value.attribute_id = attribute.id)
+"""
+# The type's variant axes, each with the options its active variants have, in option order.
+_OPTIONS_SQL = f"""
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'attribute', {_ATTRIBUTE_JSON},
+        'values', (
+            SELECT coalesce(jsonb_agg({_OPTION_JSON} ORDER BY option.position, option.id), '[]')
+            FROM attributes_attributeoption option
+            WHERE option.attribute_id = attribute.id AND EXISTS (
+                SELECT FROM products_variant variant
+                WHERE variant.product_id = "products_product"."id" AND variant.is_active
+                    AND option.id = ANY(variant.option_ids))
+        )
+    ) ORDER BY type_attribute.position, type_attribute.id), '[]')
+    FROM attributes_producttypeattribute type_attribute
+    JOIN attributes_producttype product_type
+        ON product_type.id = type_attribute.product_type_id AND product_type.has_variants
+    JOIN attributes_attribute attribute ON attribute.id = type_attribute.attribute_id
+    WHERE type_attribute.product_type_id = "products_product"."product_type_id"
+        AND type_attribute.is_axis
+"""
 
 
 def sees_every_variant(user: object) -> bool:
@@ -404,9 +489,22 @@ REQUIRES_VARIANT_MESSAGE = "A product keeps at least one variant: this is its la
 register_database_rule(
     REQUIRES_VARIANT_RULE, field=NON_FIELD_ERRORS_KEY, message=REQUIRES_VARIANT_MESSAGE
 )
-# The field that carries a variant's options in the API. Slice 2 of issue 13 replaces the ids
-# with ``options: {axis_slug: option_slug}`` and this with "options".
-VARIANT_OPTIONS_FIELD = "option_ids"
+# The field that carries a variant's options in the API: ``options: {axis_slug: option_slug}``.
+VARIANT_OPTIONS_FIELD = "options"
+VARIANT_OPTIONS_RULE = "products_variant_options_of_axes"
+VARIANT_OPTIONS_MESSAGE = (
+    "Give one option of each variant axis of the product's type (none without axes)."
+)
+register_database_rule(
+    VARIANT_OPTIONS_RULE, field=VARIANT_OPTIONS_FIELD, message=VARIANT_OPTIONS_MESSAGE
+)
+TYPE_FITS_VARIANTS_RULE = "products_product_type_fits_variants"
+TYPE_FITS_VARIANTS_MESSAGE = (
+    "The product's variants do not have one option of each variant axis of this type."
+)
+register_database_rule(
+    TYPE_FITS_VARIANTS_RULE, field="product_type", message=TYPE_FITS_VARIANTS_MESSAGE
+)
 VARIANT_UNIQUE_OPTIONS_RULE = "products_variant_unique_options"
 VARIANT_UNIQUE_OPTIONS_MESSAGE = "This product already has a variant with these options."
 register_database_rule(
@@ -424,6 +522,13 @@ class VariantQuerySet(models.QuerySet["Variant"]):
         """Return every variant for staff who may change them, the active ones for anyone else
         (the product's own visibility is the caller's: ``Product.objects.visible_to``)."""
         return self if sees_every_variant(user) else self.active()
+
+    def with_options(self) -> "VariantQuerySet":
+        """Annotate each variant with ``options``: ``{axis_slug: option_slug}``, in the same
+        query."""
+        return self.annotate(
+            options=RawSQL(VARIANT_OPTIONS_SQL, [], output_field=models.JSONField())  # noqa: S611
+        )
 
 
 class Variant(TimeStampedModel):
@@ -489,6 +594,42 @@ class Variant(TimeStampedModel):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+
+# Rules the trigger products_attribute_value_check holds, each reported on
+# ``attributes.<slug>`` (the error's column is the attribute's slug; apps.core.exceptions).
+ATTRIBUTE_VALUE_FIELD = "attributes.{column}"
+ATTRIBUTE_VALUE_RULES = {
+    "products_attribute_value_of_type": "This attribute is not one of the product type's "
+    "attributes (variant axes are given per variant).",
+    "products_attribute_value_kind": "This value is not of the attribute's kind.",
+    "products_attribute_value_option_of_attribute": "This option is not one of the attribute's.",
+    "products_attribute_value_one_option": "This attribute takes one option.",
+}
+for _rule, _message in ATTRIBUTE_VALUE_RULES.items():
+    register_database_rule(_rule, field=ATTRIBUTE_VALUE_FIELD, message=_message)
+TYPE_KEEPS_VALUES_RULE = "products_product_type_keeps_values"
+TYPE_KEEPS_VALUES_MESSAGE = (
+    "The product has values of attributes that this type does not have: give its attributes "
+    "anew with the type."
+)
+register_database_rule(
+    TYPE_KEEPS_VALUES_RULE, field="product_type", message=TYPE_KEEPS_VALUES_MESSAGE
+)
+
+ATTRIBUTE_KIND_VALUES_RULE = "attributes_attribute_kind_keeps_values"
+register_database_rule(
+    ATTRIBUTE_KIND_VALUES_RULE,
+    field="kind",
+    message="Products have values of this attribute: its kind stays.",
+)
+TYPE_ATTRIBUTE_VALUES_RULE = "products_type_attribute_keeps_values"
+register_database_rule(
+    TYPE_ATTRIBUTE_VALUES_RULE,
+    field="attributes",
+    message="Products of this type have values of an attribute that the list leaves out or "
+    "makes a variant axis.",
+)
 
 
 class ProductAttributeValue(models.Model):

@@ -1,19 +1,28 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.attributes.models import AttributeKind, ProductType
+from apps.attributes.serializers import SLUG_TEXT
 from apps.core.fields import ModelSerializer
-from apps.core.filters import LARGEST_ID
-from apps.core.serializers import JSONTypesMixin
+from apps.core.serializers import FlatErrorsMixin, JSONTypesMixin
 from apps.core.shapes import assert_serializer_matches
 
 from .images import validate_product_image
 from .limits import VARIANT_MAX_OPTIONS
 from .models import DETAIL_MAX_VARIANTS, Category, Product, ProductImage, Variant
 from .services import category_validate_parent, product_validate_summary_changes
-from .shapes import PRODUCT_DETAIL_SHAPE, PRODUCT_LIST_SHAPE, VARIANT_SHAPE
+from .shapes import (
+    PRODUCT_DETAIL_SHAPE,
+    PRODUCT_LIST_SHAPE,
+    VARIANT_SHAPE,
+    attribute_values_json,
+    axis_options_json,
+)
 
 # Slugs stay unique (ModelSerializer's UniqueValidator) but may be left out or blank: the
 # services derive one from the name.
@@ -114,22 +123,68 @@ class PriceRangeSerializer(serializers.Serializer[Product]):
     max = serializers.DecimalField(source="price_max", max_digits=10, decimal_places=2)
 
 
+SLUG_SCHEMA = {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 140}
+OPTIONS_HELP = (
+    "One option of each variant axis of the product's type, `{axis_slug: option_slug}` "
+    "(`{}` for a product without axes)."
+)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": SLUG_SCHEMA,
+        "maxProperties": VARIANT_MAX_OPTIONS,
+        "example": {"size": "m", "colour": "red"},
+    }
+)
+class VariantOptionsField(serializers.DictField):
+    """A variant's options, ``{axis_slug: option_slug}``: strings that are slugs, or a 400
+    naming the axis before any query."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.CharField(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        value = super().to_internal_value(data)
+        if len(value) > VARIANT_MAX_OPTIONS:
+            raise serializers.ValidationError(
+                f"A variant has at most {VARIANT_MAX_OPTIONS} options."
+            )
+        errors = {
+            key: ["Must be an option's slug: letters, digits, hyphens, underscores."]
+            for key, slug in value.items()
+            if not SLUG_TEXT.fullmatch(slug)
+        }
+        errors.update(
+            {key: ["Must be an axis's slug."] for key in value if not SLUG_TEXT.fullmatch(key)}
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return dict(value)
+
+
 class VariantSerializer(JSONTypesMixin, ModelSerializer[Variant]):
-    """A variant of a product: its own SKU, price and stock. ``option_ids`` are the ids of its
-    options on the axes of the product's type, sorted (none for a product without a type)."""
+    """A variant of a product: its own SKU, price and stock, and its options on the axes of the
+    product's type, ``{axis_slug: option_slug}`` (none for a product without axes)."""
 
     in_stock = serializers.BooleanField(read_only=True)
-    option_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=LARGEST_ID),
-        required=False,
-        max_length=VARIANT_MAX_OPTIONS,
-        help_text="The ids of the variant's options, one per axis of the product's type.",
-    )
+    options = VariantOptionsField(required=False, help_text=OPTIONS_HELP)
 
     class Meta:
         model = Variant
         fields = list(VARIANT_SHAPE.keys)
         read_only_fields = ["id", "in_stock"]
+
+
+class ProductVariantWriteSerializer(VariantSerializer):
+    """A variant given with a new product."""
+
+    class Meta(VariantSerializer.Meta):
+        fields = ["sku", "price", "stock", "is_active", "position", "options"]
+        read_only_fields = []
+        # The SKU's uniqueness is checked with the product's other variants, each named.
+        extra_kwargs: dict[str, Any] = {"sku": {"validators": []}}
 
 
 # The product as lists show it: PRODUCT_LIST_SHAPE's keys (shapes.py), in order. A docstring
@@ -174,6 +229,94 @@ class RatingSummarySerializer(serializers.Serializer[Product]):
     )
 
 
+ATTRIBUTE_SUMMARY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "slug": {"type": "string"},
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": list(AttributeKind.values)},
+        "unit": {"type": "string", "description": "Numbers only; empty otherwise."},
+    },
+    "required": ["slug", "name", "kind", "unit"],
+}
+OPTION_VALUE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "slug": {"type": "string"},
+        "value": {"type": "string"},
+        "swatch_colour": {"type": "string", "nullable": True, "example": "#d01c1f"},
+        "swatch_image": {"type": "string", "format": "uri", "nullable": True},
+    },
+    "required": ["slug", "value", "swatch_colour", "swatch_image"],
+}
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "attribute": ATTRIBUTE_SUMMARY_SCHEMA,
+                "value": {
+                    "oneOf": [
+                        {"type": "string", "description": "Text, a number or a date."},
+                        {"type": "boolean"},
+                        OPTION_VALUE_SCHEMA,
+                        {"type": "array", "items": OPTION_VALUE_SCHEMA},
+                    ]
+                },
+            },
+            "required": ["attribute", "value"],
+        },
+        "example": [
+            {
+                "attribute": {"slug": "material", "name": "Material", "kind": "text", "unit": ""},
+                "value": "Organic cotton",
+            },
+            {
+                "attribute": {"slug": "weight", "name": "Weight", "kind": "number", "unit": "g"},
+                "value": "180.5",
+            },
+        ],
+    }
+)
+class ProductAttributesField(serializers.Field):
+    """``attributes_data`` (for_detail()) with swatch pictures as URLs."""
+
+    def to_representation(self, value: Any) -> Any:
+        return attribute_values_json(value, self.context.get("request"))
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "attribute": ATTRIBUTE_SUMMARY_SCHEMA,
+                "values": {"type": "array", "items": OPTION_VALUE_SCHEMA},
+            },
+            "required": ["attribute", "values"],
+        },
+        "example": [
+            {
+                "attribute": {"slug": "size", "name": "Size", "kind": "choice", "unit": ""},
+                "values": [
+                    {"slug": "s", "value": "S", "swatch_colour": None, "swatch_image": None},
+                    {"slug": "m", "value": "M", "swatch_colour": None, "swatch_image": None},
+                ],
+            }
+        ],
+    }
+)
+class AxisOptionsField(serializers.Field):
+    """``options_data`` (for_detail()) with swatch pictures as URLs."""
+
+    def to_representation(self, value: Any) -> Any:
+        return axis_options_json(value, self.context.get("request"))
+
+
 class ProductDetailSerializer(ProductReadSerializer):
     """A product page: the list shape plus breadcrumbs, images, variants and the rating
     summary."""
@@ -187,10 +330,24 @@ class ProductDetailSerializer(ProductReadSerializer):
         "(staff who may change variants see all). Every variant: "
         "`/api/v1/products/{id}/variants/`.",
     )
+    attributes = ProductAttributesField(
+        source="attributes_data",
+        read_only=True,
+        help_text="The product's shown attribute values, in its type's order. A value is text, "
+        "a number (a decimal string), a boolean, a date (YYYY-MM-DD), an option, or for a "
+        "multiple choice a list of options.",
+    )
+    options = AxisOptionsField(
+        source="options_data",
+        read_only=True,
+        help_text="Each variant axis of the product's type with the options its active "
+        "variants have, in the attribute's order: what a shopper picks from.",
+    )
     rating = RatingSummarySerializer(source="*", read_only=True)
 
     class Meta(ProductReadSerializer.Meta):
-        fields = list(PRODUCT_DETAIL_SHAPE.keys)  # the list's keys, then images and rating
+        # The list's keys, then images, variants, attributes, options and rating.
+        fields = list(PRODUCT_DETAIL_SHAPE.keys)
         read_only_fields = fields
 
 
@@ -224,12 +381,83 @@ product_detail_data: Callable[[Product, Any], dict[str, Any]] = (
 )
 
 
-class ProductWriteSerializer(JSONTypesMixin, ModelSerializer[Product]):
-    """Create or change a product; ``category`` is a category id. Answers with the read shape.
+@extend_schema_field({**SLUG_SCHEMA, "nullable": True})
+class ProductTypeSlugField(serializers.SlugRelatedField[ProductType]):
+    """A product type given by its slug: a string that is a slug, or a 400 before any query."""
+
+    default_error_messages = {
+        "invalid": "Must be the slug of a product type: letters, digits, hyphens, underscores.",
+    }
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        # DRF reads "" as null for a related field; the schema says a slug or null.
+        if data == "":
+            self.fail("invalid")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> ProductType:
+        if not isinstance(data, str) or not SLUG_TEXT.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "nullable": True,
+            "oneOf": [
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "array", "items": {"type": "string"}},
+            ],
+        },
+        "example": {"material": "Organic cotton", "weight": 180.5, "organic": True},
+    }
+)
+class AttributeValuesField(serializers.DictField):
+    """``{attribute_slug: value}``, checked against the product's type by the service."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.JSONField(), **kwargs)
+
+
+class ProductWriteSerializer(FlatErrorsMixin, JSONTypesMixin, ModelSerializer[Product]):
+    """Create or change a product; ``category`` is a category id, ``product_type`` a type's
+    slug. Answers with the read shape.
+
+    ``attributes`` gives the values of the type's (non-axis) attributes, ``{slug: value}``: a
+    text, a number (or a numeric string), true or false, a date (YYYY-MM-DD), an option's slug,
+    or for a multiple choice a list of option slugs; each is optional. Given, it replaces all of
+    the product's values; a new type without it keeps them, if they fit the type.
 
     A new product has one variant with its SKU, price and stock; changing them changes that
-    variant. On a product with several variants they are their summary, and a change is a 400:
-    change the variants (``/api/v1/products/{id}/variants/``)."""
+    variant. Or it is created with its ``variants`` (one option of each axis of its type each),
+    and then takes no SKU, price or stock of its own: they are its variants' summary. On a
+    product with several variants they are their summary, and a change is a 400: change the
+    variants (``/api/v1/products/{id}/variants/``). Errors name nested fields by their path:
+    ``variants[2].options.size``, ``attributes.weight``."""
+
+    product_type = ProductTypeSlugField(
+        slug_field="slug",
+        queryset=ProductType.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The product type's slug; null for none (no attributes, one variant).",
+    )
+    attributes = AttributeValuesField(
+        required=False,
+        help_text="The values of the type's attributes, `{attribute_slug: value}`; given, it "
+        "replaces the stored ones.",
+    )
+    variants = ProductVariantWriteSerializer(
+        many=True,
+        required=False,
+        min_length=1,  # type: ignore[call-arg]  # ListSerializer's
+        max_length=settings.CATALOGUE_MAX_VARIANTS_PER_PRODUCT,
+        help_text="Creation only: the product's variants, instead of its own sku, price and stock.",
+    )
 
     class Meta:
         model = Product
@@ -242,16 +470,56 @@ class ProductWriteSerializer(JSONTypesMixin, ModelSerializer[Product]):
             "stock",
             "is_active",
             "category",
+            "product_type",
+            "attributes",
+            "variants",
         ]
-        extra_kwargs = {"slug": OPTIONAL_SLUG}
+        extra_kwargs = {
+            "slug": OPTIONAL_SLUG,
+            "sku": {"required": False, "help_text": "Required unless `variants` are given."},
+            "price": {"required": False, "help_text": "Required unless `variants` are given."},
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None:
+            if "variants" in attrs:
+                raise serializers.ValidationError(
+                    {"variants": "Change the variants at /api/v1/products/{id}/variants/."}
+                )
             try:
                 product_validate_summary_changes(product=self.instance, changes=attrs)
             except DjangoValidationError as error:
                 raise serializers.ValidationError(error.message_dict) from error
+            return attrs
+        if attrs.get("variants"):
+            given = [field for field in ("sku", "price", "stock") if field in attrs]
+            if given:
+                message = "Give it per variant: with variants the product's is their summary."
+                raise serializers.ValidationError(dict.fromkeys(given, message))
         return attrs
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A new product without variants needs its SKU and price, and so does a full update
+        # (PUT): reported with the other fields' errors, as a required field's would be.
+        missing = {}
+        if isinstance(data, Mapping) and (
+            (self.instance is None and not data.get("variants"))
+            or (self.instance is not None and not self.partial)
+        ):
+            missing = {
+                field: ["This field is required."]
+                for field in ("sku", "price")
+                if field not in data
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if missing and isinstance(error.detail, Mapping):
+                raise serializers.ValidationError({**missing, **error.detail}) from error
+            raise
+        if missing:
+            raise serializers.ValidationError(missing)
+        return value
 
     def to_representation(self, instance: Product) -> dict[str, Any]:
         return ProductReadSerializer(instance, context=self.context).data

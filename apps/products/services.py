@@ -14,11 +14,18 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.attributes.models import ProductType, ProductTypeAttribute
 from apps.core.limits import largest_decimal
 from apps.core.services import audit_record
 from apps.core.transactions import retry_on_write_conflict
 from apps.users.models import User
 
+from .attribute_values import (
+    OPTIONS_FIELD,
+    TypeAttributes,
+    product_attributes_validate,
+    variant_options_resolve,
+)
 from .facets import PRICE_EDGES_TABLE, configured_price_edges
 from .models import (
     CATEGORY_CYCLE_MESSAGE,
@@ -27,10 +34,12 @@ from .models import (
     REQUIRES_VARIANT_MESSAGE,
     SEVERAL_VARIANTS_MESSAGE,
     SUMMARY_FIELD_PLURALS,
+    TYPE_KEEPS_VALUES_MESSAGE,
     VARIANT_OPTIONS_FIELD,
     VARIANT_UNIQUE_OPTIONS_MESSAGE,
     Category,
     Product,
+    ProductAttributeValue,
     ProductImage,
     Variant,
 )
@@ -132,26 +141,152 @@ def product_create(
     *,
     created_by: User | None,
     name: str,
-    sku: str,
-    price: Decimal,
     category: Category,
+    sku: str | None = None,
+    price: Decimal | None = None,
     slug: str = "",
     description: str = "",
-    stock: int = 0,
+    stock: int | None = None,
     is_active: bool = True,
+    product_type: ProductType | None = None,
+    attributes: Any = None,
+    variants: list[dict[str, Any]] | None = None,
 ) -> Product:
-    """Create a product; the slug is derived from the name when not given."""
-    return Product.objects.create(
+    """Create a product of ``product_type`` (or none) with its ``attributes``
+    (``{slug: value}``); the slug is derived from the name when not given.
+
+    Without ``variants`` the product has one variant with its ``sku``, ``price`` and ``stock``
+    (its type then has no axes). With ``variants`` (``[{sku, price, stock, is_active, position,
+    options: {axis_slug: option_slug}}]``) those are its variants and its ``sku``, ``price`` and
+    ``stock`` their summary, not given. Errors name the nested field: ``variants[2].options.size``,
+    ``attributes.colour``.
+    """
+    loaded = TypeAttributes.load(product_type)
+    values = product_attributes_validate(product_type, attributes, loaded=loaded)
+    if variants:
+        given = [
+            field
+            for field, value in (("sku", sku), ("price", price), ("stock", stock))
+            if value is not None
+        ]
+        if given:
+            raise ValidationError(
+                dict.fromkeys(given, "Give it per variant: the product's is its variants' summary.")
+            )
+        rows = _variant_rows(loaded, variants)
+        first = rows[0]
+        sku, price, stock = first.sku, first.price, first.stock
+    else:
+        missing = {
+            field: "This field is required."
+            for field, value in (("sku", sku), ("price", price))
+            if value is None
+        }
+        if missing:
+            raise ValidationError(missing)
+        if loaded.axes:
+            raise ValidationError(
+                {VARIANTS_FIELD: "This product type has variant axes: give the variants."}
+            )
+        rows = []
+    product = Product.objects.create(
         name=name,
         slug=slug or _unique_slug(Product, name, exclude_pk=None),
         sku=sku,
         description=description,
         price=price,
-        stock=stock,
+        stock=stock or 0,
         is_active=is_active,
         category=category,
         created_by=created_by,
+        product_type=product_type,
     )
+    _save_values(product, values)
+    if rows:
+        # The product's first variant (made by the database with its SKU, price and stock)
+        # becomes the first given; the others are added.
+        first = rows[0]
+        Variant.objects.filter(product_id=product.pk).update(
+            option_ids=first.option_ids, is_active=first.is_active, position=first.position
+        )
+        for row in rows[1:]:
+            row.product_id = product.pk
+        Variant.objects.bulk_create(rows[1:])
+        product.refresh_from_db(fields=_SUMMARY_FIELDS)
+    check_variant_options()
+    return product
+
+
+VARIANTS_FIELD = "variants"
+
+
+def _variant_rows(loaded: TypeAttributes, variants: list[dict[str, Any]]) -> list[Variant]:
+    """Return the given variants as unsaved rows, their options resolved, or raise the errors
+    of all of them, each named ``variants[<index>].<field>``."""
+    limit = settings.CATALOGUE_MAX_VARIANTS_PER_PRODUCT
+    if len(variants) > limit:
+        raise ValidationError({VARIANTS_FIELD: f"A product has at most {limit} variants."})
+    errors: dict[str, list[str]] = {}
+    rows: list[Variant] = []
+    seen_options: dict[tuple[int, ...], int] = {}
+    seen_skus: dict[str, int] = {}
+    for index, variant in enumerate(variants):
+        path = f"{VARIANTS_FIELD}[{index}]"
+        try:
+            option_ids = variant_options_resolve(loaded, variant.get("options"))
+        except ValidationError as error:
+            for key, messages in error.message_dict.items():
+                errors.setdefault(f"{path}.{key}", []).extend(messages)
+            option_ids = []
+        else:
+            if tuple(option_ids) in seen_options:
+                errors.setdefault(f"{path}.{OPTIONS_FIELD}", []).append(
+                    f"Variant {seen_options[tuple(option_ids)]} has these options already."
+                )
+            seen_options.setdefault(tuple(option_ids), index)
+        sku_key = variant["sku"].upper()
+        if sku_key in seen_skus:
+            errors.setdefault(f"{path}.sku", []).append(
+                f"Variant {seen_skus[sku_key]} has this SKU already."
+            )
+        seen_skus.setdefault(sku_key, index)
+        rows.append(
+            Variant(
+                sku=variant["sku"],
+                price=variant["price"],
+                stock=variant.get("stock", 0),
+                is_active=variant.get("is_active", True),
+                position=variant.get("position", index),
+                option_ids=option_ids,
+            )
+        )
+    taken = set(
+        Variant.objects.filter(sku__in=[row.sku for row in rows]).values_list("sku", flat=True)
+    )
+    for index, row in enumerate(rows):
+        if row.sku in taken:
+            errors.setdefault(f"{VARIANTS_FIELD}[{index}].sku", []).append(
+                "A variant with this SKU already exists."
+            )
+    if errors:
+        raise ValidationError(errors)
+    return rows
+
+
+def _save_values(product: Product, values: list[ProductAttributeValue]) -> None:
+    for value in values:
+        value.product = product
+    ProductAttributeValue.objects.bulk_create(values)
+
+
+def check_variant_options() -> None:
+    """Check the variants' options now rather than at commit (the deferred trigger
+    products_variant_options): a service reports it as its own error, in its transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SET CONSTRAINTS products_variant_options, products_product_variant_options IMMEDIATE;"
+            " SET CONSTRAINTS products_variant_options, products_product_variant_options DEFERRED"
+        )
 
 
 def product_validate_summary_changes(*, product: Product, changes: dict[str, Any]) -> None:
@@ -176,11 +311,39 @@ _SUMMARY_FIELDS = ["price", "price_max", "stock", "sku", "variant_count"]
 @transaction.atomic
 def product_update(*, product: Product, **changes: Any) -> Product:
     """Change a product's own fields; rating figures are not among them. Price, stock and SKU
-    change its one variant, and are refused on a product with several."""
+    change its one variant, and are refused on a product with several.
+
+    ``attributes`` (``{slug: value}``) replaces all of the product's values; a new
+    ``product_type`` without them keeps the values, which must fit it."""
     product_validate_summary_changes(product=product, changes=changes)
+    attributes = changes.pop("attributes", None) if "attributes" in changes else _KEEP
+    product_type = changes.get("product_type", product.product_type)
+    if attributes is not _KEEP:
+        values = product_attributes_validate(product_type, attributes)
+        # Before the type changes: the old values need not fit the new type.
+        ProductAttributeValue.objects.filter(product_id=product.pk).delete()
+    elif "product_type" in changes and changes["product_type"] != product.product_type:
+        _check_values_fit(product, product_type)
     _save_changes(product, changes)
+    if attributes is not _KEEP:
+        _save_values(product, values)
     product.refresh_from_db(fields=_SUMMARY_FIELDS)
+    check_variant_options()
     return product
+
+
+_KEEP = object()
+
+
+def _check_values_fit(product: Product, product_type: ProductType | None) -> None:
+    kept = ProductAttributeValue.objects.filter(product_id=product.pk)
+    if product_type is not None:
+        fitting = ProductTypeAttribute.objects.filter(
+            product_type=product_type, is_axis=False
+        ).values("attribute_id")
+        kept = kept.exclude(attribute_id__in=fitting)
+    if kept.exists():
+        raise ValidationError({"product_type": TYPE_KEEPS_VALUES_MESSAGE})
 
 
 # --- variants -------------------------------------------------------------------------------------
@@ -189,20 +352,24 @@ def product_update(*, product: Product, **changes: Any) -> Product:
 def _lock_product(product_id: int) -> Product:
     """Lock the product (FOR UPDATE) and return it with its variant count: writers of one
     product's variants go one at a time, so the cap and the checks below hold."""
-    return Product.objects.select_for_update().only("pk", "variant_count").get(pk=product_id)
+    return (
+        Product.objects.select_for_update(of=("self",))
+        .select_related("product_type")
+        .only("pk", "variant_count", "product_type")
+        .get(pk=product_id)
+    )
+
+
+def _resolve_options(product: Product, options: Any) -> list[int]:
+    """Return the sorted ids of ``options`` (``{axis_slug: option_slug}``) on the axes of
+    ``product``'s type (loaded with it by ``_lock_product``), or raise the errors naming
+    ``options.<axis_slug>``."""
+    return variant_options_resolve(TypeAttributes.load(product.product_type), options)
 
 
 def _touch_product(product_id: int) -> None:
     # The product's page shows its variants: its Last-Modified moves with them.
     Product.objects.filter(pk=product_id).update(updated_at=timezone.now())
-
-
-def _normalized_option_ids(option_ids: Any) -> list[int]:
-    """Return the option ids sorted, refusing one given twice."""
-    ids = sorted(option_ids)
-    if len(set(ids)) != len(ids):
-        raise ValidationError({VARIANT_OPTIONS_FIELD: "An option is given more than once."})
-    return ids
 
 
 def _check_options_free(*, product_id: int, option_ids: list[int], variant_id: int | None) -> None:
@@ -223,9 +390,10 @@ def variant_create(
     stock: int = 0,
     is_active: bool = True,
     position: int | None = None,
-    option_ids: Any = (),
+    options: Any = None,
 ) -> Variant:
-    """Add a variant to ``product`` (by default last), at most
+    """Add a variant to ``product`` (by default last), with one option of each axis of its
+    type (``options``: ``{axis_slug: option_slug}``), at most
     ``CATALOGUE_MAX_VARIANTS_PER_PRODUCT`` of them; the product's summary follows."""
     locked = _lock_product(product.pk)
     limit = settings.CATALOGUE_MAX_VARIANTS_PER_PRODUCT
@@ -233,7 +401,7 @@ def variant_create(
         raise ValidationError(
             {NON_FIELD_ERRORS_KEY: f"A product has at most {limit} variants; this one has them."}
         )
-    ids = _normalized_option_ids(option_ids)
+    ids = _resolve_options(locked, options)
     _check_options_free(product_id=product.pk, option_ids=ids, variant_id=None)
     if position is None:
         last = Variant.objects.filter(product_id=product.pk).aggregate(last=Max("position"))
@@ -248,16 +416,18 @@ def variant_create(
         option_ids=ids,
     )
     _touch_product(product.pk)
+    check_variant_options()
     return variant
 
 
 @retry_on_write_conflict
 @transaction.atomic
 def variant_update(*, variant: Variant, **changes: Any) -> Variant:
-    """Change a variant; the product's summary follows."""
-    _lock_product(variant.product_id)
-    if "option_ids" in changes:
-        changes["option_ids"] = _normalized_option_ids(changes["option_ids"])
+    """Change a variant (``options``: ``{axis_slug: option_slug}``, all of them); the
+    product's summary follows."""
+    locked = _lock_product(variant.product_id)
+    if "options" in changes:
+        changes["option_ids"] = _resolve_options(locked, changes.pop("options"))
         _check_options_free(
             product_id=variant.product_id, option_ids=changes["option_ids"], variant_id=variant.pk
         )
@@ -265,6 +435,7 @@ def variant_update(*, variant: Variant, **changes: Any) -> Variant:
         setattr(variant, field, value)
     variant.save()
     _touch_product(variant.product_id)
+    check_variant_options()
     return variant
 
 

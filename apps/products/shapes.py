@@ -17,12 +17,14 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.attributes.models import AttributeOption
 from apps.core.shapes import Field, Shape
 
 from .models import ProductImage
 
 CENT = Decimal("0.01")
 _IMAGE_STORAGE = ProductImage._meta.get_field("image").storage
+_SWATCH_STORAGE = AttributeOption._meta.get_field("swatch_image").storage
 
 # DRF's DateTimeField output: ISO 8601 in the current time zone, "Z" for UTC.
 datetime_text = serializers.DateTimeField().to_representation
@@ -55,6 +57,41 @@ def image_url(name: str, request: Any) -> str:
     """Return an image's URL as DRF's ImageField does: the storage's, absolute for the
     request."""
     return request.build_absolute_uri(_IMAGE_STORAGE.url(name))
+
+
+def swatch_image_url(name: str | None, request: Any) -> str | None:
+    """Return a swatch picture's URL as DRF's ImageField does, None without one."""
+    if not name:
+        return None
+    return request.build_absolute_uri(_SWATCH_STORAGE.url(name))
+
+
+def _option_json(option: dict[str, Any], request: Any) -> dict[str, Any]:
+    return {**option, "swatch_image": swatch_image_url(option["swatch_image"], request)}
+
+
+def attribute_values_json(values: list[dict[str, Any]], request: Any) -> list[dict[str, Any]]:
+    """Return ``attributes_data`` (for_detail()) as the API shows it: swatch pictures as URLs."""
+    shown = []
+    for item in values:
+        value = item["value"]
+        if isinstance(value, list):
+            value = [_option_json(option, request) for option in value]
+        elif isinstance(value, dict):
+            value = _option_json(value, request)
+        shown.append({"attribute": item["attribute"], "value": value})
+    return shown
+
+
+def axis_options_json(axes: list[dict[str, Any]], request: Any) -> list[dict[str, Any]]:
+    """Return ``options_data`` (for_detail()) as the API shows it: swatch pictures as URLs."""
+    return [
+        {
+            "attribute": axis["attribute"],
+            "values": [_option_json(option, request) for option in axis["values"]],
+        }
+        for axis in axes
+    ]
 
 
 # ProductReadSerializer: a row of the product list.
@@ -111,7 +148,7 @@ VARIANT_SHAPE = Shape(
     Field("in_stock"),
     Field("is_active"),
     Field("position"),
-    Field("option_ids"),
+    Field("options"),
 )
 
 # RatingSummarySerializer
@@ -126,13 +163,15 @@ RATING_SUMMARY_SHAPE = Shape(
 )
 
 # ProductDetailSerializer: the list row, with the category's breadcrumbs
-# (CategoryWithBreadcrumbsSerializer), the images in order, the first variants and the rating
-# summary.
+# (CategoryWithBreadcrumbsSerializer), the images in order, the first variants, the shown
+# attribute values, the axes with their options and the rating summary.
 PRODUCT_DETAIL_SHAPE = PRODUCT_LIST_SHAPE.extend(
     # Already in CategorySummarySerializer's form: jsonb orders an object's keys shortest
     # first, then bytewise, which is id, name, slug.
     Field("category", shape=Shape(Field("breadcrumbs", "breadcrumbs_data"))),
     Field("images", "images_data", shape=PRODUCT_IMAGE_SHAPE, many=True),
     Field("variants", "variants_data", shape=VARIANT_SHAPE, many=True),
+    Field("attributes", "attributes_data", convert=attribute_values_json, takes_request=True),
+    Field("options", "options_data", convert=axis_options_json, takes_request=True),
     Field("rating", shape=RATING_SUMMARY_SHAPE),
 )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -215,12 +216,78 @@ PRODUCT_LIST_PARAMETERS = [
 ]
 
 
+PRODUCT_WRITE_EXAMPLES = [
+    OpenApiExample(
+        "A typed product with its variants",
+        request_only=True,
+        value={
+            "name": "Oxford shirt",
+            "category": 3,
+            "product_type": "shirt",
+            "attributes": {"material": "Cotton", "weight": 180.5, "organic": True,
+                           "released": "2026-03-01", "fit": "slim", "care": ["wash", "iron"]},
+            "variants": [
+                {"sku": "OX-S-RED", "price": "30.00", "stock": 2,
+                 "options": {"size": "s", "colour": "red"}},
+                {"sku": "OX-M-RED", "price": "32.00", "stock": 0, "position": 1,
+                 "options": {"size": "m", "colour": "red"}},
+            ],
+        },
+    ),
+    OpenApiExample(
+        "A product without a type",
+        request_only=True,
+        value={"name": "Mug", "category": 3, "sku": "MUG-1", "price": "9.50", "stock": 12},
+    ),
+    OpenApiExample(
+        "Nested errors, each named by its path",
+        response_only=True,
+        status_codes=["400"],
+        value={
+            "status": 400,
+            "code": "invalid",
+            "detail": "Invalid input.",
+            "errors": {
+                "variants[0].sku": ["A variant with this SKU already exists."],
+                "variants[1].options.size": ["This attribute has no option 'xl'."],
+                "variants[2].options": ["Give an option of each axis; missing: colour."],
+            },
+            "request_id": "5f0c6a2e9b1d4c3e8a7f6b5d4c3b2a19",
+        },
+    ),
+]  # fmt: skip
+PRODUCT_PATCH_EXAMPLES = [
+    OpenApiExample(
+        "The attribute values replaced",
+        request_only=True,
+        value={"attributes": {"material": "Linen", "fit": "regular"}},
+    ),
+    OpenApiExample(
+        "A new type, with its values",
+        request_only=True,
+        value={"product_type": "polo", "attributes": {"material": "Pique cotton"}},
+    ),
+    OpenApiExample(
+        "A value that does not fit the type",
+        response_only=True,
+        status_codes=["400"],
+        value={
+            "status": 400,
+            "code": "invalid",
+            "detail": "Invalid input.",
+            "errors": {"attributes.weight": ["Must be a number."]},
+            "request_id": "5f0c6a2e9b1d4c3e8a7f6b5d4c3b2a19",
+        },
+    ),
+]
+
+
 # Writes take ProductWriteSerializer and answer with the read shape (its to_representation).
 @extend_schema_view(
     list=extend_schema(parameters=PRODUCT_LIST_PARAMETERS),
-    create=extend_schema(responses={201: ProductReadSerializer}),
-    update=extend_schema(responses=ProductReadSerializer),
-    partial_update=extend_schema(responses=ProductReadSerializer),
+    create=extend_schema(responses={201: ProductReadSerializer}, examples=PRODUCT_WRITE_EXAMPLES),
+    update=extend_schema(responses=ProductReadSerializer, examples=PRODUCT_WRITE_EXAMPLES[1:2]),
+    partial_update=extend_schema(responses=ProductReadSerializer, examples=PRODUCT_PATCH_EXAMPLES),
 )
 class ProductViewSet(viewsets.ModelViewSet[Product]):
     """Products of the catalogue. Anyone reads active ones; staff with permission write.
@@ -352,8 +419,30 @@ class ProductImageViewSet(
         product_image_delete(image=instance)
 
 
+VARIANT_EXAMPLES = [
+    OpenApiExample(
+        "A variant of a shirt",
+        request_only=True,
+        value={"sku": "OX-L-BLUE", "price": "34.00", "stock": 5,
+               "options": {"size": "l", "colour": "blue"}},
+    ),
+    OpenApiExample(
+        "A combination the product has",
+        response_only=True,
+        status_codes=["400"],
+        value={
+            "status": 400,
+            "code": "invalid",
+            "detail": "Invalid input.",
+            "errors": {"options": ["This product already has a variant with these options."]},
+            "request_id": "5f0c6a2e9b1d4c3e8a7f6b5d4c3b2a19",
+        },
+    ),
+]  # fmt: skip
+
+
 @extend_schema_view(
-    create=extend_schema(responses={201: VariantSerializer}),
+    create=extend_schema(responses={201: VariantSerializer}, examples=VARIANT_EXAMPLES),
     partial_update=extend_schema(responses=VariantSerializer),
     destroy=extend_schema(
         responses={
@@ -388,19 +477,17 @@ class VariantViewSet(
     def get_queryset(self) -> VariantQuerySet:
         if getattr(self, "swagger_fake_view", False):
             return Variant.objects.none()
-        variants = Variant.objects.visible_to(self.request.user)
+        variants = Variant.objects.visible_to(self.request.user).with_options()
         return variants.filter(product=self.get_product()).order_by("position", "id")
 
     def perform_create(self, serializer: BaseSerializer[Variant]) -> None:
-        serializer.instance = variant_create(
-            product=self.get_product(), **serializer.validated_data
-        )
+        variant = variant_create(product=self.get_product(), **serializer.validated_data)
+        serializer.instance = Variant.objects.with_options().get(pk=variant.pk)
 
     def perform_update(self, serializer: BaseSerializer[Variant]) -> None:
         assert serializer.instance is not None
-        serializer.instance = variant_update(
-            variant=serializer.instance, **serializer.validated_data
-        )
+        variant = variant_update(variant=serializer.instance, **serializer.validated_data)
+        serializer.instance = Variant.objects.with_options().get(pk=variant.pk)
 
     def perform_destroy(self, instance: Variant) -> None:
         variant_delete(variant=instance)

@@ -47,7 +47,8 @@ from apps.attributes.tests.factories import (
 from apps.core.tests import fuzz_hooks
 from apps.core.tests.live import ProdServer, free_port
 from apps.core.tests.live import database_url as live_database_url
-from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.products.models import ProductAttributeValue
+from apps.products.tests.factories import CategoryFactory, ProductFactory, product_with_options
 from apps.reviews.tests.factories import ReviewFactory
 from apps.users.models import User
 from apps.users.tests.factories import TEST_PASSWORD, UserFactory
@@ -168,12 +169,17 @@ def seed_catalogue() -> None:
     size = AttributeFactory(name="Size", slug="size", kind="choice", is_filterable=True)
     colour = AttributeFactory(name="Colour", slug="colour", kind="swatch")
     AttributeFactory(name="Pages", slug="pages", kind="number", unit="pages")
-    AttributeOptionFactory(attribute=size, value="M", slug="m")
-    AttributeOptionFactory(attribute=colour, value="Red", slug="red", swatch_colour="#b3261e")
+    medium = AttributeOptionFactory(attribute=size, value="M", slug="m")
+    red = AttributeOptionFactory(attribute=colour, value="Red", slug="red", swatch_colour="#b3261e")
     tshirt = ProductTypeFactory(name="T-shirt", slug="t-shirt", has_variants=True)
     ProductTypeAttributeFactory(product_type=tshirt, attribute=size, is_axis=True)
     ProductTypeAttributeFactory(product_type=tshirt, attribute=colour)
     ProductTypeFactory(name="Book", slug="book")
+    # A typed product: its page has attributes and options, its variant options.
+    tee = product_with_options(
+        tshirt, [medium.pk], name="Red Tee", slug="red-tee", sku="TEE-M", category=outdoor
+    )
+    ProductAttributeValue.objects.create(product=tee, attribute=colour, option=red)
     staff = UserFactory(email=STAFF_EMAIL, is_staff=True, is_superuser=True)
     customer = UserFactory(email="customer@example.com")
     # Hashed as production hashes: the test settings' fast MD5 is not among prod's hashers.

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.db.models import Prefetch
 from django.test import RequestFactory
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from apps.core.renderers import ORJSONRenderer
-from apps.products.models import Category, Product, ProductImage
+from apps.products.models import Category, Product, ProductImage, Variant
 from apps.products.selectors import category_breadcrumbs
 from apps.products.serializers import (
     PRODUCT_LIST_VALUES,
@@ -224,10 +225,13 @@ def test_the_fast_renderers_give_the_serializers_json(spec: ProductSpec) -> None
         loaded = Product.objects.for_detail().get(pk=product.pk)
         reference = (
             Product.objects.select_related("category")
-            .prefetch_related("images", "variants")
+            .prefetch_related("images", Prefetch("variants", Variant.objects.with_options()))
             .get(pk=product.pk)
         )
         reference.category.breadcrumbs = category_breadcrumbs(reference.category)  # type: ignore[attr-defined]
+        # Products of a type: test_attribute_values_api.py checks their attributes and options.
+        assert reference.product_type_id is None
+        reference.attributes_data = reference.options_data = []  # type: ignore[attr-defined]
         expected = json.render(
             ProductDetailSerializer(reference, context={"request": request}).data
         )

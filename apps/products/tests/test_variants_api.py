@@ -12,10 +12,18 @@ from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from apps.attributes.models import Attribute
 from apps.core.testing import run_together
 from apps.products.models import Product, Variant
 from apps.products.services import variant_create, variant_delete
-from apps.products.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from apps.products.tests.factories import (
+    ProductFactory,
+    VariantFactory,
+    choice_attribute,
+    option_id,
+    product_type_of,
+    product_with_options,
+)
 from apps.users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -37,12 +45,33 @@ def variant_url(variant: Variant) -> str:
 
 
 @pytest.fixture
-def tee() -> Product:
+def size() -> Attribute:
+    return choice_attribute("size", ["s", "m", "l", "xl"])
+
+
+@pytest.fixture
+def tee(size: Attribute) -> Product:
     """A T-shirt in three sizes: TEE-M (the product's own first variant), TEE-S, TEE-L; TEE-S
     is inactive."""
-    product = ProductFactory(sku="TEE-M", price=Decimal("20.00"), stock=5)
-    VariantFactory(product=product, sku="TEE-S", price=Decimal("15.00"), stock=2, is_active=False)
-    VariantFactory(product=product, sku="TEE-L", price=Decimal("25.00"), stock=1)
+    product_type = product_type_of("tee", axes=(size,))
+    product = product_with_options(
+        product_type, [option_id(size, "m")], sku="TEE-M", price=Decimal("20.00"), stock=5
+    )
+    VariantFactory(
+        product=product,
+        sku="TEE-S",
+        price=Decimal("15.00"),
+        stock=2,
+        is_active=False,
+        option_ids=[option_id(size, "s")],
+    )
+    VariantFactory(
+        product=product,
+        sku="TEE-L",
+        price=Decimal("25.00"),
+        stock=1,
+        option_ids=[option_id(size, "l")],
+    )
     product.refresh_from_db()
     return product
 
@@ -78,7 +107,7 @@ def test_the_list_and_the_detail_show_the_price_range(
         "in_stock": True,
         "is_active": True,
         "position": Variant.objects.get(sku="TEE-L").position,
-        "option_ids": Variant.objects.get(sku="TEE-L").option_ids,
+        "options": {"size": "l"},
     }
 
 
@@ -115,26 +144,26 @@ def test_the_variants_of_an_invisible_product_are_not_found(api_client: APIClien
 def test_staff_add_change_and_delete_variants(
     tee: Product, variant_editor: APIClient, django_assert_max_num_queries: Any
 ) -> None:
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         created = variant_editor.post(
             variants_url(tee),
-            {"sku": "TEE-XL", "price": "30.00", "stock": 4, "option_ids": [9, 3]},
+            {"sku": "TEE-XL", "price": "30.00", "stock": 4, "options": {"size": "xl"}},
             format="json",
         )
     assert created.status_code == 201, created.json()
-    assert created.json()["option_ids"] == [3, 9]  # sorted
+    assert created.json()["options"] == {"size": "xl"}
     assert created.json()["position"] == max(v.position for v in tee.variants.all()[:3]) + 1
     tee.refresh_from_db()
     assert (tee.price_max, tee.stock, tee.variant_count) == (Decimal("30.00"), 10, 4)
 
     xl = Variant.objects.get(sku="TEE-XL")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         changed = variant_editor.patch(variant_url(xl), {"price": "12.00"}, format="json")
     assert changed.status_code == 200
     tee.refresh_from_db()
     assert (tee.price, tee.price_max) == (Decimal("12.00"), Decimal("25.00"))
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         assert variant_editor.delete(variant_url(xl)).status_code == 204
     tee.refresh_from_db()
     assert (tee.price, tee.stock, tee.variant_count) == (Decimal("20.00"), 6, 3)
@@ -146,7 +175,7 @@ def test_writing_variants_needs_staff_with_the_variant_permissions(
     staff_with_perms: Callable[..., User],
     tee: Product,
 ) -> None:
-    payload = {"sku": "TEE-XL", "price": "30.00"}
+    payload = {"sku": "TEE-XL", "price": "30.00", "options": {"size": "xl"}}
     assert api_client.post(variants_url(tee), payload).status_code == 401
     product_editor = client_for(staff_with_perms("products.change_product"))
     assert product_editor.post(variants_url(tee), payload).status_code == 403
@@ -160,21 +189,26 @@ def test_bad_variant_writes_are_400s_naming_the_field(
     tee: Product, variant_editor: APIClient
 ) -> None:
     def post(**payload: Any) -> dict[str, Any]:
-        response = variant_editor.post(
-            variants_url(tee), {"sku": "NEW", "price": "1.00", **payload}, format="json"
-        )
+        body = {"sku": "NEW", "price": "1.00", "options": {"size": "xl"}, **payload}
+        response = variant_editor.post(variants_url(tee), body, format="json")
         assert response.status_code == 400
         return response.json()["errors"]
 
     assert "sku" in post(sku="tee-l".upper())
     assert "price" in post(price="-1.00")
     assert "stock" in post(stock=-1)
-    taken = Variant.objects.get(sku="TEE-L").option_ids
-    assert post(option_ids=taken) == {
-        "option_ids": ["This product already has a variant with these options."]
+    assert post(options={"size": "l"}) == {
+        "options": ["This product already has a variant with these options."]
     }
-    assert "option_ids" in post(option_ids=[4, 4])
-    assert "option_ids" in post(option_ids=["x"])
+    assert post(options={"size": "xxl"}) == {
+        "options.size": ["This attribute has no option 'xxl'."]
+    }
+    assert post(options={"size": "xl", "colour": "red"}) == {
+        "options.colour": ["This product type has no variant axis with this slug."]
+    }
+    assert post(options={}) == {"options": ["Give an option of each axis; missing: size."]}
+    assert "options.size" in post(options={"size": 4})
+    assert "options" in post(options=["xl"])
     assert Product.objects.get(pk=tee.pk).variant_count == 3
 
 
@@ -252,10 +286,13 @@ def test_the_sku_filter_matches_any_variant_in_any_case(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_writers_of_one_option_combination_get_one_variant() -> None:
-    product = ProductFactory(category=CategoryFactory())
+    size = choice_attribute("size", ["s", "m"])
+    product = product_with_options(product_type_of("tee", axes=(size,)), [option_id(size, "s")])
 
     def create(sku: str) -> Variant:
-        return variant_create(product=product, sku=sku, price=Decimal("1.00"), option_ids=[7])
+        return variant_create(
+            product=product, sku=sku, price=Decimal("1.00"), options={"size": "m"}
+        )
 
     outcomes = run_together(lambda: create("RACE-A"), lambda: create("RACE-B"))
 
@@ -263,14 +300,16 @@ def test_two_writers_of_one_option_combination_get_one_variant() -> None:
     assert len(errors) == 1, outcomes
     assert isinstance(errors[0], ValidationError)
     assert errors[0].message_dict == {
-        "option_ids": ["This product already has a variant with these options."]
+        "options": ["This product already has a variant with these options."]
     }
     assert product.variants.count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_writers_of_one_sku_on_two_products_get_a_400_not_a_500() -> None:
-    first, second = ProductFactory(), ProductFactory()
+    size = choice_attribute("size", ["s", "m"])
+    tee = product_type_of("tee", axes=(size,))
+    first, second = (product_with_options(tee, [option_id(size, "s")]) for _ in range(2))
     editor = APIClient()
     staff = User.objects.create(email="racer@example.com", is_staff=True, is_superuser=True)
     editor.force_authenticate(staff)
@@ -278,7 +317,7 @@ def test_two_writers_of_one_sku_on_two_products_get_a_400_not_a_500() -> None:
     def create(product: Product) -> int:
         response = editor.post(
             variants_url(product),
-            {"sku": "SAME", "price": "1.00", "option_ids": [1]},
+            {"sku": "SAME", "price": "1.00", "options": {"size": "m"}},
             format="json",
         )
         connection.close()
