@@ -6,9 +6,9 @@ Each request runs ONE SQL statement, the least PostgreSQL work that answers it (
 connection per worker, autocommit; prepared wherever one plan suits every request), and
 serialises the rows with orjson into exactly the JSON our API serves for the same request:
 the list's envelope (``count``, ``count_is_estimate``, ``next``, ``previous``, ``results``) and
-the detail's breadcrumbs, images, variants and rating summary. ``benchmarks/run.py`` checks
-that before it times anything. The list's count is the same as ours: the category's figure in
-the facet summary (``products_categoryfacetcount``, kept by the
+the detail's breadcrumbs, images, variants, attributes, options and rating summary.
+``benchmarks/run.py`` checks that before it times anything. The list's count is the same as
+ours: the category's figure in the facet summary (``products_categoryfacetcount``, kept by the
 ``products_product_facet_counts`` triggers), in the page's statement.
 
 Only what the benchmark sends is understood: ``/api/v1/products/?category=<slug>[&page=N]
@@ -78,9 +78,49 @@ SELECT p.id, p.name, p.slug, p.sku, p.description, p.price, p.stock, p.is_active
         FROM products_productimage i WHERE i.product_id = p.id),
        p.price_max,
        (SELECT json_agg(json_build_array(v.id, v.sku, v.price::text, v.stock, v.position,
-                                         v.option_ids) ORDER BY v.position, v.id)
+                (SELECT coalesce(jsonb_object_agg(a.slug, o.slug), '{}')
+                 FROM attributes_attributeoption o JOIN attributes_attribute a
+                     ON a.id = o.attribute_id
+                 WHERE o.id = ANY(v.option_ids))) ORDER BY v.position, v.id)
         FROM (SELECT * FROM products_variant v WHERE v.product_id = p.id AND v.is_active
-              ORDER BY v.position, v.id LIMIT %(variants)s) v)
+              ORDER BY v.position, v.id LIMIT %(variants)s) v),
+       (SELECT json_agg(json_build_array(
+                   json_build_object('slug', a.slug, 'name', a.name, 'kind', a.kind,
+                                     'unit', a.unit),
+                   a.kind,
+                   (SELECT json_agg(json_build_array(o.slug, o.value, o.swatch_colour,
+                                                     o.swatch_image)
+                                    ORDER BY o.position, o.id)
+                    FROM products_productattributevalue pv
+                    JOIN attributes_attributeoption o ON o.id = pv.option_id
+                    WHERE pv.product_id = p.id AND pv.attribute_id = a.id),
+                   (SELECT json_build_array(pv.value_text, pv.value_boolean, pv.value_date,
+                                            trim_scale(pv.value_number)::text)
+                    FROM products_productattributevalue pv
+                    WHERE pv.product_id = p.id AND pv.attribute_id = a.id
+                        AND pv.option_id IS NULL)
+               ) ORDER BY ta.position, ta.id)
+        FROM attributes_producttypeattribute ta
+        JOIN attributes_attribute a ON a.id = ta.attribute_id
+        WHERE ta.product_type_id = p.product_type_id AND NOT ta.is_axis AND a.is_shown
+            AND EXISTS (SELECT FROM products_productattributevalue pv
+                        WHERE pv.product_id = p.id AND pv.attribute_id = a.id)),
+       (SELECT json_agg(json_build_array(
+                   json_build_object('slug', a.slug, 'name', a.name, 'kind', a.kind,
+                                     'unit', a.unit),
+                   (SELECT json_agg(json_build_array(o.slug, o.value, o.swatch_colour,
+                                                     o.swatch_image)
+                                    ORDER BY o.position, o.id)
+                    FROM attributes_attributeoption o
+                    WHERE o.attribute_id = a.id AND EXISTS (
+                        SELECT FROM products_variant v
+                        WHERE v.product_id = p.id AND v.is_active
+                            AND o.id = ANY(v.option_ids)))
+               ) ORDER BY ta.position, ta.id)
+        FROM attributes_producttypeattribute ta
+        JOIN attributes_producttype t ON t.id = ta.product_type_id AND t.has_variants
+        JOIN attributes_attribute a ON a.id = ta.attribute_id
+        WHERE ta.product_type_id = p.product_type_id AND ta.is_axis)
 FROM products_product p JOIN products_category c ON c.id = p.category_id
 WHERE p.id = %(id)s AND p.is_active AND c.is_active
 """
@@ -211,6 +251,27 @@ def image_fields(environ: dict[str, Any], image: list[Any]) -> dict[str, Any]:
     }
 
 
+def option_fields(environ: dict[str, Any], option: list[Any]) -> dict[str, Any]:
+    slug, value, colour, image = option
+    url = None
+    if image:
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        url = f"{environ['wsgi.url_scheme']}://{host}{MEDIA_URL}{quote(image)}"
+    return {"slug": slug, "value": value, "swatch_colour": colour or None, "swatch_image": url}
+
+
+def attribute_value(
+    environ: dict[str, Any], kind: str, options: list[Any] | None, typed: list[Any] | None
+) -> Any:
+    """Return a product's value of an attribute as ours shows it: an option, a list of them
+    (multiple choice), or the typed value (a number as decimal text, a date as YYYY-MM-DD)."""
+    if kind == "multiple_choice":
+        return [option_fields(environ, option) for option in options or []]
+    if kind in ("choice", "swatch"):
+        return option_fields(environ, options[0]) if options else None
+    return next((value for value in typed or [] if value is not None), None)
+
+
 def product_detail(environ: dict[str, Any], product_id: int) -> tuple[int, Any]:
     parameters = {"id": product_id, "variants": DETAIL_MAX_VARIANTS}
     row = connection().execute(DETAIL_SQL, parameters, prepare=True).fetchone()
@@ -229,9 +290,17 @@ def product_detail(environ: dict[str, Any], product_id: int) -> tuple[int, Any]:
             "in_stock": stock > 0,
             "is_active": True,
             "position": position,
-            "option_ids": option_ids,
+            "options": options,
         }
-        for id_, sku, price, stock, position, option_ids in row[23] or []
+        for id_, sku, price, stock, position, options in row[23] or []
+    ]
+    body["attributes"] = [
+        {"attribute": attribute, "value": attribute_value(environ, kind, options, typed)}
+        for attribute, kind, options, typed in row[24] or []
+    ]
+    body["options"] = [
+        {"attribute": attribute, "values": [option_fields(environ, o) for o in options or []]}
+        for attribute, options in row[25] or []
     ]
     body["rating"] = {
         "average": body["average_rating"],

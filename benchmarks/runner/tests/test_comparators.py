@@ -9,12 +9,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client, override_settings
 from psycopg.conninfo import make_conninfo
 
+from apps.attributes.models import Attribute, AttributeKind, AttributeOption
 from apps.products.models import Product, Variant
-from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.products.services import product_update
+from apps.products.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    choice_attribute,
+    option_id,
+    product_type_of,
+    product_with_options,
+)
 from apps.reviews.tests.factories import ReviewFactory
 from benchmarks.floor import app as floor
 from benchmarks.runner.verify import first_difference
@@ -60,24 +69,51 @@ def floor_get(path: str, query: str = "") -> tuple[str, Any]:
 
 @pytest.fixture
 def catalogue() -> dict[str, Any]:
-    """A category with a product of one variant, and one of three (one inactive), reviewed."""
+    """A category with an untyped product (one variant), and a typed one with three variants
+    (one inactive), shown attribute values of each kind, and a review."""
     category = CategoryFactory(slug="lamps")
     single = ProductFactory(category=category, price=Decimal("12.50"), stock=4)
-    several = ProductFactory(category=category, price=Decimal("30.00"), stock=0)
-    Variant.objects.create(
-        product=several, sku="LAMP-L", price=Decimal("45.00"), stock=2, position=1, option_ids=[901]
+    size = choice_attribute("size", ["s", "m", "l"], kind=AttributeKind.SWATCH)
+    AttributeOption.objects.filter(attribute=size, slug="m").update(swatch_colour="#aa0000")
+    finish = choice_attribute("finish", ["matt", "gloss"], kind=AttributeKind.MULTIPLE_CHOICE)
+    style = choice_attribute("style", ["modern", "retro"])
+    watts = Attribute.objects.create(name="Watts", slug="watts", kind="number", unit="W")
+    dimmable = Attribute.objects.create(name="Dimmable", slug="dimmable", kind="boolean")
+    released = Attribute.objects.create(name="Released", slug="released", kind="date")
+    brand = Attribute.objects.create(name="Brand", slug="brand", kind="text")
+    lamp = product_type_of(
+        "lamp", axes=(size,), attributes=(finish, style, watts, dimmable, released, brand)
     )
-    Variant.objects.create(
-        product=several,
-        sku="LAMP-XL",
-        price=Decimal("5.00"),
-        stock=9,
-        position=2,
-        option_ids=[902],
-        is_active=False,
+    several = product_with_options(
+        lamp, [option_id(size, "s")], category=category, price=Decimal("30.00"), stock=0
+    )
+    with transaction.atomic():
+        for sku, option, price, stock, active in [
+            ("LAMP-M", "m", "45.00", 2, True),
+            ("LAMP-L", "l", "5.00", 9, False),
+        ]:
+            Variant.objects.create(
+                product=several,
+                sku=sku,
+                price=Decimal(price),
+                stock=stock,
+                is_active=active,
+                position=2 if option == "l" else 1,
+                option_ids=[option_id(size, option)],
+            )
+    product_update(
+        product=Product.objects.get(pk=several.pk),
+        attributes={
+            "finish": ["gloss", "matt"],
+            "style": "retro",
+            "watts": "60.50",
+            "dimmable": False,
+            "released": "2026-03-01",
+            "brand": "Lumen",
+        },
     )
     ReviewFactory(product=several, rating=4)
-    return {"category": category, "single": single, "several": Product.objects.get(pk=several.pk)}
+    return {"category": category, "single": single, "several": several}
 
 
 @pytest.mark.parametrize("which", ["single", "several"])
@@ -92,6 +128,7 @@ def test_the_comparators_answer_a_product_page_as_ours(
 
     assert status == "200 OK"
     assert len(ours["variants"]) == (1 if which == "single" else 2)
+    assert len(ours["attributes"]) == (0 if which == "single" else 6)
     assert first_difference(ours, floor_body) is None
     assert first_difference(ours, textbook) is None
 
