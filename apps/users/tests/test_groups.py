@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from apps.core.models import AuditEntry
 from apps.products.models import Product
-from apps.products.tests.factories import ProductFactory
+from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.reviews.models import Review
 from apps.reviews.tests.factories import ReviewFactory
 from apps.users.models import User
@@ -195,7 +195,6 @@ def test_a_review_moderator_hides_reviews_but_cannot_change_products(client: Cli
 
 def test_a_catalogue_manager_manages_attributes_types_and_variants(client: Client) -> None:
     client.force_login(member_of("Catalogue managers"))
-    product = ProductFactory(sku="TEE-1")
 
     attribute = client.post(
         reverse("v1:attribute-list"),
@@ -203,7 +202,7 @@ def test_a_catalogue_manager_manages_attributes_types_and_variants(client: Clien
             "name": "Size",
             "slug": "size",
             "kind": "choice",
-            "options": [{"value": "M", "slug": "m"}],
+            "options": [{"value": "S", "slug": "s"}, {"value": "M", "slug": "m"}],
         },
         content_type="application/json",
     )
@@ -217,14 +216,19 @@ def test_a_catalogue_manager_manages_attributes_types_and_variants(client: Clien
         },
         content_type="application/json",
     )
-    variant = client.post(
-        reverse("v1:product-variant-list", args=[product.pk]),
+    product = client.post(
+        reverse("v1:product-list"),
         {
-            "sku": "TEE-1-M",
-            "price": "12.00",
-            "stock": 3,
-            "option_ids": [attribute.json()["options"][0]["id"]],
+            "name": "Tee",
+            "category": CategoryFactory().pk,
+            "product_type": "apparel",
+            "variants": [{"sku": "TEE-S", "price": "12.00", "stock": 3, "options": {"size": "s"}}],
         },
+        content_type="application/json",
+    )
+    variant = client.post(
+        reverse("v1:product-variant-list", args=[product.json().get("id", 0)]),
+        {"sku": "TEE-M", "price": "14.00", "stock": 1, "options": {"size": "m"}},
         content_type="application/json",
     )
 
@@ -232,5 +236,8 @@ def test_a_catalogue_manager_manages_attributes_types_and_variants(client: Clien
         attribute.content,
         product_type.content,
     )
-    assert variant.status_code == 201, variant.content
-    assert Product.objects.get(pk=product.pk).variant_count == 2
+    assert (product.status_code, variant.status_code) == (201, 201), (
+        product.content,
+        variant.content,
+    )
+    assert Product.objects.get(pk=product.json()["id"]).variant_count == 2
