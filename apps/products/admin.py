@@ -150,10 +150,6 @@ class VariantInlineFormSet(BaseInlineFormSet):
         # The database checks it at commit (one option of each axis of the product's type, none
         # without axes), where a refusal is a server error; this says so on the page, with the
         # type as the product form leaves it.
-        # Without a type, slice 1's variants may still carry made-up ids: the database rule
-        # (helper P's products_variant_options) decides those.
-        if self.instance.product_type_id is None:
-            return
         axes = product_type_axes(self.instance.product_type_id)
         misfits = [
             form.cleaned_data.get("sku") or form.instance.sku

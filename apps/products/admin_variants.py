@@ -212,16 +212,14 @@ class VariantAdminForm(forms.ModelForm[Variant]):
 
     def clean_option_ids(self) -> list[int]:
         option_ids: list[int] = self.cleaned_data.get("option_ids") or []
-        # The database checks it at commit, where a refusal would be a server error. Untyped
-        # products are left to that rule (slice 1's variants may carry made-up ids).
+        # The database checks it at commit, where a refusal would be a server error.
         type_id = self.instance.product.product_type_id if self.instance.product_id else None
-        if type_id is not None:
-            axes = product_type_axes(type_id)
-            if not options_fit_axes(option_ids, axes):
-                names = ", ".join(axis.attribute.name for axis in axes) or "none: it has no axes"
-                raise forms.ValidationError(
-                    f"Give one option of each axis of the product's type ({names})."
-                )
+        axes = product_type_axes(type_id)
+        if not options_fit_axes(option_ids, axes):
+            names = ", ".join(axis.attribute.name for axis in axes) or "none: it has no axes"
+            raise forms.ValidationError(
+                f"Give one option of each axis of the product's type ({names})."
+            )
         return option_ids
 
 

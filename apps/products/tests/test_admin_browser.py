@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import transaction
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from apps.attributes.models import AttributeKind
@@ -69,11 +70,13 @@ def test_staff_generate_variants_then_filter_the_changelist_by_an_option(
         AttributeOptionFactory(attribute=colour, value=value, slug=value.lower(), position=n)
         for n, value in enumerate(["Red", "Blue"])
     )
-    shirts = ProductTypeFactory(name="T-shirt", has_variants=True)
-    ProductTypeAttributeFactory(product_type=shirts, attribute=size, is_axis=True, position=0)
-    ProductTypeAttributeFactory(product_type=shirts, attribute=colour, is_axis=True, position=1)
-    tee: Product = ProductFactory(name="Linen tee", sku="TEE", product_type=shirts)
-    tee.variants.update(option_ids=sorted([small.pk, red.pk]))
+    # One transaction: the database checks the variant's options at commit.
+    with transaction.atomic():
+        shirts = ProductTypeFactory(name="T-shirt", has_variants=True)
+        ProductTypeAttributeFactory(product_type=shirts, attribute=size, is_axis=True, position=0)
+        ProductTypeAttributeFactory(product_type=shirts, attribute=colour, is_axis=True, position=1)
+        tee: Product = ProductFactory(name="Linen tee", sku="TEE", product_type=shirts)
+        tee.variants.update(option_ids=sorted([small.pk, red.pk]))
     ProductFactory(name="Plain mug")
 
     page.goto(f"/admin/products/product/{tee.pk}/change/")

@@ -15,11 +15,22 @@ from apps.attributes.tests.factories import (
     ProductTypeFactory,
 )
 from apps.products.models import ProductAttributeValue
-from apps.products.tests.factories import ProductFactory, VariantFactory
+from apps.products.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:products_product_changelist")
+
+
+def coloured(colour_option: Any, **kwargs: Any) -> Any:
+    """Return a product of a type with the colour axis, sold in ``colour_option``."""
+    product_type = ProductTypeFactory(has_variants=True)
+    ProductTypeAttributeFactory(
+        product_type=product_type, attribute=colour_option.attribute, is_axis=True
+    )
+    product = ProductFactory(product_type=product_type, **kwargs)
+    product.variants.update(option_ids=[colour_option.pk])
+    return product
 
 
 def option_choices(response: Any) -> list[str]:
@@ -44,10 +55,8 @@ def colours() -> dict[str, Any]:
 def test_the_option_filter_keeps_products_with_a_variant_of_the_option(
     admin_client: Client, colours: dict[str, Any]
 ) -> None:
-    red_tee = ProductFactory(name="Red tee")
-    VariantFactory(product=red_tee, option_ids=[colours["red"].pk])
-    blue_tee = ProductFactory(name="Blue tee")
-    VariantFactory(product=blue_tee, option_ids=[colours["blue"].pk, 10**9])
+    coloured(colours["red"], name="Red tee")
+    coloured(colours["blue"], name="Blue tee")
     ProductFactory(name="Plain tee")
 
     everything = admin_client.get(CHANGELIST)
@@ -66,7 +75,7 @@ def test_the_option_filter_costs_the_same_queries_for_many_products_and_options(
     django_assert_num_queries: Any,
 ) -> None:
     def product_with(option: Any) -> None:
-        VariantFactory(product=ProductFactory(), option_ids=[option.pk])
+        coloured(option)
 
     product_with(colours["red"])
     # Session, user, the roots, the types, the options, the count, the page, and a facet count

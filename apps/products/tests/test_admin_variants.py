@@ -19,7 +19,7 @@ from apps.attributes.tests.factories import (
 from apps.core.models import AuditEntry
 from apps.core.tests.helpers import post_bulk_action
 from apps.products.models import Product, Variant
-from apps.products.tests.factories import ProductFactory, VariantFactory
+from apps.products.tests.factories import ProductFactory, VariantFactory, factory_axis_option_ids
 from apps.products.tests.test_variants_admin import form_data
 
 pytestmark = [
@@ -264,6 +264,7 @@ def test_the_product_page_audits_its_variants_added_changed_and_deleted(
         if key.startswith("variants-") and key.endswith("-id")
     }
     medium, large = tee.variants.get(sku="TEE-M"), tee.variants.get(sku="TEE-L")
+    (new_option,) = factory_axis_option_ids(tee)  # an option of the tee's (factory) type
     data[f"variants-{indexes['TEE-M']}-stock"] = "9"
     data[f"variants-{indexes['TEE-L']}-DELETE"] = "on"
     total = int(data["variants-TOTAL_FORMS"])
@@ -274,7 +275,7 @@ def test_the_product_page_audits_its_variants_added_changed_and_deleted(
         f"variants-{total}-stock": "2",
         f"variants-{total}-is_active": "on",
         f"variants-{total}-position": "5",
-        f"variants-{total}-option_ids": "999",
+        f"variants-{total}-option_ids": str(new_option),
         f"variants-{total}-product": str(tee.pk),
     }
 
@@ -292,7 +293,7 @@ def test_the_product_page_audits_its_variants_added_changed_and_deleted(
         "stock": 2,
         "is_active": True,
         "position": 5,
-        "option_ids": [999],
+        "option_ids": [new_option],
     }
     assert (changed.object_id, changed.before, changed.after) == (
         str(medium.pk),
