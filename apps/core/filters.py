@@ -125,6 +125,32 @@ class IdInFilter(django_filters.BaseInFilter):
     field_class = IdFormField
 
 
+class RepeatedTextInput(forms.TextInput):
+    """A text input whose parameter may be given several times (``?a=1&a=2``): all of them."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        getlist = getattr(data, "getlist", None)
+        return getlist(name) if getlist is not None else data.get(name)
+
+
+class RepeatedTextField(forms.Field):
+    """Every value of a repeated parameter, as a list of strings; empty values left out."""
+
+    widget = RepeatedTextInput
+
+    def to_python(self, value: Any) -> list[str]:
+        if value in (None, ""):
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        return [str(each) for each in values if each not in (None, "")]
+
+
+class RepeatedTextFilter(django_filters.Filter):
+    """A parameter that may be given several times; its value is the list of them all."""
+
+    field_class = RepeatedTextField
+
+
 class StorableDateTimeFilter(django_filters.DateTimeFilter):
     """django-filter's ``DateTimeFilter``, for date-times the database can compare with."""
 

@@ -33,6 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, StrIndex, Substr
 
+from .attribute_facets import attribute_facets
 from .models import Category, CategoryFacetCount, Product
 from .search import ProductSearch
 
@@ -47,14 +48,17 @@ PRICE_EDGES_TABLE = "products_facet_price_edges"
 def product_facets(
     query: "ProductListQuery", products: QuerySet[Product], search: ProductSearch | None
 ) -> dict[str, Any]:
-    """Return the four facets of what ``query`` and ``search`` (as resolved) select from
-    ``products``: from the summary when it counts exactly these products (two queries), else
-    counted live."""
-    if summary_covers(query, products):
-        facets = summary_facets(query.category)
-        if facets is not None:
-            return facets
-    return live_facets(query, products, search)
+    """Return the facets of what ``query`` and ``search`` (as resolved) select from
+    ``products``: the four of the products' columns, from the summary when it counts exactly
+    these products (two queries), else counted live; and the attribute facets
+    (``apps.products.attribute_facets``), the options counted from their summary in the same
+    case."""
+    covered = summary_covers(query, products)
+    facets = summary_facets(query.category) if covered else None
+    if facets is None:
+        facets = live_facets(query, products, search)
+    facets["attributes"] = attribute_facets(query, products, search, from_summary=covered)
+    return facets
 
 
 def summary_covers(query: "ProductListQuery", products: QuerySet[Product]) -> bool:

@@ -19,11 +19,13 @@ from apps.core.filters import (
     AsciiModelChoiceFilter,
     AsciiNumberFilter,
     IdInFilter,
+    RepeatedTextFilter,
     StorableDateTimeFilter,
     StrictBooleanFilter,
 )
 from apps.core.ordering import ordering_choices
 
+from .attribute_filters import AttributeFilters, parse_attribute_filters
 from .limits import LIST_MAX_IDS
 from .listing import ORDERINGS, ProductListQuery, category_for_list
 from .models import Category, Product
@@ -84,6 +86,19 @@ class ProductFilter(django_filters.FilterSet):
     ids = extend_schema_field(OpenApiTypes.INT)(
         IdInFilter(help_text=f"Comma-separated product ids, at most {LIST_MAX_IDS}.")
     )
+    # The view documents it, bounds included (PRODUCT_LIST_PARAMETERS).
+    attribute = extend_schema_field(OpenApiTypes.STR)(
+        RepeatedTextFilter(
+            help_text="Filter by an attribute, repeatable: `<attribute>:<option>[,<option>...]` "
+            "for a choice, multiple choice or swatch (the options of one attribute are "
+            "alternatives), `<attribute>:<min>..<max>` for a number (either side may be empty; "
+            "one number: exactly it), `<attribute>:true` or `false` for a yes or no. Different "
+            "attributes must all hold, and the options of all of them **on one active "
+            "variant**: `colour:red&attribute=size:m` lists the products with a red M. Only "
+            "filterable attributes (`/attributes/?filterable=true`); an unknown attribute or "
+            "option is a 400 naming it."
+        )
+    )
     search = django_filters.CharFilter(
         help_text="Full-text search of names (weighted) and descriptions; an exact SKU also "
         "matches. When nothing matches, misspelled words are corrected to the closest words in "
@@ -98,7 +113,8 @@ class ProductFilter(django_filters.FilterSet):
         "`-created_at` (newest first). Ties are broken by id.",
     )
     facets = StrictBooleanFilter(
-        help_text="true: add facet counts (categories, ratings, prices, stock) to the response.",
+        help_text="true: add facet counts (categories, ratings, prices, stock, attributes) to "
+        "the response.",
     )
 
     class Meta:
@@ -119,7 +135,8 @@ class ProductFilter(django_filters.FilterSet):
     def list_query(self) -> ProductListQuery:
         """Return the parameters as a ``ProductListQuery``, or raise a ValidationError naming
         what is wrong: every malformed parameter at once; else, in this order, an unknown
-        category, too many ids, a search too long, an ordering by relevance without one."""
+        category, too many ids, a search too long, an attribute filter that names no
+        filterable attribute or option, an ordering by relevance without a search."""
         if not self.is_valid():
             raise ValidationError(self.errors)
         # Each parameter is the query's field of the same name; these four take more checks.
@@ -135,8 +152,17 @@ class ProductFilter(django_filters.FilterSet):
                 data["search"] = clean_search_text(data["search"])
             except DjangoValidationError as error:
                 raise ValidationError({"search": error.messages}) from error
+        data["attributes"] = self._attributes(data.pop("attribute"))
         data["facets"] = bool(data["facets"])
         return ProductListQuery(**data)
+
+    def _attributes(self, texts: list[str] | None) -> AttributeFilters | None:
+        if not texts:
+            return None
+        try:
+            return parse_attribute_filters(texts)
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from error
 
     def _category(self, value: str) -> Category:
         category = category_for_list(value, user=getattr(self.request, "user", None))

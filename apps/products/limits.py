@@ -25,6 +25,9 @@ STOCK_MAX = INTEGER_MAX
 
 # ?ids=1,2,3 takes at most this many.
 LIST_MAX_IDS = 100
+# ?attribute=colour:red,blue may be given this many times, each with this many values at most.
+LIST_MAX_ATTRIBUTE_FILTERS = 20
+LIST_MAX_ATTRIBUTE_OPTIONS = 50
 
 # --- variants -------------------------------------------------------------------------------------
 

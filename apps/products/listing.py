@@ -24,6 +24,7 @@ from apps.core.pagination.counting import COUNT_ROWS, SQL, CountRows, CountStrat
 from apps.core.pagination.cursors import CursorPage, CursorRequest
 from apps.core.pagination.page_numbers import NumberedPage, PageRequest
 
+from .attribute_filters import AttributeFilters
 from .facets import product_facets, summary_covers
 from .models import Category, CategoryFacetCount, Product, Variant
 from .search import ProductSearch, corrected_search, fulltext_search, search_has_matches
@@ -64,7 +65,7 @@ NARROWING: dict[str, Callable[[Products, Any], Products]] = {
     ),
     "ids": lambda products, ids: products.filter(pk__in=ids),
 }
-_BESIDES_CATEGORY = tuple(name for name in NARROWING if name != "category")
+_BESIDES_CATEGORY = (*(name for name in NARROWING if name != "category"), "attributes")
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class ProductListQuery:
     created_before: datetime | None = None
     sku: str | None = None
     ids: tuple[int, ...] | None = None
+    attributes: AttributeFilters | None = None
     search: str | None = None
     ordering: str | None = None
     facets: bool = False
@@ -94,14 +96,37 @@ class ProductListQuery:
         if relevance and self.search is None:
             raise ValidationError({"ordering": ["Order by relevance only together with search."]})
 
-    def filter(self, products: Products, *, excluding: Collection[str] = ()) -> Products:
+    def filter(
+        self,
+        products: Products,
+        *,
+        excluding: Collection[str] = (),
+        excluding_attribute: str | None = None,
+        attribute_options: bool = True,
+    ) -> Products:
         """Return ``products`` narrowed by every filter of the query but those named in
-        ``excluding`` (a facet's own); not searched."""
+        ``excluding`` (a facet's own) and the attribute ``excluding_attribute`` (a slug), by
+        the attribute filters' options too unless ``attribute_options`` is false; not
+        searched."""
         for name, narrow in NARROWING.items():
             value = getattr(self, name)
             if value is not None and name not in excluding:
                 products = narrow(products, value)
+        if self.attributes is not None:
+            products = self.attributes.narrow(
+                products,
+                category_id=self.attribute_category_id(excluding),
+                excluding=excluding_attribute,
+                options=attribute_options,
+            )
         return products
+
+    def attribute_category_id(self, excluding: Collection[str] = ()) -> int | None:
+        """Return the id of the category whose subtree the attribute filters' read model rows
+        are looked up in (None: anywhere), unless the category is ``excluding``'s."""
+        if self.category is None or "category" in excluding:
+            return None
+        return self.category.pk
 
     def is_set(self, *filters: str) -> bool:
         """Return whether any of the named filters has a value."""

@@ -823,3 +823,75 @@ class ProductImage(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.alt_text or self.image.name
+
+
+class VariantTags(models.Model):
+    """The filtering read model: one row per active variant, whose ``tags`` are the variant's
+    option ids, its product's option values (choice, multiple choice, swatch) and minus the ids
+    of the product's category and of every ancestor. One GIN index then answers "in this
+    subtree, these options on one variant" (``tags @> ARRAY[-category, red, m]``), and the
+    attribute facets count options from the rows that match.
+
+    Kept by PostgreSQL (products_variant_tags_follow, products_variant_tags_refresh) in the
+    statement that changes variants, attribute values, products or categories, whoever
+    writes; never written by Django. ``category_id`` and ``listed`` (the product is active)
+    are the product's, for the option summary (``CategoryOptionCount``).
+    """
+
+    # The trigger deletes a variant's row with it: no foreign key for Django to cascade.
+    variant = models.OneToOneField(
+        Variant,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    category_id = models.BigIntegerField()
+    listed = models.BooleanField()
+    tags = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        db_table = "products_variant_tags"
+        indexes = [GinIndex(fields=["tags"], name="variant_tags_gin")]
+
+    def __str__(self) -> str:
+        return f"variant {self.pk}: {self.tags}"
+
+
+class CategoryOptionCount(models.Model):
+    """How many active products of one category (its own, not its subtree) have an option, on
+    an active variant or as a value: the attribute facets of a category page without other
+    filters, summed over the subtree's active categories, without reading its products.
+
+    Kept by products_variant_tags_refresh, by differences, in the statement that changes the
+    read model; rows whose count falls to 0 are deleted. Never written by Django except by
+    ``facet_counts_rebuild``.
+    """
+
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    option = models.ForeignKey(
+        "attributes.AttributeOption",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    products = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # The refresh's upsert key; its index also serves reads by category.
+            models.UniqueConstraint(fields=["category", "option"], name="categoryoptioncount_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"category {self.category_id}, option {self.option_id}: {self.products}"

@@ -23,8 +23,9 @@ from apps.core.pagination import PageOrCursorPagination
 from apps.core.permissions import IsStaffWithModelPermissionOrReadOnly
 from apps.core.schema import ErrorResponseSerializer
 
+from .attribute_filters import ATTRIBUTE_FILTER_MAX_LENGTH, ATTRIBUTE_FILTER_PATTERN
 from .filters import CategoryFilter, ProductFilter, ProductListParameters
-from .limits import LIST_MAX_IDS
+from .limits import LIST_MAX_ATTRIBUTE_FILTERS, LIST_MAX_IDS
 from .listing import ProductListPage, ProductListQuery, product_list_page
 from .models import (
     Category,
@@ -109,6 +110,70 @@ FACETS_SCHEMA = {
         "stock": {
             "type": "object",
             "properties": {"in_stock": _COUNTED, "out_of_stock": _COUNTED},
+        },
+        "attributes": {
+            "type": "array",
+            "description": "The filterable attributes with something to show, by position: "
+            "for a choice, multiple choice, swatch or boolean, its `options` with the count of "
+            "matching products (not variants) that have each (an axis option on an active "
+            "variant matching the other option filters), listed when above 0 or selected; for "
+            "a number, the `min` and `max` of the matching products' values. Each attribute is "
+            "counted over every filter but its own.",
+            "items": {
+                "type": "object",
+                "required": ["slug", "name", "kind", "unit"],
+                "properties": {
+                    "slug": {"type": "string"},
+                    "name": {"type": "string"},
+                    "kind": {
+                        "type": "string",
+                        "enum": ["number", "boolean", "choice", "multiple_choice", "swatch"],
+                    },
+                    "unit": {"type": "string"},
+                    "options": {
+                        "type": "array",
+                        "description": "Not for numbers. A boolean's are `true` (Yes) and "
+                        "`false` (No).",
+                        "items": {
+                            "type": "object",
+                            "required": ["slug", "value", "count"],
+                            "properties": {
+                                "slug": {"type": "string"},
+                                "value": {"type": "string"},
+                                "count": _COUNTED,
+                                "swatch_colour": {
+                                    "type": "string",
+                                    "nullable": True,
+                                    "description": "Swatches only: `#rrggbb`, or null for a "
+                                    "picture.",
+                                },
+                            },
+                        },
+                    },
+                    "min": {"type": "string", "format": "decimal", "description": "Numbers only."},
+                    "max": {"type": "string", "format": "decimal", "description": "Numbers only."},
+                },
+            },
+            "example": [
+                {
+                    "slug": "colour",
+                    "name": "Colour",
+                    "kind": "swatch",
+                    "unit": "",
+                    "options": [
+                        {"slug": "red", "value": "Red", "count": 12, "swatch_colour": "#cc0000"},
+                        {"slug": "blue", "value": "Blue", "count": 7, "swatch_colour": "#0033cc"},
+                    ],
+                },
+                {
+                    "slug": "screen-size",
+                    "name": "Screen size",
+                    "kind": "number",
+                    "unit": "in",
+                    "min": "5.4",
+                    "max": "6.9",
+                },
+            ],
         },
     },
 }
@@ -201,6 +266,25 @@ PRODUCT_LIST_PARAMETERS = [
         description=f"{ProductFilter.base_filters['search'].extra['help_text']} At most "
         f"{settings.CATALOGUE_SEARCH_MAX_LENGTH} characters and "
         f"{settings.CATALOGUE_SEARCH_MAX_TERMS} words.",
+    ),
+    OpenApiParameter(
+        "attribute",
+        {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "pattern": ATTRIBUTE_FILTER_PATTERN,
+                "maxLength": ATTRIBUTE_FILTER_MAX_LENGTH,
+            },
+            "maxItems": LIST_MAX_ATTRIBUTE_FILTERS,
+        },
+        style="form",
+        explode=True,
+        description=ProductFilter.base_filters["attribute"].extra["help_text"],
+        examples=[
+            OpenApiExample("Red or blue, in M, on one variant", ["colour:red,blue", "size:m"]),
+            OpenApiExample("A range and a yes", ["screen-size:6..6.9", "waterproof:true"]),
+        ],
     ),
     OpenApiParameter(
         "ids",

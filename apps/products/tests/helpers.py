@@ -14,7 +14,16 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from apps.products.models import CategoryFacetCount, Product, ProductImage, path_ids
+from apps.products.models import (
+    CategoryFacetCount,
+    CategoryOptionCount,
+    Product,
+    ProductAttributeValue,
+    ProductImage,
+    Variant,
+    VariantTags,
+    path_ids,
+)
 from apps.products.sheets import HEADERS
 
 SummaryKey = tuple[int, bool, int, int]  # category, in stock, whole stars, price bucket
@@ -95,3 +104,70 @@ def csv_bytes(rows: list[Row], header: Sequence[str] = HEADERS) -> bytes:
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue().encode()
+
+
+# --- the filtering read model and the option summary, computed afresh ----------------------------
+
+
+def expected_variant_tags() -> dict[int, tuple[int, int, bool, list[int]]]:
+    """Return, per active variant, its product, category, whether the product is active and its
+    tags (sorted), computed in Python from the variants, values and categories."""
+    product_options: dict[int, set[int]] = {}
+    for product_id, option_id in ProductAttributeValue.objects.filter(
+        option__isnull=False
+    ).values_list("product_id", "option_id"):
+        product_options.setdefault(product_id, set()).add(option_id)
+    rows = Variant.objects.filter(is_active=True).values_list(
+        "pk",
+        "product_id",
+        "product__category_id",
+        "product__is_active",
+        "product__category__path",
+        "option_ids",
+    )
+    return {
+        variant: (
+            product,
+            category,
+            listed,
+            sorted(
+                {*option_ids, *product_options.get(product, set())}
+                | {-ancestor for ancestor in path_ids(path)}
+            ),
+        )
+        for variant, product, category, listed, path, option_ids in rows
+    }
+
+
+def stored_variant_tags() -> dict[int, tuple[int, int, bool, list[int]]]:
+    rows = VariantTags.objects.values_list(
+        "variant_id", "product_id", "category_id", "listed", "tags"
+    )
+    return {
+        variant: (product, category, listed, sorted(tags))
+        for variant, product, category, listed, tags in rows
+    }
+
+
+def expected_option_counts() -> dict[tuple[int, int], int]:
+    """Count the active products per own category and option (on an active variant or as a
+    value), from the read model's expected rows."""
+    products: dict[tuple[int, int], set[int]] = {}
+    for product, category, listed, tags in expected_variant_tags().values():
+        for tag in tags:
+            if listed and tag > 0:
+                products.setdefault((category, tag), set()).add(product)
+    return {key: len(ids) for key, ids in products.items()}
+
+
+def assert_variant_tags_are_fresh() -> None:
+    """Fail unless the read model and the option summary are exactly what the catalogue makes
+    of them: no row missing, none extra, no count at 0."""
+    assert stored_variant_tags() == expected_variant_tags()
+    stored_counts = {
+        (category, option): products
+        for category, option, products in CategoryOptionCount.objects.values_list(
+            "category_id", "option_id", "products"
+        )
+    }
+    assert stored_counts == expected_option_counts()

@@ -1,0 +1,179 @@
+"""The filtering read model (``VariantTags``) and the option summary (``CategoryOptionCount``):
+kept by PostgreSQL in the statement of every write that changes them, checked against what the
+catalogue makes of them, computed afresh in Python."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from apps.products.models import (
+    Category,
+    CategoryOptionCount,
+    Product,
+    ProductAttributeValue,
+    Variant,
+    VariantTags,
+)
+from apps.products.services import category_update
+from apps.products.tests.attribute_catalogue import shirt
+from apps.products.tests.factories import CategoryFactory
+from apps.products.tests.helpers import assert_variant_tags_are_fresh
+
+pytestmark = pytest.mark.django_db
+
+
+def tags_of(variant: Variant) -> list[int]:
+    return sorted(VariantTags.objects.get(variant=variant).tags)
+
+
+def counts_of(category: Category) -> dict[int, int]:
+    return dict(
+        CategoryOptionCount.objects.filter(category=category).values_list("option_id", "products")
+    )
+
+
+def test_a_variant_row_carries_its_options_its_products_and_its_categories(apparel) -> None:
+    root = CategoryFactory()
+    leaf = CategoryFactory(parent=root)
+    product = shirt(
+        apparel, ("red", "s"), ("blue", "m"), category=leaf, brand="acme", features=("wifi", "gps")
+    )
+    red_s, blue_m = product.variants.order_by("position")
+
+    assert tags_of(red_s) == sorted(
+        [
+            apparel["red"],
+            apparel["s"],
+            apparel["acme"],
+            apparel["wifi"],
+            apparel["gps"],
+            -root.pk,
+            -leaf.pk,
+        ]
+    )
+    assert tags_of(blue_m) == sorted(
+        [
+            apparel["blue"],
+            apparel["m"],
+            apparel["acme"],
+            apparel["wifi"],
+            apparel["gps"],
+            -root.pk,
+            -leaf.pk,
+        ]
+    )
+    # Each option once per product, however many variants carry it: acme counts 1.
+    assert counts_of(leaf) == {
+        apparel["red"]: 1,
+        apparel["blue"]: 1,
+        apparel["s"]: 1,
+        apparel["m"]: 1,
+        apparel["acme"]: 1,
+        apparel["wifi"]: 1,
+        apparel["gps"]: 1,
+    }
+    assert counts_of(root) == {}  # the summary is by the product's own category
+    assert_variant_tags_are_fresh()
+
+
+def test_variant_writes_keep_the_read_model_fresh(apparel) -> None:
+    product = shirt(apparel, ("red", "s"), ("blue", "s"), brand="zeta")
+    _red, blue = product.variants.order_by("position")
+
+    Variant.objects.filter(pk=blue.pk).update(is_active=False)
+    assert not VariantTags.objects.filter(variant=blue).exists()
+    assert apparel["blue"] not in counts_of(product.category)
+    assert_variant_tags_are_fresh()
+
+    Variant.objects.filter(pk=blue.pk).update(
+        is_active=True, option_ids=sorted([apparel["blue"], apparel["m"]])
+    )
+    assert apparel["m"] in tags_of(blue)
+    assert_variant_tags_are_fresh()
+
+    # A price or stock write changes nothing here.
+    before = list(VariantTags.objects.order_by("pk").values_list("pk", "tags"))
+    Variant.objects.filter(product=product).update(price=Decimal("9.99"), stock=3)
+    assert list(VariantTags.objects.order_by("pk").values_list("pk", "tags")) == before
+
+    Variant.objects.filter(pk=blue.pk).delete()
+    assert not VariantTags.objects.filter(variant_id=blue.pk).exists()
+    assert_variant_tags_are_fresh()
+
+
+def test_value_writes_keep_the_read_model_fresh(apparel) -> None:
+    product = shirt(apparel, ("red", "s"), brand="acme")
+    brand = apparel["attributes"]["brand"]
+
+    ProductAttributeValue.objects.filter(product=product, attribute=brand).update(
+        option_id=apparel["zeta"]
+    )
+    assert apparel["zeta"] in tags_of(product.variants.get())
+    assert apparel["acme"] not in counts_of(product.category)
+    assert_variant_tags_are_fresh()
+
+    ProductAttributeValue.objects.filter(product=product).delete()
+    assert apparel["zeta"] not in tags_of(product.variants.get())
+    assert_variant_tags_are_fresh()
+
+
+def test_product_writes_keep_the_read_model_fresh(apparel) -> None:
+    elsewhere = CategoryFactory()
+    product = shirt(apparel, ("red", "s"), ("red", "m"), brand="acme")
+    old_category = product.category
+
+    Product.objects.filter(pk=product.pk).update(category=elsewhere)
+    assert counts_of(old_category) == {}
+    assert counts_of(elsewhere)[apparel["red"]] == 1
+    assert_variant_tags_are_fresh()
+
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+    assert counts_of(elsewhere) == {}  # an inactive product is not counted, though it has rows
+    assert VariantTags.objects.filter(product=product, listed=False).count() == 2
+    assert_variant_tags_are_fresh()
+
+    Product.objects.filter(pk=product.pk).update(is_active=True)
+    product.delete()
+    assert not VariantTags.objects.filter(product_id=product.pk).exists()
+    assert counts_of(elsewhere) == {}
+    assert_variant_tags_are_fresh()
+
+
+def test_moving_a_category_rewrites_its_products_ancestors(apparel) -> None:
+    old_root, new_root = CategoryFactory(), CategoryFactory()
+    middle = CategoryFactory(parent=old_root)
+    leaf = CategoryFactory(parent=middle)
+    product = shirt(apparel, ("blue", "m"), category=leaf)
+
+    category_update(category=middle, parent=new_root)
+
+    tags = tags_of(product.variants.get())
+    assert -new_root.pk in tags and -middle.pk in tags and -leaf.pk in tags
+    assert -old_root.pk not in tags
+    assert_variant_tags_are_fresh()
+
+
+def test_a_bulk_insert_refreshes_every_product_it_touches(apparel) -> None:
+    category = CategoryFactory()
+    products = [shirt(apparel, ("red", "s"), category=category) for _ in range(3)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO products_variant (created_at, updated_at, product_id, sku, price, stock,"
+            " is_active, position, option_ids)"
+            " SELECT now(), now(), product.id, 'BULK-' || product.id, 5, 1, true, 1, %s"
+            " FROM products_product product WHERE product.category_id = %s",
+            [sorted([apparel["blue"], apparel["m"]]), category.pk],
+        )
+    for product in products:
+        assert VariantTags.objects.filter(product=product).count() == 2
+    assert counts_of(category)[apparel["blue"]] == 3
+    assert counts_of(category)[apparel["red"]] == 3
+    assert_variant_tags_are_fresh()
+
+
+def test_the_summary_refuses_to_fall_below_zero(apparel) -> None:
+    product = shirt(apparel, ("red", "s"))
+    CategoryOptionCount.objects.filter(category=product.category).delete()  # drifted
+    with pytest.raises(IntegrityError, match="fewer than no products"), transaction.atomic():
+        Variant.objects.filter(product=product).update(is_active=False)
