@@ -37,7 +37,7 @@ BOOLEANS = {"true": True, "false": False}
 
 # Each filterable attribute with its options in order, as JSON: one query for any number.
 _OPTIONS_SQL = """
-SELECT coalesce(json_agg(json_build_object(
+SELECT coalesce(jsonb_agg(jsonb_build_object(
            'id', option.id, 'slug', option.slug, 'value', option.value,
            'swatch_colour', nullif(option.swatch_colour, '')
        ) ORDER BY option.position, option.id), '[]')

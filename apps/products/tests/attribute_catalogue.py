@@ -26,19 +26,30 @@ FEATURES = ["wifi", "gps"]
 def apparel_catalogue() -> dict[str, Any]:
     """Create the attributes and the type; return the type, the attributes by slug and every
     option's id by its slug."""
-    colour = choice_attribute("colour", list(COLOURS), kind=AttributeKind.SWATCH, position=0)
+    colour = choice_attribute(
+        "colour", list(COLOURS), kind=AttributeKind.SWATCH, position=0, is_filterable=True
+    )
     for slug, hex_colour in COLOURS.items():
         AttributeOption.objects.filter(attribute=colour, slug=slug).update(swatch_colour=hex_colour)
-    size = choice_attribute("size", SIZES, position=1)
-    brand = choice_attribute("brand", BRANDS, position=2)
+    size = choice_attribute("size", SIZES, position=1, is_filterable=True)
+    brand = choice_attribute("brand", BRANDS, position=2, is_filterable=True)
     features = choice_attribute(
-        "features", FEATURES, kind=AttributeKind.MULTIPLE_CHOICE, position=3
+        "features", FEATURES, kind=AttributeKind.MULTIPLE_CHOICE, position=3, is_filterable=True
     )
     weight = Attribute.objects.create(
-        name="Weight", slug="weight", kind=AttributeKind.NUMBER, unit="g", position=4
+        name="Weight",
+        slug="weight",
+        kind=AttributeKind.NUMBER,
+        unit="g",
+        position=4,
+        is_filterable=True,
     )
     waterproof = Attribute.objects.create(
-        name="Waterproof", slug="waterproof", kind=AttributeKind.BOOLEAN, position=5
+        name="Waterproof",
+        slug="waterproof",
+        kind=AttributeKind.BOOLEAN,
+        position=5,
+        is_filterable=True,
     )
     product_type = product_type_of(
         "apparel", axes=(colour, size), attributes=(brand, features, weight, waterproof)

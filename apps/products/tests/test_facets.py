@@ -362,7 +362,8 @@ def test_facets_and_results_match_a_brute_force_count(scenario: Scenario) -> Non
         assert response.data["count"] == len(expected["ids"]), query
         assert [row["id"] for row in response.data["results"]] == expected["ids"], query
         facets = response.data["facets"]
-        assert set(facets) == {"categories", "ratings", "prices", "stock"}
+        assert set(facets) == {"categories", "ratings", "prices", "stock", "attributes"}
+        assert facets["attributes"] == []  # no attributes: test_attribute_facets.py has them
         for name, counts in expected["facets"].items():
             assert facets[name] == counts, f"{name} facet for {query}"
 
@@ -406,17 +407,18 @@ FULL_FILTERS = {
 @pytest.mark.parametrize(
     ("filters", "queries"),
     [
+        # Each also reads the filterable attributes once (none here: no count of them).
         # From the summary: the page with its count; the summary's rows with its price
         # buckets, the roots with their counts.
-        ({}, 3),
+        ({}, 4),
         # the same after the ?category= lookup, for its children
-        ({"category": "root"}, 4),
+        ({"category": "root"}, 5),
         # Counted live: the page with its count; category children, category counts; one
         # aggregate for the ratings and stock facets, one for prices (it ignores price_max)
-        ({"price_max": "1000"}, 5),
+        ({"price_max": "1000"}, 6),
         # the ?category= lookup (once), the page with its count, the two category queries,
         # and one aggregate per facet whose own filter is in use: ratings, prices, stock
-        ({"category": "root", **FULL_FILTERS}, 7),
+        ({"category": "root", **FULL_FILTERS}, 8),
     ],
     ids=["no filters", "category", "price filter", "every filter"],
 )
@@ -471,7 +473,7 @@ def test_the_facets_from_the_summary_are_those_counted_live(
     tree = create_varied_catalogue()
     query = {"facets": "true", **({"category": str(tree[category].pk)} if category else {})}
 
-    with django_assert_num_queries(4 if category else 3, info="from the summary"):
+    with django_assert_num_queries(5 if category else 4, info="from the summary"):
         from_summary = api_client.get(PRODUCTS, query)
     # As when the summary's price buckets are not the settings'; not from the response cache.
     monkeypatch.setattr(facets_module, "summary_facets", lambda category: None)
@@ -495,7 +497,7 @@ def test_other_price_buckets_in_the_settings_are_counted_live(
     # The lookup, the page, the summary's edges (not these ones); then live, as before.
     with (
         override_settings(CATALOGUE_PRICE_BUCKETS=[100, 1000]),
-        django_assert_num_queries(2 + 1 + 3, info="counted live"),
+        django_assert_num_queries(2 + 1 + 3 + 1, info="counted live"),
     ):
         response = api_client.get(PRODUCTS, query)
 
