@@ -32,7 +32,16 @@ django.setup()
 from django.db import connection, transaction
 
 from apps.attributes.models import Attribute, AttributeOption
-from apps.demo.product_types import ATTRIBUTES, PRODUCT_TYPES, TYPE_OPTIONS, load_demo_product_types
+from apps.demo.product_types import (
+    ATTRIBUTES,
+    AUTHOR_FIRST,
+    AUTHOR_LAST,
+    AXIS_COUNTS,
+    NUMBERS,
+    PRODUCT_TYPES,
+    TYPE_OPTIONS,
+    load_demo_product_types,
+)
 from apps.products.search import search_config
 
 ADJECTIVES = (
@@ -97,19 +106,9 @@ DEPARTMENT_TYPES = [
     "apparel", "apparel", "apparel", "shoes", "shoes", "phone", "phone", "book", "furniture",
     "furniture",
 ]  # fmt: skip
-# How many options of each axis a product is sold in, (fewest, most), in the type's axis order:
-# about 4.2 variants a product on average (apparel 6, shoes 6, phones 4, furniture 1.5, books 1).
-AXIS_COUNTS = {
-    "apparel": [(2, 4), (1, 3)],
-    "shoes": [(3, 5), (1, 2)],
-    "phone": [(1, 3), (1, 3)],
-    "furniture": [(1, 2)],
-}
 # A skew over a choice's options: an option's share falls with its position (brands: a few
 # big ones, a long tail); 1 draws evenly.
 OPTION_SKEW = {"brand": 2.0}
-# Number attributes: (lowest, step, how many steps).
-NUMBERS = {"screen-size": ("5.4", "0.1", 16), "width": ("40", "5", 37), "pages": ("80", "1", 900)}
 TYPE_NOUNS = {
     "apparel": "shirt trousers dress skirt coat jacket jumper hoodie scarf".split(),
     "shoes": "sneaker boot sandal loafer trainer slipper".split(),
@@ -117,12 +116,6 @@ TYPE_NOUNS = {
     "book": "novel cookbook atlas memoir guide anthology".split(),
     "furniture": "chair desk shelf table sofa bench cabinet".split(),
 }
-AUTHOR_FIRST = "Ada Bram Clara Dmitri Elif Femi Greta Hiro Ines Jonas Kaia Luca Mira Nils".split()
-AUTHOR_LAST = "Abbott Berg Castro Dube Eriksen Fontaine Gill Hale Ito Jansen Kowalski".split()
-
-
-def sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class TypePlan:

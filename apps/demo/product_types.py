@@ -3,6 +3,12 @@ the benchmark's generator (``benchmarks/generate_catalogue.py``): apparel and sh
 sizes and colours, phones in storage sizes and colours, books with an author and a page count,
 furniture in materials with a width. Brands are a choice of 200."""
 
+import random
+from decimal import Decimal
+from typing import Any
+
+from django.utils.text import slugify
+
 from apps.attributes.models import AttributeKind, ProductType
 from apps.attributes.services import (
     OptionData,
@@ -73,6 +79,85 @@ TYPE_OPTIONS: dict[tuple[str, str], list[str]] = {
     ("apparel", "material"): ["cotton", "wool", "linen", "polyester", "denim"],
     ("furniture", "material"): ["oak", "walnut", "steel", "rattan", "velvet"],
 }
+
+# How many options of each axis a product is sold in, (fewest, most), in the type's axis order.
+AXIS_COUNTS: dict[str, list[tuple[int, int]]] = {
+    "apparel": [(2, 4), (1, 3)],
+    "shoes": [(3, 5), (1, 2)],
+    "phone": [(1, 3), (1, 3)],
+    "furniture": [(1, 2)],
+}
+# Number attributes' values: (lowest, step, how many steps).
+NUMBERS: dict[str, tuple[str, str, int]] = {
+    "screen-size": ("5.4", "0.1", 16),
+    "width": ("40", "5", 37),
+    "pages": ("80", "1", 900),
+}
+AUTHOR_FIRST = "Ada Bram Clara Dmitri Elif Femi Greta Hiro Ines Jonas Kaia Luca Mira Nils".split()
+AUTHOR_LAST = "Abbott Berg Castro Dube Eriksen Fontaine Gill Hale Ito Jansen Kowalski".split()
+
+
+def option_slugs(attribute: str, product_type: str = "") -> list[str]:
+    """Return the slugs of an attribute's options (those a type's products draw from)."""
+    slugs = [slugify(value) for value, _colour in ATTRIBUTES[attribute][4]]
+    allowed = TYPE_OPTIONS.get((product_type, attribute))
+    return [slug for slug in slugs if allowed is None or slug in allowed]
+
+
+def typed_product_data(
+    rng: random.Random, product_type: str, sku: str, price: Decimal
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return drawn attribute values and variants (``product_create``'s ``attributes`` and
+    ``variants``) for a product of ``product_type``: runs of consecutive options per axis."""
+    rows = PRODUCT_TYPES[product_type][2]
+    axes = [slug for slug, is_axis in rows if is_axis]
+    attributes: dict[str, Any] = {}
+    for slug, is_axis in rows:
+        if is_axis:
+            continue
+        kind = ATTRIBUTES[slug][1]
+        if kind in (AttributeKind.CHOICE, AttributeKind.SWATCH):
+            attributes[slug] = rng.choice(option_slugs(slug, product_type))
+        elif kind == AttributeKind.MULTIPLE_CHOICE:
+            attributes[slug] = rng.sample(option_slugs(slug, product_type), rng.randint(1, 2))
+        elif kind == AttributeKind.NUMBER:
+            lowest, step, steps = NUMBERS[slug]
+            attributes[slug] = str(Decimal(lowest) + Decimal(step) * rng.randrange(steps))
+        elif kind == AttributeKind.BOOLEAN:
+            attributes[slug] = rng.random() < 1 / 3
+        elif kind == AttributeKind.DATE:
+            attributes[slug] = f"{rng.randint(1960, 2025)}-{rng.randint(1, 12):02d}-01"
+        else:
+            attributes[slug] = f"{rng.choice(AUTHOR_FIRST)} {rng.choice(AUTHOR_LAST)}"
+    runs = []
+    for axis, (fewest, most) in zip(axes, AXIS_COUNTS.get(product_type, []), strict=True):
+        slugs = option_slugs(axis)
+        start, count = rng.randrange(len(slugs)), min(len(slugs), rng.randint(fewest, most))
+        runs.append([slugs[(start + index) % len(slugs)] for index in range(count)])
+    combinations: list[list[tuple[str, str, int]]] = [[]]
+    for axis, run in zip(axes, runs, strict=True):
+        combinations = [
+            [*combination, (axis, slug, index)]
+            for combination in combinations
+            for index, slug in enumerate(run)
+        ]
+    variants = [
+        {
+            "sku": "-".join([sku, *(slug.upper() for _axis, slug, _index in combination)])
+            if position
+            else sku,
+            # The first axis's later options cost more (larger sizes, more storage).
+            "price": (price * (1 + Decimal("0.15") * combination[0][2])).quantize(Decimal("0.01"))
+            if combination
+            else price,
+            "stock": 0 if rng.random() < 0.1 else rng.randint(1, 200),
+            "is_active": position == 0 or rng.random() > 0.05,
+            "position": position,
+            "options": {axis: slug for axis, slug, _index in combination},
+        }
+        for position, combination in enumerate(combinations)
+    ]
+    return attributes, variants
 
 
 def load_demo_product_types() -> list[ProductType]:
