@@ -166,6 +166,8 @@ class TypePlan:
                 columns = []
                 for index in range(2):
                     axis = ordered[axes[index]] if index < len(axes) else []
+                    allowed = TYPE_OPTIONS.get((type_slug, axes[index])) if axis else None
+                    axis = [(s, i) for s, i in axis if allowed is None or s in allowed]
                     fewest, most = counts[index] if index < len(axes) else (1, 1)
                     columns += [[i for _s, i in axis], [s for s, _i in axis], fewest, most]
                 cursor.execute(

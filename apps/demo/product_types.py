@@ -131,7 +131,7 @@ def typed_product_data(
             attributes[slug] = f"{rng.choice(AUTHOR_FIRST)} {rng.choice(AUTHOR_LAST)}"
     runs = []
     for axis, (fewest, most) in zip(axes, AXIS_COUNTS.get(product_type, []), strict=True):
-        slugs = option_slugs(axis)
+        slugs = option_slugs(axis, product_type)
         start, count = rng.randrange(len(slugs)), min(len(slugs), rng.randint(fewest, most))
         runs.append([slugs[(start + index) % len(slugs)] for index in range(count)])
     combinations: list[list[tuple[str, str, int]]] = [[]]
