@@ -93,8 +93,35 @@ NUMBERS: dict[str, tuple[str, str, int]] = {
     "width": ("40", "5", 37),
     "pages": ("80", "1", 900),
 }
-AUTHOR_FIRST = "Ada Bram Clara Dmitri Elif Femi Greta Hiro Ines Jonas Kaia Luca Mira Nils".split()
-AUTHOR_LAST = "Abbott Berg Castro Dube Eriksen Fontaine Gill Hale Ito Jansen Kowalski".split()
+AUTHOR_FIRST = [
+    "Ada",
+    "Bram",
+    "Clara",
+    "Dmitri",
+    "Elif",
+    "Femi",
+    "Greta",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kaia",
+    "Luca",
+    "Mira",
+    "Nils",
+]
+AUTHOR_LAST = [
+    "Abbott",
+    "Berg",
+    "Castro",
+    "Dube",
+    "Eriksen",
+    "Fontaine",
+    "Gill",
+    "Hale",
+    "Ito",
+    "Jansen",
+    "Kowalski",
+]
 
 
 def option_slugs(attribute: str, product_type: str = "") -> list[str]:

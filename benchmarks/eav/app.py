@@ -254,13 +254,11 @@ def matching(ids: list[int], filters: list[AttributeFilter], *, variants: bool =
     return sql
 
 
-def list_statement(
-    ids: list[int], filters: list[AttributeFilter], rows: int, offset: int
-) -> Sql:
+def list_statement(ids: list[int], filters: list[AttributeFilter], rows: int, offset: int) -> Sql:
     """Return the page's statement: its count, then its rows (none past the end: one row of
     the count and nulls)."""
     counted, paged = matching(ids, filters), matching(ids, filters)
-    sql = Sql().add(f"SELECT page.*, total.n FROM (SELECT count(*) AS n FROM").extend(counted)
+    sql = Sql().add("SELECT page.*, total.n FROM (SELECT count(*) AS n FROM").extend(counted)
     sql.add(f") total LEFT JOIN LATERAL (SELECT {LIST_COLUMNS} FROM").extend(paged)
     return sql.add(
         "ORDER BY p.created_at DESC, p.id DESC LIMIT %s OFFSET %s) page ON true", rows, offset
@@ -351,16 +349,12 @@ def attribute_facets(
             counts[(attribute_id, key)] = products
     selected = {
         (one.attribute.id, str(option_id)) for one in filters for option_id in one.option_ids
-    } | {
-        (one.attribute.id, str(one.boolean).lower())
-        for one in filters
-        if one.boolean is not None
-    }
+    } | {(one.attribute.id, str(one.boolean).lower()) for one in filters if one.boolean is not None}
     found = []
     for attribute in attributes.values():
         if not attribute.is_filterable:
             continue
-        head = {
+        head: dict[str, Any] = {
             "slug": attribute.slug,
             "name": attribute.name,
             "kind": attribute.kind,
@@ -374,7 +368,9 @@ def attribute_facets(
         if attribute.kind == "boolean":
             choices = [(key, value, key) for key, value, _flag in BOOLEAN_OPTIONS]
         elif attribute.kind in OPTION_KINDS:
-            choices = [(slug, value, str(option_id)) for option_id, slug, value in attribute.options]
+            choices = [
+                (slug, value, str(option_id)) for option_id, slug, value in attribute.options
+            ]
         else:
             continue
         options = [

@@ -121,7 +121,7 @@ def attribute_filters(
     brands acme and zeta, and the options of one of its active variants (``variant``); a type
     without axes, its first option value but the brand (``values``) and yes on a yes/no."""
     filters = []
-    for slug, kind, is_axis, options in attributes:
+    for slug, _kind, is_axis, options in attributes:
         if slug == "brand" and {"acme", "zeta"} <= set(options):
             filters.append("brand:acme,zeta")
         elif is_axis and slug in variant:
@@ -133,9 +133,7 @@ def attribute_filters(
     return filters
 
 
-def attribute_pages(
-    rng: random.Random, categories: list[dict[str, Any]], count: int
-) -> list[str]:
+def attribute_pages(rng: random.Random, categories: list[dict[str, Any]], count: int) -> list[str]:
     """Return page one of ``count`` categories drawn at random, filtered as their newest typed
     product would match (``attribute_filters``); categories without one are left out."""
     pages = []
@@ -150,9 +148,7 @@ def attribute_pages(
             if type_id not in types:
                 cursor.execute(TYPE_ATTRIBUTES_SQL, [type_id])
                 types[type_id] = cursor.fetchall()
-            filters = attribute_filters(
-                types[type_id], json_object(variant), json_object(values)
-            )
+            filters = attribute_filters(types[type_id], json_object(variant), json_object(values))
             if filters:
                 pages.append(
                     list_path(category["slug"]) + "".join(f"&attribute={f}" for f in filters)

@@ -42,9 +42,7 @@ def compared_part(body: Any, keys: tuple[str, ...]) -> Any:
     return body
 
 
-def verify(
-    scenario: Scenario, servers: dict[str, Server], paths: list[str]
-) -> dict[str, int]:
+def verify(scenario: Scenario, servers: dict[str, Server], paths: list[str]) -> dict[str, int]:
     """Check that every server answers like ours; return the statements per request that the
     servers counting their own (``X-SQL-Queries``: the floor, the EAV) reported, the most."""
     reference = servers[scenario.servers[0]]

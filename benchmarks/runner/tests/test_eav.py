@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize("slug", ["fashion", "electronics", "home-kitchen", "books-media"])
-def test_the_eav_lists_and_counts_facets_with_ours_semantics(
-    slug: str, eav_database: None
-) -> None:
+def test_the_eav_lists_and_counts_facets_with_ours_semantics(slug: str, eav_database: None) -> None:
     products = catalogue_of(slug)
     typed = [product for product in products if product.values]
     sets = filter_sets(typed)

@@ -46,7 +46,9 @@ def test_the_eav_serves_ours_attribute_list_and_facets(
         _status, theirs_facets, _queries = eav_get(f"{query}&facets=true")
         assert ours_facets["facets"]["attributes"], "ours counts attribute facets"
         assert (
-            first_difference(ours_facets["facets"]["attributes"], theirs_facets["facets"]["attributes"])
+            first_difference(
+                ours_facets["facets"]["attributes"], theirs_facets["facets"]["attributes"]
+            )
             is None
         )
     assert listed

@@ -204,9 +204,7 @@ class Command(BaseCommand):
             number = after + index + 1
             name = f"{rng.choice(ADJECTIVES)} {rng.choice(nouns)} {number}"
             price = Decimal(rng.randint(999, 49999)) / 100
-            attributes, variants = typed_product_data(
-                rng, type_slug, f"DEMO-{number:06d}", price
-            )
+            attributes, variants = typed_product_data(rng, type_slug, f"DEMO-{number:06d}", price)
             products.append(
                 product_create(
                     created_by=None,
