@@ -3,13 +3,16 @@
     DATABASE_URL=postgres://... python benchmarks/generate_catalogue.py --products 1000000
 
 Into an empty, migrated database: 10,000 categories in a tree (10 roots, 90 families,
-9,900 kinds), the given number of products with names and descriptions drawn from word lists, and reviews
-with skewed popularity by 20,000 users. The same arguments always give the same catalogue.
+9,900 kinds), the product types of apps/demo/product_types.py (each department holds one kind),
+the given number of products with names and descriptions drawn from word lists, their
+attribute values and variants (about 4.2 a product), and reviews with skewed popularity by
+20,000 users. The same arguments always give the same catalogue.
 
 Rows are written by INSERT ... SELECT over generate_series, with the search trigger off; the
 search documents and the lexicon are then built in one pass each, which is what the trigger
-would have written. Then VACUUM ANALYZE. The database user must be allowed to disable triggers
-(the table owner is).
+would have written. The variants' and values' row checks are off while they are written, and
+their rules are then checked over every row at once (VIOLATIONS_SQL). Then VACUUM ANALYZE. The
+database user must be allowed to disable triggers (the table owner is).
 """
 
 import argparse
@@ -441,6 +444,11 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--reviews-per-product", type=float, default=2.0)
     args = parser.parse_args()
+    generate(products=args.products, reviews_per_product=args.reviews_per_product)
+
+
+def generate(*, products: int, reviews_per_product: float) -> None:
+    """Generate the catalogue into the (empty, migrated) database of Django's connection."""
     config = search_config()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM products_product")
@@ -496,7 +504,7 @@ def main() -> None:
         cursor.execute("ALTER TABLE products_product DISABLE TRIGGER products_product_search")
         plan = TypePlan.create(cursor, leaves)
         with row_checks_deferred(cursor):
-            generate_products(cursor, plan, args.products)
+            generate_products(cursor, plan, products)
         cursor.execute("SELECT min(id) - 1 FROM products_product")
         offset = cursor.fetchone()[0]
         run_in_batches(
@@ -509,7 +517,7 @@ def main() -> None:
             WHERE id - %s BETWEEN %s AND %s
         """,
             [offset],
-            args.products,
+            products,
         )
         cursor.execute("ALTER TABLE products_product ENABLE TRIGGER products_product_search")
         run(
@@ -524,7 +532,7 @@ def main() -> None:
         """,
         )
         # Reviews: popularity skewed by a power law over products; ratings leaning positive.
-        reviews = int(args.products * args.reviews_per_product)
+        reviews = int(products * reviews_per_product)
         run_in_batches(
             cursor,
             "reviews",
@@ -543,7 +551,7 @@ def main() -> None:
             ) AS drawn
             ON CONFLICT DO NOTHING
         """,
-            [args.products - 1],
+            [products - 1],
             reviews,
         )
         run(
