@@ -8,8 +8,11 @@ import tempfile
 from pathlib import Path
 
 import django
+import psycopg
 import redis
 from django.test import Client
+
+from benchmarks.eav.tables import build_side_tables
 
 from .errors import BenchmarkError
 from .options import parse_options
@@ -38,6 +41,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="catalogue-bench-"))
     scenarios = [scenario for scenario in SCENARIOS if scenario.name in options.scenarios]
     try:
+        if any("eav" in scenario.servers for scenario in scenarios):
+            print("Writing the EAV comparator's side tables ...", file=sys.stderr)
+            with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as connection:
+                build_side_tables(connection)
         print("Building request lists ...", file=sys.stderr)
         requests, facts = build_requests(options.seed, client)
         for name, paths in requests.items():

@@ -79,6 +79,90 @@ def category_pages(rng: random.Random, categories: list[dict[str, Any]], count: 
     return pages
 
 
+TYPE_ATTRIBUTES_SQL = """
+SELECT a.slug, a.kind, ta.is_axis,
+       ARRAY(SELECT o.slug FROM attributes_attributeoption o WHERE o.attribute_id = a.id
+             ORDER BY o.position, o.id)
+FROM attributes_producttypeattribute ta
+JOIN attributes_attribute a ON a.id = ta.attribute_id
+WHERE ta.product_type_id = %s AND a.is_filterable
+ORDER BY ta.position, ta.id
+"""
+# A category's newest typed product: its type, its last active variant's options and its own
+# options, each by attribute slug.
+CATEGORY_PRODUCT_SQL = """
+SELECT p.product_type_id,
+       (SELECT json_object_agg(a.slug, o.slug)
+        FROM attributes_attributeoption o JOIN attributes_attribute a ON a.id = o.attribute_id
+        WHERE o.id = ANY(coalesce((SELECT v.option_ids FROM products_variant v
+                                   WHERE v.product_id = p.id AND v.is_active
+                                   ORDER BY v.position DESC, v.id DESC LIMIT 1), '{}'))),
+       (SELECT json_object_agg(a.slug, o.slug)
+        FROM products_productattributevalue pv
+        JOIN attributes_attributeoption o ON o.id = pv.option_id
+        JOIN attributes_attribute a ON a.id = pv.attribute_id
+        WHERE pv.product_id = p.id)
+FROM products_product p
+WHERE p.is_active AND p.product_type_id IS NOT NULL AND p.category_id = ANY(ARRAY(
+    SELECT s.id FROM products_category c JOIN products_category s
+        ON s.path ~>=~ c.path AND s.path ~<~ (c.path || '~')
+    WHERE c.id = %s))
+ORDER BY p.created_at DESC, p.id DESC
+LIMIT 1
+"""
+
+TypeAttribute = tuple[str, str, bool, list[str]]  # slug, kind, is an axis, option slugs
+
+
+def attribute_filters(
+    attributes: list[TypeAttribute], variant: dict[str, str], values: dict[str, str]
+) -> list[str]:
+    """Return ``attribute=`` values for a product of a type with filterable ``attributes``:
+    brands acme and zeta, and the options of one of its active variants (``variant``); a type
+    without axes, its first option value but the brand (``values``) and yes on a yes/no."""
+    filters = []
+    for slug, _kind, is_axis, options in attributes:
+        if slug == "brand" and {"acme", "zeta"} <= set(options):
+            filters.append("brand:acme,zeta")
+        elif is_axis and slug in variant:
+            filters.append(f"{slug}:{variant[slug]}")
+    if not any(is_axis for _slug, _kind, is_axis, _options in attributes):
+        chosen = [f"{slug}:{values[slug]}" for slug, *_rest in attributes if slug in values]
+        filters += [value for value in chosen if not value.startswith("brand:")][:1]
+        filters += [f"{slug}:true" for slug, kind, *_rest in attributes if kind == "boolean"][:1]
+    return filters
+
+
+def attribute_pages(rng: random.Random, categories: list[dict[str, Any]], count: int) -> list[str]:
+    """Return page one of ``count`` categories drawn at random, filtered as their newest typed
+    product would match (``attribute_filters``); categories without one are left out."""
+    pages = []
+    types: dict[int, list[TypeAttribute]] = {}
+    with connection.cursor() as cursor:
+        for category in rng.sample(categories, min(count, len(categories))):
+            cursor.execute(CATEGORY_PRODUCT_SQL, [category["id"]])
+            found = cursor.fetchone()
+            if found is None:
+                continue
+            type_id, variant, values = found
+            if type_id not in types:
+                cursor.execute(TYPE_ATTRIBUTES_SQL, [type_id])
+                types[type_id] = cursor.fetchall()
+            filters = attribute_filters(types[type_id], json_object(variant), json_object(values))
+            if filters:
+                pages.append(
+                    list_path(category["slug"]) + "".join(f"&attribute={f}" for f in filters)
+                )
+    return pages
+
+
+def json_object(value: Any) -> dict[str, str]:
+    """Return a JSON object as the database driver gave it (text or already decoded)."""
+    if value is None:
+        return {}
+    return cast("dict[str, str]", json.loads(value) if isinstance(value, str) else value)
+
+
 def cursor_token(ordering: list[str], values: list[Any]) -> str:
     """Encode a cursor as apps.core.pagination does (checked against the API below)."""
     return base64.urlsafe_b64encode(json.dumps({"o": ordering, "v": values}).encode()).decode()
@@ -215,6 +299,13 @@ def build_requests(seed: int, client: Client) -> tuple[dict[str, list[str]], dic
             + rng.sample(roots, min(10, len(roots)))
         ],
     }
+    # Drawn after the others, so that those stay what the seed gave before.
+    requests["attribute_list"] = (
+        attribute_pages(rng, leaves, 30)
+        + attribute_pages(rng, middle, 60)
+        + attribute_pages(rng, roots, 10)
+    )
+    requests["attribute_facets"] = [f"{path}&facets=true" for path in requests["attribute_list"]]
     requests["etag"] = requests["list"][:50] + requests["detail"][:50]
     requests["list_hot"] = requests["list"][:20]
     facts = {

@@ -103,13 +103,15 @@ def table(results: Results) -> list[str]:
     lines = [
         "| scenario | server | req/s | p50 ms | p99 ms | errors | SQL queries/req "
         "| PostgreSQL statements/req | peak RSS/worker MB | worker restarts "
-        "| ours/floor | ours/textbook |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ours/floor | ours/textbook | ours/eav |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
     for (scenario, server), result in results.items():
         ours = server.startswith("ours")
         floor_ratio = ratio(results, scenario, "floor") if ours else None
         textbook_ratio = ratio(results, scenario, "textbook") if ours else None
+        eav_ratio = ratio(results, scenario, "eav") if ours else None
         lines.append(
             f"| {scenario} | {server} | {result.median('requests_per_second'):,.0f} "
             f"| {result.median('p50'):.1f} | {result.median('p99'):.1f} | {result.errors} "
@@ -117,7 +119,8 @@ def table(results: Results) -> list[str]:
             f"| {result.statements:.2f} | {result.rss_mb:.0f} "
             f"| {sum(run.boots for run in result.runs)} "
             f"| {'' if floor_ratio is None else f'{floor_ratio:.2f}x'} "
-            f"| {'' if textbook_ratio is None else f'{textbook_ratio:.1f}x'} |"
+            f"| {'' if textbook_ratio is None else f'{textbook_ratio:.1f}x'} "
+            f"| {'' if eav_ratio is None else f'{eav_ratio:.2f}x'} |"
         )
     return lines
 

@@ -19,6 +19,8 @@ class Scenario:
     description: str
     etag: bool = False
     same_json: bool = False  # every server must answer with ours' JSON
+    # Only this part of the JSON (keys from the top) is compared, when given.
+    compared: tuple[str, ...] = ()
 
 
 SCENARIOS = [
@@ -37,6 +39,21 @@ SCENARIOS = [
     Scenario("search", "search", ("ours",), "search mix: rare, common, two-word, misspelled"),
     Scenario("search-misspelled", "search_misspelled", ("ours",), "misspelled search terms"),
     Scenario("facets", "facets", ("ours",), "category pages with facets=true"),
+    Scenario(
+        "attribute_list",
+        "attribute_list",
+        ("ours", "eav"),
+        "category pages filtered by attributes (a brand of two, axes on one variant)",
+        same_json=True,
+    ),
+    Scenario(
+        "attribute_facets",
+        "attribute_facets",
+        ("ours", "eav"),
+        "the same pages with facets=true (the EAV serves and is checked on facets.attributes)",
+        same_json=True,
+        compared=("facets", "attributes"),
+    ),
     Scenario(
         "etag-304",
         "etag",

@@ -48,7 +48,10 @@ SERVERS: dict[str, tuple[str, dict[str, str]]] = {
         {"DJANGO_SETTINGS_MODULE": "benchmarks.textbook.settings", "BENCH_RESPONSE_CACHE": "off"},
     ),
     "floor": ("benchmarks.floor.app:application", {}),
+    "eav": ("benchmarks.eav.app:application", {}),
 }
+# The servers that serve no product page: they are ready when the scenario's first path answers.
+WITHOUT_DETAIL = frozenset({"eav"})
 
 
 def free_port() -> int:

@@ -27,6 +27,14 @@ FIGURES = {
         [(2900, 5.2, 9.8, 70, 5, 0.0), (2950, 5.0, 9.0, 81, 0, None)],
     ),
     ("list-cached", "floor"): (1, [(2787, 5.5, 9.1, 35, 5, 1.0), (2800, 5.4, 9.0, 35, 0, None)]),
+    ("attribute_list", "ours"): (
+        3,
+        [(200, 40.0, 90.0, 80, 0, 4.0), (220, 38.0, 80.0, 80, 0, None)],
+    ),
+    ("attribute_list", "eav"): (
+        1,
+        [(50, 160.0, 400.0, 36, 0, 1.0), (60, 150.0, 380.0, 36, 0, None)],
+    ),
 }
 
 
@@ -46,16 +54,19 @@ def test_table_has_a_row_per_scenario_and_server_with_ours_ratios(results: Resul
     assert table(results) == [
         "| scenario | server | req/s | p50 ms | p99 ms | errors | SQL queries/req "
         "| PostgreSQL statements/req | peak RSS/worker MB | worker restarts | ours/floor "
-        "| ours/textbook |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        "| list | ours | 135 | 105.0 | 117.2 | 0 | 2 | 3.07 | 78 | 1 | 0.22x | 15.9x |",
-        "| list | floor | 625 | 21.3 | 61.4 | 0 | 1 | 1.01 | 35 | 0 |  |  |",
-        "| list | textbook | 8 | 1750.0 | 2550.0 | 0 | 75 | 72.05 | 74 | 0 |  |  |",
-        "| cursor-first | ours | 410 | 30.5 | 51.0 | 0 | 1 | 2.00 | 71 | 0 |  |  |",
-        "| cursor-deep | ours | 385 | 33.5 | 55.5 | 0 | 1 | 2.00 | 72 | 0 |  |  |",
-        "| search | ours | 34 | 428.1 | 50.0 | 0 | 1 | 2.79 | 79 | 0 |  |  |",
-        "| list-cached | ours-cached | 2,925 | 5.1 | 9.4 | 0 | 2 | 0.00 | 81 | 5 | 1.05x |  |",
-        "| list-cached | floor | 2,794 | 5.5 | 9.1 | 0 | 1 | 1.00 | 35 | 5 |  |  |",
+        "| ours/textbook | ours/eav |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
+        "| list | ours | 135 | 105.0 | 117.2 | 0 | 2 | 3.07 | 78 | 1 | 0.22x | 15.9x |  |",
+        "| list | floor | 625 | 21.3 | 61.4 | 0 | 1 | 1.01 | 35 | 0 |  |  |  |",
+        "| list | textbook | 8 | 1750.0 | 2550.0 | 0 | 75 | 72.05 | 74 | 0 |  |  |  |",
+        "| cursor-first | ours | 410 | 30.5 | 51.0 | 0 | 1 | 2.00 | 71 | 0 |  |  |  |",
+        "| cursor-deep | ours | 385 | 33.5 | 55.5 | 0 | 1 | 2.00 | 72 | 0 |  |  |  |",
+        "| search | ours | 34 | 428.1 | 50.0 | 0 | 1 | 2.79 | 79 | 0 |  |  |  |",
+        "| list-cached | ours-cached | 2,925 | 5.1 | 9.4 | 0 | 2 | 0.00 | 81 | 5 | 1.05x |  |  |",
+        "| list-cached | floor | 2,794 | 5.5 | 9.1 | 0 | 1 | 1.00 | 35 | 5 |  |  |  |",
+        "| attribute_list | ours | 210 | 39.0 | 85.0 | 0 | 3 | 4.00 | 80 | 0 |  |  | 3.82x |",
+        "| attribute_list | eav | 55 | 155.0 | 390.0 | 0 | 1 | 1.00 | 36 | 0 |  |  |  |",
     ]
 
 

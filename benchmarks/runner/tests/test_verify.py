@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.runner.verify import first_difference
+from benchmarks.runner.verify import compared_part, first_difference
 
 
 @pytest.mark.parametrize(
@@ -24,3 +24,16 @@ from benchmarks.runner.verify import first_difference
 )
 def test_first_difference(ours: object, theirs: object, difference: str | None) -> None:
     assert first_difference(ours, theirs) == difference
+
+
+@pytest.mark.parametrize(
+    ("body", "keys", "part"),
+    [
+        ({"facets": {"attributes": [1], "price": [2]}}, ("facets", "attributes"), [1]),
+        ({"facets": {"price": [2]}}, ("facets", "attributes"), None),
+        ({"results": []}, ("facets", "attributes"), None),
+        ({"a": 1}, (), {"a": 1}),
+    ],
+)
+def test_compared_part(body: object, keys: tuple[str, ...], part: object) -> None:
+    assert compared_part(body, keys) == part

@@ -10,8 +10,9 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 
 from apps.attributes.models import ProductType
-from apps.demo.product_types import load_demo_product_types
+from apps.demo.product_types import load_demo_product_types, typed_product_data
 from apps.products.models import Category, Product
+from apps.products.services import product_create
 from apps.reviews.models import Review
 from apps.reviews.services import rating_figures_recompute
 from apps.users.models import User
@@ -65,6 +66,20 @@ MATERIALS = [
     "Titanium", "Walnut", "Wool",
 ]  # fmt: skip
 COLOURS = ["Black", "Blue", "Graphite", "Green", "Ivory", "Red", "Sand", "Silver", "White"]
+# The typed products: (product type, the leaves they hang off, nouns for their names), each
+# type's share of TYPED_PRODUCTS taken from the catalogue's products.
+TYPED: list[tuple[str, list[str], list[str]]] = [
+    ("apparel", ["men-shirts", "men-jackets", "women-dresses", "women-coats"],
+     ["Shirt", "Jacket", "Dress", "Coat"]),
+    ("shoes", ["footwear-sneakers", "footwear-boots", "running-running-shoes"],
+     ["Sneaker", "Boot", "Runner"]),
+    ("phone", ["phones-smartphones"], ["Smartphone", "Phone"]),
+    ("book", ["fiction-crime", "fiction-science-fiction", "non-fiction-history"],
+     ["Novel", "Chronicle", "Story"]),
+    ("furniture", ["furniture-chairs", "furniture-desks", "furniture-shelves"],
+     ["Chair", "Desk", "Shelf"]),
+]  # fmt: skip
+TYPED_PRODUCTS = 40
 REVIEWERS = [
     "alice", "bruno", "chen", "dara", "emeka", "farah", "goran", "hana", "ines", "jonas", "kofi",
     "lena",
@@ -112,13 +127,15 @@ class Command(BaseCommand):
                 for name in REVIEWERS
             ]
         )
+        typed_total = min(TYPED_PRODUCTS, product_total // 4)
         products = Product.objects.bulk_create(
             [
                 self._product(rng, number, rng.choice(leaves))
-                for number in range(1, product_total + 1)
+                for number in range(1, product_total - typed_total + 1)
             ],
             batch_size=1000,
         )
+        products += self._typed_products(rng, product_total - typed_total, typed_total)
         self._spread_creation_dates()
         reviews = []
         for product in products:
@@ -175,6 +192,32 @@ class Command(BaseCommand):
             is_active=rng.random() > 0.03,
             category=category,
         )
+
+    def _typed_products(self, rng: random.Random, after: int, total: int) -> list[Product]:
+        """Create ``total`` products of the demo's types with attribute values and variants,
+        numbered from ``after + 1``, through ``product_create``."""
+        types = {product_type.slug: product_type for product_type in ProductType.objects.all()}
+        leaves = {category.slug: category for category in Category.objects.filter(children=None)}
+        products = []
+        for index in range(total):
+            type_slug, leaf_slugs, nouns = TYPED[index % len(TYPED)]
+            number = after + index + 1
+            name = f"{rng.choice(ADJECTIVES)} {rng.choice(nouns)} {number}"
+            price = Decimal(rng.randint(999, 49999)) / 100
+            attributes, variants = typed_product_data(rng, type_slug, f"DEMO-{number:06d}", price)
+            products.append(
+                product_create(
+                    created_by=None,
+                    name=name,
+                    slug=f"{slugify(name)}",
+                    category=leaves[rng.choice(leaf_slugs)],
+                    description=f"{name}, one of our {type_slug} with its options.",
+                    product_type=types[type_slug],
+                    attributes=attributes,
+                    variants=variants,
+                )
+            )
+        return products
 
     def _spread_creation_dates(self) -> None:
         # bulk_create stamps one instant; spread products over the past year, newest last.
