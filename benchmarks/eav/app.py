@@ -68,7 +68,8 @@ SELECT a.id, a.slug, a.name, a.kind, a.unit, a.is_filterable,
                WHERE ta.attribute_id = a.id AND ta.is_axis),
        EXISTS (SELECT FROM attributes_producttypeattribute ta
                WHERE ta.attribute_id = a.id AND NOT ta.is_axis),
-       coalesce((SELECT json_agg(json_build_array(o.id, o.slug, o.value)
+       coalesce((SELECT json_agg(json_build_array(o.id, o.slug, o.value,
+                                                   nullif(o.swatch_colour, ''))
                                  ORDER BY o.position, o.id)
                  FROM attributes_attributeoption o WHERE o.attribute_id = a.id), '[]')
 FROM attributes_attribute a
@@ -92,7 +93,8 @@ class Attribute:
     is_filterable: bool
     on_variants: bool
     on_products: bool
-    options: tuple[tuple[int, str, str], ...]  # (id, slug, value) in position order
+    # (id, slug, value, swatch colour or None) in position order
+    options: tuple[tuple[int, str, str, str | None], ...]
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def parse_filter(raw: str, attributes: dict[str, Attribute]) -> AttributeFilter:
     if not separator or attribute is None or not attribute.is_filterable:
         raise BadRequest("attribute", f"No filterable attribute {slug!r}.")
     if attribute.kind in OPTION_KINDS:
-        by_slug = {option_slug: option_id for option_id, option_slug, _value in attribute.options}
+        by_slug = {option[1]: option[0] for option in attribute.options}
         wanted = value.split(",")
         if not value or any(option not in by_slug for option in wanted):
             raise BadRequest("attribute", f"{slug}: give options of the attribute.")
@@ -365,17 +367,25 @@ def attribute_facets(
                 low, high = ranges[attribute.id]
                 found.append({**head, "min": low, "max": high})
             continue
+        swatch = attribute.kind == "swatch"
+        choices: list[tuple[str, str, str, str | None]]
         if attribute.kind == "boolean":
-            choices = [(key, value, key) for key, value, _flag in BOOLEAN_OPTIONS]
+            choices = [(key, value, key, None) for key, value, _flag in BOOLEAN_OPTIONS]
         elif attribute.kind in OPTION_KINDS:
             choices = [
-                (slug, value, str(option_id)) for option_id, slug, value in attribute.options
+                (slug, value, str(option_id), colour)
+                for option_id, slug, value, colour in attribute.options
             ]
         else:
             continue
         options = [
-            {"slug": slug, "value": value, "count": counts.get((attribute.id, key), 0)}
-            for slug, value, key in choices
+            {
+                "slug": slug,
+                "value": value,
+                "count": counts.get((attribute.id, key), 0),
+                **({"swatch_colour": colour} if swatch else {}),
+            }
+            for slug, value, key, colour in choices
             if counts.get((attribute.id, key)) or (attribute.id, key) in selected
         ]
         if options:

@@ -150,19 +150,24 @@ def expected_facets(products: list[Listed], filters: list[Filter]) -> list[dict[
                 found.append({**head, "min": low, "max": high})
             continue
         if attribute.kind == "boolean":
-            choices = [("true", "Yes", True), ("false", "No", False)]
+            choices = [("true", "Yes", True, None), ("false", "No", False, None)]
         else:
-            choices = [(o.slug, o.value, [o.pk]) for o in attribute.options.all()]
+            choices = [
+                (o.slug, o.value, [o.pk], o.swatch_colour or None) for o in attribute.options.all()
+            ]
         selected = [wanted for a, wanted in filters if a.pk == attribute.pk]
         options = []
-        for slug, value, wanted in choices:
+        for slug, value, wanted, colour in choices:
             count = sum(matches(product, [*others, (attribute, wanted)]) for product in products)
             chosen = any(
                 wanted == given if attribute.kind == "boolean" else wanted[0] in given
                 for given in selected
             )
             if count or chosen:
-                options.append({"slug": slug, "value": value, "count": count})
+                option = {"slug": slug, "value": value, "count": count}
+                if attribute.kind == "swatch":
+                    option["swatch_colour"] = colour
+                options.append(option)
         if options:
             found.append({**head, "options": options})
     return found
