@@ -1,17 +1,17 @@
 """The list's attribute facets (``facets["attributes"]``): for each filterable attribute with
-something to show, how many of the matching *products* (not variants) have each option, or the
-range of a number's values.
+something to show, how many of the matching *products* (not variants) have each option (or say
+yes, or no), or the range of a number's values.
 
 Disjunctive, like the other facets: each attribute is counted over every filter but its own, so
-that choosing red leaves blue's count visible. The options of the attributes without a filter
-share one count, each filtered attribute has its own; the same for numbers and booleans. An
-axis option counts a product that has it on an active variant matching the other option
-filters (the same variant: with ``size:m``, red counts the products with a red M); a product's
-own option counts it on each of its rows.
+that choosing red leaves blue's count visible. The tags (options, yes and no) of the attributes
+without a filter share one count, each filtered attribute has its own; the same for numbers. An
+axis option counts a product that has it on an active variant matching the other filters on
+options (the same variant: with ``size:m``, red counts the products with a red M); a product's
+own option or yes-or-no counts it once, from its ``ProductTags`` row.
 
-A category page without other filters, as shoppers see it, reads the options' counts from the
-summary (``CategoryOptionCount``, one row per category and option, summed over the subtree's
-active categories) instead of the products.
+A category page without other filters, as shoppers see it, reads its counts from the
+summaries (``CategoryTagCount``, ``CategoryNumberCount``: the category's own rows count its
+whole subtree) instead of the products.
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Max, Min, QuerySet, Sum
 
 from apps.attributes.models import AttributeKind
 
@@ -27,15 +27,24 @@ from .attribute_filters import (
     FilterableAttribute,
     filterable_attributes,
     matching_rows,
-    option_counts_sql,
+    tag_counts_sql,
+    yes_no_tag,
 )
-from .models import CategoryOptionCount, Product, ProductAttributeValue
+from .models import (
+    Category,
+    CategoryNumberCount,
+    CategoryTagCount,
+    Product,
+    ProductAttributeValue,
+)
 from .search import ProductSearch
 
 if TYPE_CHECKING:
     from .listing import ProductListQuery
 
 BOOLEAN_OPTIONS = (("true", "Yes", True), ("false", "No", False))
+
+Figures = dict[int, tuple[Decimal, Decimal]]  # attribute id: lowest and highest number
 
 
 def attribute_facets(
@@ -46,42 +55,40 @@ def attribute_facets(
     from_summary: bool,
 ) -> list[dict[str, Any]]:
     """Return the attribute facets of what ``query`` and ``search`` select from ``products``,
-    the options' counts from the summary when ``from_summary`` (a category page as shoppers
-    see it): one query for the attributes, one or more for the counts."""
+    from the summaries when ``from_summary`` (a category page as shoppers see it): one query
+    for the attributes, then two from the summaries, or one or more counts."""
     attributes = filterable_attributes()
     if not attributes:
         return []
-    filtered = {each.slug: each for each in (query.attributes.filters if query.attributes else ())}
-    with_options = [each for each in attributes if each.has_options and each.options]
-    with_values = [each for each in attributes if not each.has_options]
+    filtered = {each.slug for each in (query.attributes.filters if query.attributes else ())}
+    tagged = [each for each in attributes if each.tags]
+    numbers = [each for each in attributes if each.kind == AttributeKind.NUMBER]
 
-    option_counts: dict[int, int] = {}
+    counts: dict[int, int] = {}
+    ranges: Figures = {}
     if from_summary:
-        option_counts = _summary_option_counts(query)
+        counts, ranges = _summary_counts(query.category)
     else:
-        shared = [o.id for a in with_options if a.slug not in filtered for o in a.options]
+        shared = [tag for each in tagged if each.slug not in filtered for tag in each.tags]
         if shared:
-            option_counts.update(_live_option_counts(query, products, search, None, shared))
-        for attribute in with_options:
+            counts.update(_live_tag_counts(query, products, search, None, shared))
+        for attribute in tagged:
             if attribute.slug in filtered:
-                own = [option.id for option in attribute.options]
-                option_counts.update(
-                    _live_option_counts(query, products, search, attribute.slug, own)
+                counts.update(
+                    _live_tag_counts(query, products, search, attribute.slug, attribute.tags)
                 )
+        shared_numbers = [each.id for each in numbers if each.slug not in filtered]
+        if shared_numbers:
+            ranges.update(_number_ranges(_matching(query, products, search), shared_numbers))
+        for attribute in numbers:
+            if attribute.slug in filtered:
+                matching = _matching(query, products, search, attribute.slug)
+                ranges.update(_number_ranges(matching, [attribute.id]))
 
-    figures: dict[int, dict[str, Any]] = {}
-    shared_values = [each.id for each in with_values if each.slug not in filtered]
-    if shared_values:
-        figures.update(_value_figures(_matching(query, products, search, None), shared_values))
-    for attribute in with_values:
-        if attribute.slug in filtered:
-            matching = _matching(query, products, search, attribute.slug)
-            figures.update(_value_figures(matching, [attribute.id]))
-
-    selected = query.attributes.selected_option_ids() if query.attributes else set()
+    selected = query.attributes.selected_tags() if query.attributes else set()
     facets = []
     for attribute in attributes:
-        facet = _facet(attribute, option_counts, figures.get(attribute.id), selected, filtered)
+        facet = _facet(attribute, counts, ranges.get(attribute.id), selected)
         if facet is not None:
             facets.append(facet)
     return facets
@@ -89,10 +96,9 @@ def attribute_facets(
 
 def _facet(
     attribute: FilterableAttribute,
-    option_counts: dict[int, int],
-    figures: dict[str, Any] | None,
+    counts: dict[int, int],
+    number_range: tuple[Decimal, Decimal] | None,
     selected: set[int],
-    filtered: dict[str, Any],
 ) -> dict[str, Any] | None:
     """Return one attribute's facet, or None when it has nothing to show."""
     facet: dict[str, Any] = {
@@ -101,34 +107,32 @@ def _facet(
         "kind": attribute.kind,
         "unit": attribute.unit,
     }
-    if attribute.has_options:
-        options = []
-        for option in attribute.options:
-            count = option_counts.get(option.id, 0)
-            if count or option.id in selected:
-                entry: dict[str, Any] = {"slug": option.slug, "value": option.value, "count": count}
-                if attribute.kind == AttributeKind.SWATCH:
-                    entry["swatch_colour"] = option.swatch_colour
-                options.append(entry)
-        if not options:
+    if attribute.kind == AttributeKind.NUMBER:
+        if number_range is None:
             return None
-        facet["options"] = options
+        facet["min"], facet["max"] = (_number_text(number) for number in number_range)
         return facet
     if attribute.kind == AttributeKind.BOOLEAN:
-        chosen = filtered.get(attribute.slug)
-        options = [
-            {"slug": slug, "value": label, "count": figures[slug] if figures else 0}
+        choices = [
+            (slug, label, yes_no_tag(attribute.id, value), None)
             for slug, label, value in BOOLEAN_OPTIONS
-            if (figures and figures[slug]) or (chosen is not None and chosen.boolean is value)
         ]
-        if not options:
-            return None
-        facet["options"] = options
-        return facet
-    if figures is None or figures["min"] is None:
+    else:
+        choices = [
+            (option.slug, option.value, option.id, option.swatch_colour)
+            for option in attribute.options
+        ]
+    options = []
+    for slug, value, tag, colour in choices:
+        count = counts.get(tag, 0)
+        if count or tag in selected:
+            entry: dict[str, Any] = {"slug": slug, "value": value, "count": count}
+            if attribute.kind == AttributeKind.SWATCH:
+                entry["swatch_colour"] = colour
+            options.append(entry)
+    if not options:
         return None
-    facet["min"] = _number_text(figures["min"])
-    facet["max"] = _number_text(figures["max"])
+    facet["options"] = options
     return facet
 
 
@@ -136,82 +140,74 @@ def _matching(
     query: "ProductListQuery",
     products: QuerySet[Product],
     search: ProductSearch | None,
-    excluding: str | None,
+    excluding: str | None = None,
     *,
-    options: bool = True,
+    tags: bool = True,
 ) -> QuerySet[Product]:
-    matching = query.filter(products, excluding_attribute=excluding, attribute_options=options)
+    matching = query.filter(products, excluding_attribute=excluding, attribute_tags=tags)
     return matching.filter(search.condition) if search else matching
 
 
-def _live_option_counts(
+def _live_tag_counts(
     query: "ProductListQuery",
     products: QuerySet[Product],
     search: ProductSearch | None,
     excluding: str | None,
-    option_ids: Sequence[int],
+    tags: Sequence[int],
 ) -> dict[int, int]:
-    """Count the matching products per option of ``option_ids``, every filter applied but the
+    """Count the matching products per tag of ``tags``, every filter applied but the
     attribute ``excluding``'s: one query. The rows counted are the read model's that match the
-    option filters (one variant each), of the products that match every other filter."""
-    alternatives = [
-        each.option_ids
-        for each in (query.attributes.filters if query.attributes else ())
-        if each.slug != excluding
-    ]
+    filters on options and yes-or-no (one variant each), of the products that match every
+    other filter."""
+    alternatives = query.attributes.tag_alternatives(excluding) if query.attributes else []
     rows = matching_rows(alternatives, category_id=query.attribute_category_id()).filter(
-        product_id__in=_matching(query, products, search, excluding, options=False).values("pk")
+        product_id__in=_matching(query, products, search, excluding, tags=False).values("pk")
     )
-    sql, params = option_counts_sql(rows, option_ids)
+    sql, params = tag_counts_sql(rows, tags)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return dict(cursor.fetchall())
 
 
-def _summary_option_counts(query: "ProductListQuery") -> dict[int, int]:
-    """Count the products shoppers see per option in the query's category subtree (the whole
-    catalogue without one), from the summary: one query."""
-    rows = CategoryOptionCount.objects.filter(category__is_active=True)
-    if query.category is not None:
-        rows = rows.filter(category_id__in=query.category.subtree_ids)  # type: ignore[attr-defined]
-    return dict(
-        rows.values("option_id")
-        .annotate(total=Sum("products"))
-        .order_by()
-        .values_list("option_id", "total")
-    )
-
-
-def _value_figures(
-    matching: QuerySet[Product], attribute_ids: Sequence[int]
-) -> dict[int, dict[str, Any]]:
-    """Return, per attribute of ``attribute_ids``, the lowest and highest number and how many
-    products say yes and no, among the ``matching`` products' values: one query."""
+def _number_ranges(matching: QuerySet[Product], attribute_ids: Sequence[int]) -> Figures:
+    """Return, per number attribute of ``attribute_ids``, the lowest and highest value among
+    the ``matching`` products': one query."""
     rows = (
         ProductAttributeValue.objects.filter(
             attribute_id__in=attribute_ids, product_id__in=matching.values("pk")
         )
         .values("attribute_id")
-        .annotate(
-            low=Min("value_number"),
-            high=Max("value_number"),
-            yes=Count("pk", filter=Q(value_boolean=True)),
-            no=Count("pk", filter=Q(value_boolean=False)),
-        )
+        .annotate(low=Min("value_number"), high=Max("value_number"))
         .order_by()
+        .values_list("attribute_id", "low", "high")
     )
-    return {
-        row["attribute_id"]: {
-            "min": row["low"],
-            "max": row["high"],
-            "true": row["yes"],
-            "false": row["no"],
-        }
-        for row in rows
-    }
+    return {attribute_id: (low, high) for attribute_id, low, high in rows}
+
+
+def _summary_counts(category: Category | None) -> tuple[dict[int, int], Figures]:
+    """Return the tags' counts and the numbers' ranges of ``category``'s subtree (the whole
+    catalogue with None) as shoppers see it, from the summaries: two queries."""
+    covering = {"category": category} if category else {"category__parent__isnull": True}
+    counts = dict(
+        CategoryTagCount.objects.filter(**covering)
+        .values("tag")
+        .annotate(total=Sum("products"))
+        .order_by()
+        .values_list("tag", "total")
+    )
+    rows = (
+        CategoryNumberCount.objects.filter(**covering)
+        .values("attribute_id")
+        .annotate(low=Min("value"), high=Max("value"))
+        .order_by()
+        .values_list("attribute_id", "low", "high")
+    )
+    return counts, {attribute_id: (low, high) for attribute_id, low, high in rows}
 
 
 def _number_text(number: Decimal) -> str:
     """Write a stored number without trailing zeros: ``180.5``, ``100``."""
     text = format(number, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+

@@ -34,6 +34,13 @@ ATTRIBUTE_FILTER_MAX_LENGTH = 2000
 FILTER_TEXT = re.compile(r"(?P<slug>[-a-zA-Z0-9_]{1,140}):(?P<values>.+)", re.DOTALL)
 NUMBER = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?")
 BOOLEANS = {"true": True, "false": False}
+# A yes-or-no value's tag in the read model: as products_yes_no_tag in SQL.
+YES_NO_TAG_BASE = 2**60
+
+
+def yes_no_tag(attribute_id: int, value: bool) -> int:
+    """Return the read model's tag of ``attribute_id``'s value ``value``."""
+    return YES_NO_TAG_BASE + 2 * attribute_id + int(value)
 
 # Each filterable attribute with its options in order, as JSON: one query for any number.
 _OPTIONS_SQL = """
@@ -69,6 +76,14 @@ class FilterableAttribute:
     @property
     def has_options(self) -> bool:
         return self.kind in KINDS_WITH_OPTIONS
+
+    @property
+    def tags(self) -> tuple[int, ...]:
+        """Return the read model's tags of its values: its options' ids, or its yes and no
+        (none for a number)."""
+        if self.kind == AttributeKind.BOOLEAN:
+            return (yes_no_tag(self.id, True), yes_no_tag(self.id, False))
+        return tuple(option.id for option in self.options)
 
 
 def filterable_attributes(slugs: Iterable[str] | None = None) -> list[FilterableAttribute]:
@@ -110,6 +125,13 @@ class AttributeFilter:
     def slug(self) -> str:
         return self.attribute.slug
 
+    @property
+    def tags(self) -> tuple[int, ...]:
+        """Return the read model's tags of which a row must carry one (none for a number)."""
+        if self.boolean is not None:
+            return (yes_no_tag(self.attribute.id, self.boolean),)
+        return self.option_ids
+
 
 @dataclass(frozen=True)
 class AttributeFilters:
@@ -120,8 +142,9 @@ class AttributeFilters:
     def slugs(self) -> list[str]:
         return [each.slug for each in self.filters]
 
-    def selected_option_ids(self) -> set[int]:
-        return {option for each in self.filters for option in each.option_ids}
+    def selected_tags(self) -> set[int]:
+        """Return the tags (options, yes or no) the filters ask for."""
+        return {tag for each in self.filters for tag in each.tags}
 
     def narrow(
         self,
@@ -129,48 +152,42 @@ class AttributeFilters:
         *,
         category_id: int | None,
         excluding: str | None = None,
-        options: bool = True,
+        tags: bool = True,
     ) -> QuerySet[Any]:
         """Return ``products`` narrowed by every filter but ``excluding``'s (an attribute
-        slug): numbers and booleans by the products' values, options (unless ``options`` is
+        slug): numbers by the products' values, options and yes-or-no (unless ``tags`` is
         false) by a matching row of the read model, within ``category_id``'s subtree."""
         for each in self.filters:
-            if each.slug == excluding or each.attribute.has_options:
+            if each.slug == excluding or each.tags:
                 continue
             values = ProductAttributeValue.objects.filter(attribute_id=each.attribute.id)
-            if each.boolean is not None:
-                values = values.filter(value_boolean=each.boolean)
             if each.low is not None:
                 values = values.filter(value_number__gte=each.low)
             if each.high is not None:
                 values = values.filter(value_number__lte=each.high)
             products = products.filter(pk__in=values.values("product_id"))
-        if options and self.has_option_filters(excluding=excluding):
-            rows = self.matching_rows(category_id=category_id, excluding=excluding)
+        if tags and self.has_tag_filters(excluding=excluding):
+            rows = matching_rows(self.tag_alternatives(excluding), category_id=category_id)
             products = products.filter(pk__in=rows.values("product_id"))
         return products
 
-    def has_option_filters(self, *, excluding: str | None = None) -> bool:
-        return any(each.option_ids and each.slug != excluding for each in self.filters)
+    def has_tag_filters(self, *, excluding: str | None = None) -> bool:
+        return any(each.tags and each.slug != excluding for each in self.filters)
 
-    def matching_rows(
-        self, *, category_id: int | None, excluding: str | None = None
-    ) -> QuerySet[VariantTags]:
-        """Return the read model's rows (active variants) in ``category_id``'s subtree that
-        carry an option of every option filter but ``excluding``'s: the options must hold on
-        one variant. The filters of one option go in one ``@>`` (with the category), which
-        the GIN index answers in one scan; each choice among several is an ``&&``."""
-        return matching_rows(
-            [each.option_ids for each in self.filters if each.slug != excluding],
-            category_id=category_id,
-        )
+    def tag_alternatives(self, excluding: str | None = None) -> list[tuple[int, ...]]:
+        """Return, per filter on options or yes-or-no but ``excluding``'s, the tags of which a
+        matching row carries one."""
+        return [each.tags for each in self.filters if each.tags and each.slug != excluding]
 
 
 def matching_rows(
     alternatives: Sequence[Sequence[int]], *, category_id: int | None
 ) -> QuerySet[VariantTags]:
-    """Return the read model's rows that carry one option of each of ``alternatives`` (empty
-    ones ignored), within ``category_id``'s subtree (the whole catalogue with None)."""
+    """Return the read model's rows (active variants) that carry one tag of each of
+    ``alternatives`` (empty ones ignored), within ``category_id``'s subtree (the whole
+    catalogue with None): the options must hold on one variant. The single tags go in one
+    ``@>`` with the category, which the GIN index answers in one scan; each choice among
+    several is an ``&&``."""
     required = [options[0] for options in alternatives if len(options) == 1]
     if category_id is not None:
         required.append(-category_id)
@@ -296,15 +313,21 @@ def _invalid(*messages: str) -> ValidationError:
     return ValidationError({PARAMETER: list(messages)})
 
 
-def option_counts_sql(rows: QuerySet[VariantTags], option_ids: Sequence[int]) -> tuple[str, list]:
-    """Return SQL (and parameters) counting, for each of ``option_ids``, the distinct products
-    of ``rows`` that carry it: ``(option_id, products)`` rows."""
-    rows_sql, params = rows.values("product_id", "tags").order_by().query.sql_with_params()
+def tag_counts_sql(rows: QuerySet[VariantTags], tags: Sequence[int]) -> tuple[str, list[Any]]:
+    """Return SQL (and parameters) counting, for each of ``tags``, the distinct products of
+    ``rows`` that carry it: as an option of a matching row's variant, or as the product's own
+    (its ``ProductTags`` row, read once however many of its variants match). Rows of
+    ``(tag, products)``."""
+    rows_sql, params = rows.values("product_id", "option_ids").order_by().query.sql_with_params()
     sql = (
-        "SELECT tag, count(*) FROM ("  # noqa: S608 - the ORM's SQL and parameters
-        "SELECT DISTINCT matched.product_id, tag"
-        f" FROM ({rows_sql}) AS matched CROSS JOIN LATERAL unnest(matched.tags) AS tag"
-        " WHERE tag = ANY(%s)"
-        ") AS product_option GROUP BY tag"
+        "SELECT tag, count(DISTINCT product_id) FROM ("  # noqa: S608 - the ORM's SQL
+        f" SELECT matched.product_id, tag FROM ({rows_sql}) AS matched,"
+        "  unnest(matched.option_ids) AS tag WHERE tag = ANY(%s)"
+        " UNION ALL"
+        " SELECT product.product_id, tag FROM products_product_tags AS product,"
+        "  unnest(product.tags) AS tag"
+        f" WHERE product.product_id IN (SELECT matched.product_id FROM ({rows_sql}) AS matched)"
+        "  AND tag = ANY(%s)"
+        ") AS product_tag GROUP BY tag"
     )
-    return sql, [*params, list(option_ids)]
+    return sql, [*params, list(tags), *params, list(tags)]

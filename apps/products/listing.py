@@ -102,12 +102,12 @@ class ProductListQuery:
         *,
         excluding: Collection[str] = (),
         excluding_attribute: str | None = None,
-        attribute_options: bool = True,
+        attribute_tags: bool = True,
     ) -> Products:
         """Return ``products`` narrowed by every filter of the query but those named in
         ``excluding`` (a facet's own) and the attribute ``excluding_attribute`` (a slug), by
-        the attribute filters' options too unless ``attribute_options`` is false; not
-        searched."""
+        the attribute filters on options and yes-or-no too unless ``attribute_tags`` is
+        false; not searched."""
         for name, narrow in NARROWING.items():
             value = getattr(self, name)
             if value is not None and name not in excluding:
@@ -117,7 +117,7 @@ class ProductListQuery:
                 products,
                 category_id=self.attribute_category_id(excluding),
                 excluding=excluding_attribute,
-                options=attribute_options,
+                tags=attribute_tags,
             )
         return products
 

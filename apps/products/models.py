@@ -825,17 +825,15 @@ class ProductImage(TimeStampedModel):
         return self.alt_text or self.image.name
 
 
+
 class VariantTags(models.Model):
-    """The filtering read model: one row per active variant, whose ``tags`` are the variant's
-    option ids, its product's option values (choice, multiple choice, swatch) and minus the ids
-    of the product's category and of every ancestor. One GIN index then answers "in this
-    subtree, these options on one variant" (``tags @> ARRAY[-category, red, m]``), and the
-    attribute facets count options from the rows that match.
+    """The filtering read model's row of an active variant: its ``option_ids`` and its
+    ``tags``: those options, its product's tags (``ProductTags``). One GIN index then answers
+    "in this subtree, these options on one variant" (``tags @> ARRAY[-category, red, m]``).
 
     Kept by PostgreSQL (products_variant_tags_follow, products_variant_tags_refresh) in the
     statement that changes variants, attribute values, products or categories, whoever
-    writes; never written by Django. ``category_id`` and ``listed`` (the product is active)
-    are the product's, for the option summary (``CategoryOptionCount``).
+    writes; never written by Django.
     """
 
     # The trigger deletes a variant's row with it: no foreign key for Django to cascade.
@@ -849,8 +847,7 @@ class VariantTags(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
-    category_id = models.BigIntegerField()
-    listed = models.BooleanField()
+    option_ids = ArrayField(models.BigIntegerField())
     tags = ArrayField(models.BigIntegerField())
 
     class Meta:
@@ -861,14 +858,43 @@ class VariantTags(models.Model):
         return f"variant {self.pk}: {self.tags}"
 
 
-class CategoryOptionCount(models.Model):
-    """How many active products of one category (its own, not its subtree) have an option, on
-    an active variant or as a value: the attribute facets of a category page without other
-    filters, summed over the subtree's active categories, without reading its products.
+class ProductTags(models.Model):
+    """The filtering read model's row of a product with an active variant: whether shoppers
+    see it (``listed``: it and its category are active), its ``tags`` (its option values, its
+    yes-or-no values as ``yes_no_tag``s, minus the ids of its category and every ancestor) and
+    its numbers (attribute ids and values, in pairs). The attribute facets count a product's
+    own values from this one row, however many variants it has.
+
+    Kept with ``VariantTags`` by the same triggers; never written by Django.
+    """
+
+    product = models.OneToOneField(
+        Product,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    listed = models.BooleanField()
+    tags = ArrayField(models.BigIntegerField())
+    number_attribute_ids = ArrayField(models.BigIntegerField())
+    number_values = ArrayField(models.DecimalField(max_digits=18, decimal_places=6))
+
+    class Meta:
+        db_table = "products_product_tags"
+
+    def __str__(self) -> str:
+        return f"product {self.pk}: {self.tags}"
+
+
+class CategoryTagCount(models.Model):
+    """How many products shoppers see in a category's whole subtree have a tag: an option (on
+    an active variant or as a value) or a yes-or-no value. The attribute facets of a category
+    page without other filters, without reading its products.
 
     Kept by products_variant_tags_refresh, by differences, in the statement that changes the
     read model; rows whose count falls to 0 are deleted. Never written by Django except by
-    ``facet_counts_rebuild``.
+    ``attribute_counts_rebuild``.
     """
 
     category = models.ForeignKey(
@@ -878,20 +904,47 @@ class CategoryOptionCount(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    option = models.ForeignKey(
-        "attributes.AttributeOption",
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tag = models.BigIntegerField()
     products = models.IntegerField()
 
     class Meta:
         constraints = [
             # The refresh's upsert key; its index also serves reads by category.
-            models.UniqueConstraint(fields=["category", "option"], name="categoryoptioncount_key")
+            models.UniqueConstraint(fields=["category", "tag"], name="categorytagcount_key")
         ]
 
     def __str__(self) -> str:
-        return f"category {self.category_id}, option {self.option_id}: {self.products}"
+        return f"category {self.category_id}, tag {self.tag}: {self.products}"
+
+
+class CategoryNumberCount(models.Model):
+    """How many products shoppers see in a category's whole subtree have a number attribute's
+    value: the lowest and highest of them are a number facet of a category page without other
+    filters. Kept as ``CategoryTagCount`` is."""
+
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    attribute = models.ForeignKey(
+        "attributes.Attribute",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    value = models.DecimalField(max_digits=18, decimal_places=6)
+    products = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "attribute", "value"], name="categorynumbercount_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"category {self.category_id}, {self.attribute_id} = {self.value}: {self.products}"

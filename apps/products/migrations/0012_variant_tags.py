@@ -1,14 +1,15 @@
-"""The filtering read model of issue 13 slice 3 (VariantTags, table products_variant_tags) and
-the option summary (CategoryOptionCount), kept by PostgreSQL: the type
-products_option_count_change, the functions products_variant_tags_refresh and
-products_variant_tags_follow and the latter's triggers, frozen copies of their files in
-apps/products/sql (see docs/database.md).
+"""The filtering read model of issue 13 slice 3 (VariantTags, ProductTags) and its summaries
+(CategoryTagCount, CategoryNumberCount), kept by PostgreSQL: the types
+products_tag_count_change and products_number_count_change, the functions products_yes_no_tag,
+products_variant_tags_counts, products_variant_tags_refresh and products_variant_tags_follow
+with the latter's triggers, frozen copies of their files in apps/products/sql (see
+docs/database.md).
 
 The triggers are created before the backfill, in the same transaction: CREATE TRIGGER locks out
 writes to the tables until the commit, so nothing is written in between that the backfill would
-miss. The backfill is one INSERT ... SELECT of every product's rows and one count of the
-summary (products_variant_tags_refresh over every product, without row locks: the migration's
-tables are locked). Reversing it drops the objects and the two tables.
+miss. The backfill is products_variant_tags_refresh over every product, without row locks (the
+tables are locked): set-based, one statement per step. Reversing it drops the objects and the
+four tables.
 """
 
 import django.contrib.postgres.fields
@@ -16,12 +17,70 @@ import django.contrib.postgres.indexes
 import django.db.models.deletion
 from django.db import migrations, models
 
-CHANGE_TYPE = """
-CREATE TYPE products_option_count_change AS (
+TAG_COUNT_CHANGE = """
+CREATE TYPE products_tag_count_change AS (
     category_id bigint,
-    option_id bigint,
+    tag bigint,
     products integer
 );
+"""
+
+NUMBER_COUNT_CHANGE = """
+CREATE TYPE products_number_count_change AS (
+    category_id bigint,
+    attribute_id bigint,
+    value numeric(18, 6),
+    products integer
+);
+"""
+
+YES_NO_TAG = """
+CREATE OR REPLACE FUNCTION products_yes_no_tag(attribute_id bigint, value boolean)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 1152921504606846976 + 2 * attribute_id + value::integer
+$$;
+"""
+
+COUNTS = """
+CREATE OR REPLACE FUNCTION products_variant_tags_counts(
+    product_ids bigint[],
+    sign integer,
+    OUT tags products_tag_count_change[],
+    OUT numbers products_number_count_change[]
+)
+LANGUAGE sql STABLE AS $$
+    SELECT
+        ARRAY(
+            SELECT ROW(-ancestor, tag, sign * count(*)::integer)::products_tag_count_change
+            FROM (
+                SELECT product.product_id, ancestor, tag
+                FROM products_product_tags product,
+                     unnest(product.tags) AS ancestor,
+                     unnest(product.tags) AS tag
+                WHERE product.product_id = ANY(product_ids) AND product.listed
+                    AND ancestor < 0 AND tag > 0
+                UNION
+                SELECT product.product_id, ancestor, option
+                FROM products_product_tags product
+                JOIN products_variant_tags variant ON variant.product_id = product.product_id,
+                     unnest(product.tags) AS ancestor,
+                     unnest(variant.option_ids) AS option
+                WHERE product.product_id = ANY(product_ids) AND product.listed AND ancestor < 0
+            ) AS product_tag
+            GROUP BY ancestor, tag
+        ),
+        ARRAY(
+            SELECT ROW(-ancestor, number.attribute_id, number.value, sign * count(*)::integer
+                   )::products_number_count_change
+            FROM products_product_tags product,
+                 unnest(product.tags) AS ancestor,
+                 unnest(product.number_attribute_ids, product.number_values)
+                     AS number (attribute_id, value)
+            WHERE product.product_id = ANY(product_ids) AND product.listed AND ancestor < 0
+            GROUP BY ancestor, number.attribute_id, number.value
+        )
+$$;
 """
 
 REFRESH = """
@@ -30,7 +89,10 @@ CREATE OR REPLACE FUNCTION products_variant_tags_refresh(
 ) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    changes products_option_count_change[];
+    earlier_tags products_tag_count_change[];
+    earlier_numbers products_number_count_change[];
+    later_tags products_tag_count_change[];
+    later_numbers products_number_count_change[];
     below_zero bigint;
 BEGIN
     IF cardinality(product_ids) = 0 THEN
@@ -39,65 +101,90 @@ BEGIN
     IF lock_products THEN
         PERFORM FROM products_product WHERE id = ANY(product_ids) ORDER BY id FOR NO KEY UPDATE;
     END IF;
-    changes := ARRAY(
-        SELECT ROW(tags.category_id, tag, -count(DISTINCT tags.product_id)::integer
-               )::products_option_count_change
-        FROM products_variant_tags tags CROSS JOIN LATERAL unnest(tags.tags) AS tag
-        WHERE tags.product_id = ANY(product_ids) AND tags.listed AND tag > 0
-        GROUP BY tags.category_id, tag
-    );
+    SELECT tags, numbers INTO earlier_tags, earlier_numbers
+    FROM products_variant_tags_counts(product_ids, -1);
     DELETE FROM products_variant_tags WHERE product_id = ANY(product_ids);
-    INSERT INTO products_variant_tags (variant_id, product_id, category_id, listed, tags)
-    SELECT variant.id, product.id, product.category_id, product.is_active,
-           variant.option_ids || product.tags
-    FROM (
-        SELECT product.id, product.category_id, product.is_active,
-               ARRAY(
-                   SELECT value.option_id FROM products_productattributevalue value
-                   WHERE value.product_id = product.id AND value.option_id IS NOT NULL
-               ) || ARRAY(
-                   SELECT -ancestor::bigint
-                   FROM unnest(string_to_array(btrim(category.path, '/'), '/')) AS ancestor
-               ) AS tags
-        FROM products_product product
-        JOIN products_category category ON category.id = product.category_id
-        WHERE product.id = ANY(product_ids)
-    ) AS product
-    JOIN products_variant variant ON variant.product_id = product.id AND variant.is_active;
-    changes := changes || ARRAY(
-        SELECT ROW(tags.category_id, tag, count(DISTINCT tags.product_id)::integer
-               )::products_option_count_change
-        FROM products_variant_tags tags CROSS JOIN LATERAL unnest(tags.tags) AS tag
-        WHERE tags.product_id = ANY(product_ids) AND tags.listed AND tag > 0
-        GROUP BY tags.category_id, tag
-    );
-    IF cardinality(changes) = 0 THEN
-        RETURN;
-    END IF;
+    DELETE FROM products_product_tags WHERE product_id = ANY(product_ids);
+    INSERT INTO products_product_tags
+        (product_id, listed, tags, number_attribute_ids, number_values)
+    SELECT product.id, product.is_active AND category.is_active,
+           ARRAY(
+               SELECT coalesce(
+                   value.option_id, products_yes_no_tag(value.attribute_id, value.value_boolean)
+               )
+               FROM products_productattributevalue value
+               WHERE value.product_id = product.id
+                   AND (value.option_id IS NOT NULL OR value.value_boolean IS NOT NULL)
+           ) || ARRAY(
+               SELECT -ancestor::bigint
+               FROM unnest(string_to_array(btrim(category.path, '/'), '/')) AS ancestor
+           ),
+           ARRAY(
+               SELECT value.attribute_id FROM products_productattributevalue value
+               WHERE value.product_id = product.id AND value.value_number IS NOT NULL
+               ORDER BY value.id
+           ),
+           ARRAY(
+               SELECT value.value_number FROM products_productattributevalue value
+               WHERE value.product_id = product.id AND value.value_number IS NOT NULL
+               ORDER BY value.id
+           )
+    FROM products_product product
+    JOIN products_category category ON category.id = product.category_id
+    WHERE product.id = ANY(product_ids)
+        AND EXISTS (
+            SELECT FROM products_variant variant
+            WHERE variant.product_id = product.id AND variant.is_active
+        );
+    INSERT INTO products_variant_tags (variant_id, product_id, option_ids, tags)
+    SELECT variant.id, product.product_id, variant.option_ids, variant.option_ids || product.tags
+    FROM products_product_tags product
+    JOIN products_variant variant
+        ON variant.product_id = product.product_id AND variant.is_active
+    WHERE product.product_id = ANY(product_ids);
+    SELECT tags, numbers INTO later_tags, later_numbers
+    FROM products_variant_tags_counts(product_ids, 1);
+
     -- Netted per row and written in key order: two writers never wait for each other in a
-    -- cycle. A row would fall below 0 only if the summary had drifted from the read model.
+    -- cycle. A row would fall below 0 only if a summary had drifted from the read model.
     WITH written AS (
-        INSERT INTO products_categoryoptioncount AS summary (category_id, option_id, products)
-        SELECT change.category_id, change.option_id, sum(change.products)
-        FROM unnest(changes) AS change
-        GROUP BY change.category_id, change.option_id
+        INSERT INTO products_categorytagcount AS summary (category_id, tag, products)
+        SELECT change.category_id, change.tag, sum(change.products)
+        FROM unnest(earlier_tags || later_tags) AS change
+        GROUP BY change.category_id, change.tag
         HAVING sum(change.products) <> 0
-        ORDER BY change.category_id, change.option_id
-        ON CONFLICT (category_id, option_id)
+        ORDER BY change.category_id, change.tag
+        ON CONFLICT (category_id, tag)
         DO UPDATE SET products = summary.products + excluded.products
         RETURNING summary.products
     )
     SELECT count(*) FILTER (WHERE products < 0) INTO below_zero FROM written;
+    WITH written AS (
+        INSERT INTO products_categorynumbercount AS summary
+            (category_id, attribute_id, value, products)
+        SELECT change.category_id, change.attribute_id, change.value, sum(change.products)
+        FROM unnest(earlier_numbers || later_numbers) AS change
+        GROUP BY change.category_id, change.attribute_id, change.value
+        HAVING sum(change.products) <> 0
+        ORDER BY change.category_id, change.attribute_id, change.value
+        ON CONFLICT (category_id, attribute_id, value)
+        DO UPDATE SET products = summary.products + excluded.products
+        RETURNING summary.products
+    )
+    SELECT below_zero + count(*) FILTER (WHERE products < 0) INTO below_zero FROM written;
     IF below_zero > 0 THEN
-        RAISE EXCEPTION 'the option summary would count fewer than no products'
+        RAISE EXCEPTION 'the attribute summary would count fewer than no products'
             USING ERRCODE = 'check_violation',
                   HINT = 'Recount it: manage.py rebuild_facet_counts.';
     END IF;
-    DELETE FROM products_categoryoptioncount AS summary
-    USING (SELECT DISTINCT change.category_id, change.option_id FROM unnest(changes) AS change)
-        AS change
-    WHERE summary.category_id = change.category_id AND summary.option_id = change.option_id
+    DELETE FROM products_categorytagcount AS summary
+    USING unnest(earlier_tags || later_tags) AS change
+    WHERE summary.category_id = change.category_id AND summary.tag = change.tag
         AND summary.products = 0;
+    DELETE FROM products_categorynumbercount AS summary
+    USING unnest(earlier_numbers || later_numbers) AS change
+    WHERE summary.category_id = change.category_id AND summary.attribute_id = change.attribute_id
+        AND summary.value = change.value AND summary.products = 0;
 END;
 $$;
 """
@@ -127,20 +214,18 @@ BEGIN
         END IF;
     ELSIF TG_TABLE_NAME = 'products_productattributevalue' THEN
         IF TG_OP = 'INSERT' THEN
-            touched := ARRAY(
-                SELECT DISTINCT product_id FROM new_rows WHERE option_id IS NOT NULL
-            );
+            touched := ARRAY(SELECT DISTINCT product_id FROM new_rows);
         ELSIF TG_OP = 'DELETE' THEN
-            touched := ARRAY(
-                SELECT DISTINCT product_id FROM old_rows WHERE option_id IS NOT NULL
-            );
+            touched := ARRAY(SELECT DISTINCT product_id FROM old_rows);
         ELSE
             touched := ARRAY(
                 SELECT touched_product.id FROM (
                     SELECT earlier.product_id AS old_product_id, later.product_id AS new_product_id
                     FROM old_rows earlier JOIN new_rows later ON later.id = earlier.id
-                    WHERE (earlier.option_id, earlier.product_id)
-                        IS DISTINCT FROM (later.option_id, later.product_id)
+                    WHERE (earlier.product_id, earlier.option_id, earlier.value_boolean,
+                           earlier.value_number)
+                        IS DISTINCT FROM (later.product_id, later.option_id, later.value_boolean,
+                                          later.value_number)
                 ) AS changed, LATERAL (VALUES (old_product_id), (new_product_id))
                     AS touched_product (id)
                 GROUP BY touched_product.id
@@ -157,7 +242,8 @@ BEGIN
         touched := ARRAY(
             SELECT product.id
             FROM old_rows earlier
-            JOIN new_rows later ON later.id = earlier.id AND later.path <> earlier.path
+            JOIN new_rows later ON later.id = earlier.id
+                AND (later.path, later.is_active) IS DISTINCT FROM (earlier.path, earlier.is_active)
             JOIN products_product product ON product.category_id = later.id
         );
     END IF;
@@ -212,6 +298,7 @@ LOCK TABLE products_category, products_product, products_variant,
     products_productattributevalue IN SHARE ROW EXCLUSIVE MODE;
 SELECT products_variant_tags_refresh(ARRAY(SELECT id FROM products_product), false);
 ANALYZE products_variant_tags;
+ANALYZE products_product_tags;
 """
 
 DROP = """
@@ -225,7 +312,10 @@ DROP TRIGGER IF EXISTS products_variant_tags_product_update ON products_product;
 DROP TRIGGER IF EXISTS products_variant_tags_category_update ON products_category;
 DROP FUNCTION IF EXISTS products_variant_tags_follow();
 DROP FUNCTION IF EXISTS products_variant_tags_refresh(bigint[], boolean);
-DROP TYPE IF EXISTS products_option_count_change;
+DROP FUNCTION IF EXISTS products_variant_tags_counts(bigint[], integer);
+DROP FUNCTION IF EXISTS products_yes_no_tag(bigint, boolean);
+DROP TYPE IF EXISTS products_number_count_change;
+DROP TYPE IF EXISTS products_tag_count_change;
 """
 
 
@@ -238,23 +328,48 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CategoryOptionCount',
+            name='ProductTags',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('products', models.IntegerField()),
-                ('category', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='products.category')),
-                ('option', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='attributes.attributeoption')),
+                ('product', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='+', serialize=False, to='products.product')),
+                ('listed', models.BooleanField()),
+                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
+                ('number_attribute_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
+                ('number_values', django.contrib.postgres.fields.ArrayField(base_field=models.DecimalField(decimal_places=6, max_digits=18), size=None)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('category', 'option'), name='categoryoptioncount_key')],
+                'db_table': 'products_product_tags',
+            },
+        ),
+        migrations.CreateModel(
+            name='CategoryNumberCount',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('value', models.DecimalField(decimal_places=6, max_digits=18)),
+                ('products', models.IntegerField()),
+                ('attribute', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='attributes.attribute')),
+                ('category', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='products.category')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('category', 'attribute', 'value'), name='categorynumbercount_key')],
+            },
+        ),
+        migrations.CreateModel(
+            name='CategoryTagCount',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('tag', models.BigIntegerField()),
+                ('products', models.IntegerField()),
+                ('category', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='products.category')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('category', 'tag'), name='categorytagcount_key')],
             },
         ),
         migrations.CreateModel(
             name='VariantTags',
             fields=[
                 ('variant', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='+', serialize=False, to='products.variant')),
-                ('category_id', models.BigIntegerField()),
-                ('listed', models.BooleanField()),
+                ('option_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
                 ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
                 ('product', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='products.product')),
             ],
@@ -263,6 +378,8 @@ class Migration(migrations.Migration):
                 'indexes': [django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='variant_tags_gin')],
             },
         ),
-        migrations.RunSQL(CHANGE_TYPE + REFRESH + FOLLOW, DROP),
+        migrations.RunSQL(
+            TAG_COUNT_CHANGE + NUMBER_COUNT_CHANGE + YES_NO_TAG + COUNTS + REFRESH + FOLLOW, DROP
+        ),
         migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]

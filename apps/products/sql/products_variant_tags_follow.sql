@@ -1,10 +1,11 @@
 -- After each statement that can change what the filtering read model holds, refreshes the
 -- products it touched (products_variant_tags_refresh):
 --   variants: inserted, deleted, or whose activity, options or product changed;
---   attribute values: inserted, deleted or changed, where an option is involved;
+--   attribute values: inserted, deleted or changed;
 --   products: whose category or activity changed (an insert makes its first variant, which
 --             refreshes it);
---   categories: whose path changed (a move: their products' ancestors changed).
+--   categories: whose path (a move: their products' ancestors changed) or activity changed
+--               (their own products' listed).
 -- Writes of prices, stock, names and the like refresh nothing.
 -- A change of this file needs a migration: see docs/database.md.
 
@@ -32,20 +33,18 @@ BEGIN
         END IF;
     ELSIF TG_TABLE_NAME = 'products_productattributevalue' THEN
         IF TG_OP = 'INSERT' THEN
-            touched := ARRAY(
-                SELECT DISTINCT product_id FROM new_rows WHERE option_id IS NOT NULL
-            );
+            touched := ARRAY(SELECT DISTINCT product_id FROM new_rows);
         ELSIF TG_OP = 'DELETE' THEN
-            touched := ARRAY(
-                SELECT DISTINCT product_id FROM old_rows WHERE option_id IS NOT NULL
-            );
+            touched := ARRAY(SELECT DISTINCT product_id FROM old_rows);
         ELSE
             touched := ARRAY(
                 SELECT touched_product.id FROM (
                     SELECT earlier.product_id AS old_product_id, later.product_id AS new_product_id
                     FROM old_rows earlier JOIN new_rows later ON later.id = earlier.id
-                    WHERE (earlier.option_id, earlier.product_id)
-                        IS DISTINCT FROM (later.option_id, later.product_id)
+                    WHERE (earlier.product_id, earlier.option_id, earlier.value_boolean,
+                           earlier.value_number)
+                        IS DISTINCT FROM (later.product_id, later.option_id, later.value_boolean,
+                                          later.value_number)
                 ) AS changed, LATERAL (VALUES (old_product_id), (new_product_id))
                     AS touched_product (id)
                 GROUP BY touched_product.id
@@ -62,7 +61,8 @@ BEGIN
         touched := ARRAY(
             SELECT product.id
             FROM old_rows earlier
-            JOIN new_rows later ON later.id = earlier.id AND later.path <> earlier.path
+            JOIN new_rows later ON later.id = earlier.id
+                AND (later.path, later.is_active) IS DISTINCT FROM (earlier.path, earlier.is_active)
             JOIN products_product product ON product.category_id = later.id
         );
     END IF;

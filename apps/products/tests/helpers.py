@@ -9,17 +9,21 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 from io import BytesIO
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from apps.products.attribute_filters import yes_no_tag
 from apps.products.models import (
     CategoryFacetCount,
-    CategoryOptionCount,
+    CategoryNumberCount,
+    CategoryTagCount,
     Product,
     ProductAttributeValue,
     ProductImage,
+    ProductTags,
     Variant,
     VariantTags,
     path_ids,
@@ -106,68 +110,123 @@ def csv_bytes(rows: list[Row], header: Sequence[str] = HEADERS) -> bytes:
     return buffer.getvalue().encode()
 
 
-# --- the filtering read model and the option summary, computed afresh ----------------------------
+# --- the filtering read model and its summaries, computed afresh ---------------------------------
 
 
-def expected_variant_tags() -> dict[int, tuple[int, int, bool, list[int]]]:
-    """Return, per active variant, its product, category, whether the product is active and its
-    tags (sorted), computed in Python from the variants, values and categories."""
-    product_options: dict[int, set[int]] = {}
-    for product_id, option_id in ProductAttributeValue.objects.filter(
-        option__isnull=False
-    ).values_list("product_id", "option_id"):
-        product_options.setdefault(product_id, set()).add(option_id)
-    rows = Variant.objects.filter(is_active=True).values_list(
+def _product_facts() -> dict[int, dict[str, Any]]:
+    """Return, per product with an active variant, what the read model makes of it, computed
+    in Python: listed, its own tags, its numbers and its active variants' options."""
+    values: dict[int, dict[str, Any]] = {}
+    for (
+        product_id,
+        attribute_id,
+        option_id,
+        boolean,
+        number,
+    ) in ProductAttributeValue.objects.values_list(
+        "product_id", "attribute_id", "option_id", "value_boolean", "value_number"
+    ):
+        facts = values.setdefault(product_id, {"tags": set(), "numbers": set()})
+        if option_id is not None:
+            facts["tags"].add(option_id)
+        if boolean is not None:
+            facts["tags"].add(yes_no_tag(attribute_id, boolean))
+        if number is not None:
+            facts["numbers"].add((attribute_id, number))
+    products: dict[int, dict[str, Any]] = {}
+    for variant, product, is_active, category_active, path, option_ids in Variant.objects.filter(
+        is_active=True
+    ).values_list(
         "pk",
         "product_id",
-        "product__category_id",
         "product__is_active",
+        "product__category__is_active",
         "product__category__path",
         "option_ids",
-    )
-    return {
-        variant: (
+    ):
+        own = values.get(product, {"tags": set(), "numbers": set()})
+        facts = products.setdefault(
             product,
-            category,
-            listed,
-            sorted(
-                {*option_ids, *product_options.get(product, set())}
-                | {-ancestor for ancestor in path_ids(path)}
-            ),
+            {
+                "listed": is_active and category_active,
+                "ancestors": path_ids(path),
+                "tags": own["tags"] | {-ancestor for ancestor in path_ids(path)},
+                "numbers": own["numbers"],
+                "variants": {},
+            },
         )
-        for variant, product, category, listed, path, option_ids in rows
-    }
+        facts["variants"][variant] = sorted(option_ids)
+    return products
 
 
-def stored_variant_tags() -> dict[int, tuple[int, int, bool, list[int]]]:
-    rows = VariantTags.objects.values_list(
-        "variant_id", "product_id", "category_id", "listed", "tags"
-    )
+def expected_read_model() -> dict[str, Any]:
+    """Return the read model's rows as the catalogue makes them, computed in Python."""
+    products = _product_facts()
     return {
-        variant: (product, category, listed, sorted(tags))
-        for variant, product, category, listed, tags in rows
+        "variants": {
+            variant: (product, options, sorted({*options, *facts["tags"]}))
+            for product, facts in products.items()
+            for variant, options in facts["variants"].items()
+        },
+        "products": {
+            product: (facts["listed"], sorted(facts["tags"]), sorted(facts["numbers"]))
+            for product, facts in products.items()
+        },
     }
 
 
-def expected_option_counts() -> dict[tuple[int, int], int]:
-    """Count the active products per own category and option (on an active variant or as a
-    value), from the read model's expected rows."""
-    products: dict[tuple[int, int], set[int]] = {}
-    for product, category, listed, tags in expected_variant_tags().values():
-        for tag in tags:
-            if listed and tag > 0:
-                products.setdefault((category, tag), set()).add(product)
-    return {key: len(ids) for key, ids in products.items()}
+def stored_read_model() -> dict[str, Any]:
+    return {
+        "variants": {
+            variant: (product, sorted(options), sorted(tags))
+            for variant, product, options, tags in VariantTags.objects.values_list(
+                "variant_id", "product_id", "option_ids", "tags"
+            )
+        },
+        "products": {
+            product: (listed, sorted(tags), sorted(zip(attributes, numbers, strict=True)))
+            for product, listed, tags, attributes, numbers in ProductTags.objects.values_list(
+                "product_id", "listed", "tags", "number_attribute_ids", "number_values"
+            )
+        },
+    }
+
+
+def expected_summaries() -> dict[str, Any]:
+    """Count the listed products per category of their lineage and tag, and per category and
+    number value, from the read model's expected rows."""
+    tags: Counter[tuple[int, int]] = Counter()
+    numbers: Counter[tuple[int, int, Decimal]] = Counter()
+    for facts in _product_facts().values():
+        if not facts["listed"]:
+            continue
+        own = {tag for tag in facts["tags"] if tag > 0}
+        own |= {option for options in facts["variants"].values() for option in options}
+        for category in facts["ancestors"]:
+            tags.update((category, tag) for tag in own)
+            numbers.update((category, *number) for number in facts["numbers"])
+    return {"tags": dict(tags), "numbers": dict(numbers)}
+
+
+def stored_summaries() -> dict[str, Any]:
+    return {
+        "tags": {
+            (category, tag): products
+            for category, tag, products in CategoryTagCount.objects.values_list(
+                "category_id", "tag", "products"
+            )
+        },
+        "numbers": {
+            (category, attribute, value): products
+            for category, attribute, value, products in CategoryNumberCount.objects.values_list(
+                "category_id", "attribute_id", "value", "products"
+            )
+        },
+    }
 
 
 def assert_variant_tags_are_fresh() -> None:
-    """Fail unless the read model and the option summary are exactly what the catalogue makes
-    of them: no row missing, none extra, no count at 0."""
-    assert stored_variant_tags() == expected_variant_tags()
-    stored_counts = {
-        (category, option): products
-        for category, option, products in CategoryOptionCount.objects.values_list(
-            "category_id", "option_id", "products"
-        )
-    }
-    assert stored_counts == expected_option_counts()
+    """Fail unless the read model and its summaries are exactly what the catalogue makes of
+    them: no row missing, none extra, no count at 0."""
+    assert stored_read_model() == expected_read_model()
+    assert stored_summaries() == expected_summaries()

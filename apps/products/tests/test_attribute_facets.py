@@ -161,11 +161,21 @@ def brute_force(
             return spec.waterproof == filters.waterproof
         return True
 
+    def tag_filtered(excluding: str | None) -> bool:
+        """Whether a filter on options or yes-or-no other than ``excluding``'s is given: then
+        a product matches only through an active variant (a row of the read model)."""
+        tagged = set(filters.options) | (
+            {"waterproof"} if filters.waterproof is not None else set()
+        )
+        return bool(tagged - {excluding})
+
     def matching(excluding: str | None) -> list[ShirtSpec]:
         return [
             spec
             for spec in shirts_drawn
-            if visible(spec) and values_match(spec, excluding) and rows(spec, excluding)
+            if visible(spec)
+            and values_match(spec, excluding)
+            and (rows(spec, excluding) or not tag_filtered(excluding))
         ]
 
     listed = {pk for pk, spec in zip(ids, shirts_drawn, strict=True) if spec in matching(None)}
@@ -192,7 +202,12 @@ def brute_force(
             if weights:
                 facets.append({"slug": slug, "min": str(min(weights)), "max": str(max(weights))})
         else:
-            answers = [spec.waterproof for spec in matching(slug) if spec.waterproof is not None]
+            # A yes-or-no is a tag: counted for products with a matching active variant.
+            answers = [
+                spec.waterproof
+                for spec in matching(slug)
+                if spec.waterproof is not None and rows(spec, slug)
+            ]
             options = [
                 {"slug": text, "value": label, "count": answers.count(value)}
                 for text, label, value in (("true", "Yes", True), ("false", "No", False))

@@ -1,17 +1,21 @@
-"""The filtering read model (``VariantTags``) and the option summary (``CategoryOptionCount``):
-kept by PostgreSQL in the statement of every write that changes them, checked against what the
-catalogue makes of them, computed afresh in Python."""
+"""The filtering read model (``VariantTags``, ``ProductTags``) and its summaries
+(``CategoryTagCount``, ``CategoryNumberCount``): kept by PostgreSQL in the statement of every
+write that changes them, checked against what the catalogue makes of them, computed afresh in
+Python."""
 
 from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from apps.products.attribute_filters import yes_no_tag
 from apps.products.models import (
     Category,
-    CategoryOptionCount,
+    CategoryNumberCount,
+    CategoryTagCount,
     Product,
     ProductAttributeValue,
+    ProductTags,
     Variant,
     VariantTags,
 )
@@ -28,9 +32,7 @@ def tags_of(variant: Variant) -> list[int]:
 
 
 def counts_of(category: Category) -> dict[int, int]:
-    return dict(
-        CategoryOptionCount.objects.filter(category=category).values_list("option_id", "products")
-    )
+    return dict(CategoryTagCount.objects.filter(category=category).values_list("tag", "products"))
 
 
 def test_a_variant_row_carries_its_options_its_products_and_its_categories(apparel) -> None:
@@ -63,17 +65,10 @@ def test_a_variant_row_carries_its_options_its_products_and_its_categories(appar
             -leaf.pk,
         ]
     )
-    # Each option once per product, however many variants carry it: acme counts 1.
-    assert counts_of(leaf) == {
-        apparel["red"]: 1,
-        apparel["blue"]: 1,
-        apparel["s"]: 1,
-        apparel["m"]: 1,
-        apparel["acme"]: 1,
-        apparel["wifi"]: 1,
-        apparel["gps"]: 1,
-    }
-    assert counts_of(root) == {}  # the summary is by the product's own category
+    # Each option once per product, however many variants carry it: acme counts 1; in the
+    # product's category and in every ancestor's.
+    expected = {apparel[slug]: 1 for slug in ("red", "blue", "s", "m", "acme", "wifi", "gps")}
+    assert counts_of(leaf) == counts_of(root) == expected
     assert_variant_tags_are_fresh()
 
 
@@ -130,13 +125,64 @@ def test_product_writes_keep_the_read_model_fresh(apparel) -> None:
 
     Product.objects.filter(pk=product.pk).update(is_active=False)
     assert counts_of(elsewhere) == {}  # an inactive product is not counted, though it has rows
-    assert VariantTags.objects.filter(product=product, listed=False).count() == 2
+    assert VariantTags.objects.filter(product=product).count() == 2
+    assert not ProductTags.objects.get(product=product).listed
     assert_variant_tags_are_fresh()
 
     Product.objects.filter(pk=product.pk).update(is_active=True)
     product.delete()
     assert not VariantTags.objects.filter(product_id=product.pk).exists()
     assert counts_of(elsewhere) == {}
+    assert_variant_tags_are_fresh()
+
+
+def test_numbers_and_yes_or_no_values_are_in_the_read_model(apparel) -> None:
+    root = CategoryFactory()
+    product = shirt(apparel, ("red", "s"), category=root, weight=Decimal("120.5"), waterproof=True)
+    waterproof, weight = apparel["attributes"]["waterproof"], apparel["attributes"]["weight"]
+
+    assert yes_no_tag(waterproof.pk, True) in tags_of(product.variants.get())
+    assert counts_of(root)[yes_no_tag(waterproof.pk, True)] == 1
+    assert list(
+        CategoryNumberCount.objects.filter(category=root).values_list("attribute_id", "value")
+    ) == [(weight.pk, Decimal("120.5"))]
+
+    ProductAttributeValue.objects.filter(product=product, attribute=weight).update(
+        value_number=Decimal("99")
+    )
+    ProductAttributeValue.objects.filter(product=product, attribute=waterproof).update(
+        value_boolean=False
+    )
+    assert CategoryNumberCount.objects.get(category=root).value == Decimal("99")
+    assert yes_no_tag(waterproof.pk, False) in counts_of(root)
+    assert yes_no_tag(waterproof.pk, True) not in counts_of(root)
+    assert_variant_tags_are_fresh()
+
+
+def test_a_product_without_an_active_variant_has_no_rows(apparel) -> None:
+    product = shirt(apparel, ("red", "s"), ("red", "m"), brand="acme")
+
+    Variant.objects.filter(product=product).update(is_active=False)
+
+    assert not VariantTags.objects.filter(product=product).exists()
+    assert not ProductTags.objects.filter(product=product).exists()
+    assert counts_of(product.category) == {}
+    assert_variant_tags_are_fresh()
+
+
+def test_deactivating_a_category_takes_its_own_products_out_of_the_counts(apparel) -> None:
+    root = CategoryFactory()
+    leaf = CategoryFactory(parent=root)
+    shirt(apparel, ("red", "s"), category=root)
+    shirt(apparel, ("red", "m"), category=leaf)
+
+    category_update(category=leaf, is_active=False)
+    assert counts_of(root)[apparel["red"]] == 1
+    assert counts_of(leaf) == {}
+    assert_variant_tags_are_fresh()
+
+    category_update(category=leaf, is_active=True)
+    assert counts_of(root)[apparel["red"]] == 2
     assert_variant_tags_are_fresh()
 
 
@@ -151,6 +197,8 @@ def test_moving_a_category_rewrites_its_products_ancestors(apparel) -> None:
     tags = tags_of(product.variants.get())
     assert -new_root.pk in tags and -middle.pk in tags and -leaf.pk in tags
     assert -old_root.pk not in tags
+    assert counts_of(old_root) == {}
+    assert counts_of(new_root)[apparel["blue"]] == 1
     assert_variant_tags_are_fresh()
 
 
@@ -174,6 +222,6 @@ def test_a_bulk_insert_refreshes_every_product_it_touches(apparel) -> None:
 
 def test_the_summary_refuses_to_fall_below_zero(apparel) -> None:
     product = shirt(apparel, ("red", "s"))
-    CategoryOptionCount.objects.filter(category=product.category).delete()  # drifted
+    CategoryTagCount.objects.filter(category=product.category).delete()  # drifted
     with pytest.raises(IntegrityError, match="fewer than no products"), transaction.atomic():
         Variant.objects.filter(product=product).update(is_active=False)
