@@ -112,6 +112,7 @@ def _facet(
             return None
         facet["min"], facet["max"] = (_number_text(number) for number in number_range)
         return facet
+    choices: list[tuple[str, str, int, str | None]]
     if attribute.kind == AttributeKind.BOOLEAN:
         choices = [
             (slug, label, yes_no_tag(attribute.id, value), None)
@@ -187,7 +188,9 @@ def _number_ranges(matching: QuerySet[Product], attribute_ids: Sequence[int]) ->
 def _summary_counts(category: Category | None) -> tuple[dict[int, int], Figures]:
     """Return the tags' counts and the numbers' ranges of ``category``'s subtree (the whole
     catalogue with None) as shoppers see it, from the summaries: two queries."""
-    covering = {"category": category} if category else {"category__parent__isnull": True}
+    covering: dict[str, Any] = (
+        {"category": category} if category else {"category__parent__isnull": True}
+    )
     counts = dict(
         CategoryTagCount.objects.filter(**covering)
         .values("tag")
@@ -209,5 +212,3 @@ def _number_text(number: Decimal) -> str:
     """Write a stored number without trailing zeros: ``180.5``, ``100``."""
     text = format(number, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-

@@ -42,6 +42,7 @@ def yes_no_tag(attribute_id: int, value: bool) -> int:
     """Return the read model's tag of ``attribute_id``'s value ``value``."""
     return YES_NO_TAG_BASE + 2 * attribute_id + int(value)
 
+
 # Each filterable attribute with its options in order, as JSON: one query for any number.
 _OPTIONS_SQL = """
 SELECT coalesce(jsonb_agg(jsonb_build_object(

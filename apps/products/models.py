@@ -825,7 +825,6 @@ class ProductImage(TimeStampedModel):
         return self.alt_text or self.image.name
 
 
-
 class VariantTags(models.Model):
     """The filtering read model's row of an active variant: its ``option_ids`` and its
     ``tags``: those options, its product's tags (``ProductTags``). One GIN index then answers
