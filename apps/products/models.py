@@ -342,10 +342,12 @@ class Product(TimeStampedModel):
     review_count = models.IntegerField(default=0, editable=False)
     rating_sum = models.IntegerField(default=0, editable=False)
     # The mean rating, 0 without reviews, kept by PostgreSQL so that lists sort on an index.
+    # The sum is divided as a numeric that holds any integer (numeric(10, 0)): a numeric(12, 4)
+    # held sums below 10^8 only, and a product's next review past it was a server error.
     rating_average = models.GeneratedField(
         expression=Case(
             When(review_count=0, then=Value(Decimal("0"))),
-            default=Cast("rating_sum", models.DecimalField(max_digits=12, decimal_places=4))
+            default=Cast("rating_sum", models.DecimalField(max_digits=10, decimal_places=0))
             / F("review_count"),
         ),
         output_field=models.DecimalField(max_digits=3, decimal_places=2),

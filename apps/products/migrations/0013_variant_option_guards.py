@@ -12,10 +12,49 @@ apps/products/sql/ (see docs/database.md).
   _delete): a type's axes do not change under its products' variants.
 - products_variant_check_options: reads the variants' options FOR KEY SHARE at commit, so that
   a concurrent delete of one waits and then sees the variant.
+- Product.rating_average divides the sum as a numeric(10, 0), which holds any integer sum: the
+  numeric(12, 4) it was cast to held sums below 10^8 only (20 million five-star reviews), past
+  which the product's next review was a server error ("numeric field overflow"). PostgreSQL 15
+  cannot change a generated column's expression, so the column is dropped (with its two
+  indexes) and added again: the ADD rewrites the products table under an ACCESS EXCLUSIVE lock
+  (reads wait too), then the two indexes are built; on a million products expect minutes, as
+  for products.0007's UPDATE, and run VACUUM ANALYZE products_product afterwards.
 """
 
+from decimal import Decimal
+
 import django.contrib.postgres.indexes
-from django.db import migrations
+from django.db import migrations, models
+from django.db.models.functions import Cast
+
+
+def rating_average() -> models.GeneratedField:
+    """Return Product.rating_average as it is now (the sum divided as a numeric(10, 0))."""
+    return models.GeneratedField(
+        expression=models.Case(
+            models.When(review_count=0, then=models.Value(Decimal("0"))),
+            default=Cast("rating_sum", models.DecimalField(max_digits=10, decimal_places=0))
+            / models.F("review_count"),
+        ),
+        output_field=models.DecimalField(decimal_places=2, max_digits=3),
+        db_persist=True,
+    )
+
+
+RATING_INDEXES = [
+    models.Index(
+        fields=["rating_average", "id"],
+        condition=models.Q(is_active=True),
+        name="product_active_rating",
+    ),
+    models.Index(
+        fields=["category"],
+        include=["id", "price", "stock", "rating_average"],
+        condition=models.Q(is_active=True),
+        name="product_active_category_facets",
+    ),
+]
+
 
 OPTION_VARIANTS = """
 CREATE OR REPLACE FUNCTION products_option_check_variants() RETURNS trigger
@@ -250,4 +289,13 @@ class Migration(migrations.Migration):
         migrations.RunSQL(OPTION_VARIANTS, DROP_OPTION_VARIANTS),
         migrations.RunSQL(TYPE_AXES, DROP_TYPE_AXES),
         migrations.RunSQL(OPTIONS_CHECK, PREVIOUS_OPTIONS_CHECK),
+        *(
+            migrations.RemoveIndex(model_name="product", name=index.name)
+            for index in RATING_INDEXES
+        ),
+        migrations.RemoveField(model_name="product", name="rating_average"),
+        migrations.AddField(
+            model_name="product", name="rating_average", field=rating_average()
+        ),
+        *(migrations.AddIndex(model_name="product", index=index) for index in RATING_INDEXES),
     ]
