@@ -88,12 +88,10 @@ def test_an_option_that_variants_carry_is_not_left_out_of_its_attribute(
         {"options": [OPTION_USED_BY_VARIANTS_MESSAGE]},
     )
     assert list(tee.size.options.values_list("slug", flat=True)) == ["s", "m", "l"]
-    # An option no variant carries may go.
-    kept = patch(staff, "attribute", tee.size.pk, {"options": options + [{"value": "M"}]})
-    assert kept.status_code == 200, kept.json()
-    assert sorted(tee.size.options.values_list("slug", flat=True)) == ["l", "m", "s"]
+    # An option no variant carries may go (l).
     shed = patch(staff, "attribute", tee.size.pk, {"options": [{"value": "S"}, {"value": "M"}]})
     assert shed.status_code == 200, shed.json()
+    assert sorted(tee.size.options.values_list("slug", flat=True)) == ["m", "s"]
 
 
 def test_the_database_keeps_an_option_that_variants_carry(tee: Tee) -> None:
@@ -115,9 +113,7 @@ def test_the_admin_shows_an_option_that_variants_carry_as_a_form_error(
     tee: Tee, admin_client: Client
 ) -> None:
     data = attribute_form(tee.size)
-    medium_row = next(
-        index for index in range(3) if data[f"options-{index}-slug"] == "m"
-    )
+    medium_row = next(index for index in range(3) if data[f"options-{index}-slug"] == "m")
     data[f"options-{medium_row}-DELETE"] = "on"
 
     response = admin_client.post(
@@ -236,9 +232,10 @@ def test_the_database_keeps_the_axes_of_a_type_with_variants(tee: Tee) -> None:
             attempt()
         rules.append(refused_rule(refused.value))
 
-    assert rules == [("attributes", AXIS_ADDED_MESSAGE)] * 2 + [
-        ("attributes", AXIS_REMOVED_MESSAGE)
-    ] * 3
+    assert (
+        rules
+        == [("attributes", AXIS_ADDED_MESSAGE)] * 2 + [("attributes", AXIS_REMOVED_MESSAGE)] * 3
+    )
     # A plain attribute comes and goes as before; so do the axes of a type without products.
     ProductTypeAttribute.objects.create(product_type=tee.type, attribute=colour, position=5)
     ProductTypeAttribute.objects.filter(product_type=tee.type, attribute=colour).delete()
