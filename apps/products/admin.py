@@ -14,15 +14,12 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from .admin_actions import ProductBulkActionsMixin
-from .admin_attribute_fields import AttributeField, type_attribute_fields
+from .admin_attribute_fields import FIELD_PREFIX, AttributeField, type_attribute_fields
 from .admin_changelist import ProductChangelistMixin
 from .admin_import_export import ProductImportExportMixin
 from .admin_variant_generation import ProductVariantGenerationMixin
 from .admin_variants import VariantAdmin  # noqa: F401 (registers the variant changelist)
-from .attribute_value_writes import (
-    product_attribute_values_drop_unfitting,
-    product_attribute_values_replace,
-)
+from .attribute_values import ATTRIBUTES_FIELD, product_attributes_validate
 from .images import validate_product_image
 from .models import (
     REQUIRES_VARIANT_MESSAGE,
@@ -32,7 +29,12 @@ from .models import (
     ProductImage,
     Variant,
 )
-from .services import category_validate_parent, product_delete, product_image_delete
+from .services import (
+    category_validate_parent,
+    product_delete,
+    product_image_delete,
+    product_update,
+)
 from .variant_generation import options_fit_axes, product_type_axes
 from .variant_writes import (
     VARIANT_AUDIT_FIELDS,
@@ -203,9 +205,29 @@ class ProductAdminForm(forms.ModelForm[Product]):
             )
         return product_type
 
-    def attribute_rows(self, fields: list[AttributeField]) -> list[ProductAttributeValue]:
-        """Return the unsaved value rows of ``fields`` as filled in."""
-        return [row for field in fields for row in field.rows(self.cleaned_data.get(field.name))]
+    def attribute_values(self, fields: list[AttributeField]) -> dict[str, Any]:
+        """Return the values of ``fields`` as filled in, as ``product_update(attributes=...)``
+        takes them: ``{slug: value}``, None for no value."""
+        return {
+            field.attribute.slug: field.service_value(self.cleaned_data.get(field.name))
+            for field in fields
+        }
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if self.instance.pk is not None and self.attribute_fields:
+            # The products services' own validation (product_update runs it again on save),
+            # against the stored type whose fields these are; its errors name
+            # attributes.<slug>, shown on the attribute's field.
+            try:
+                product_attributes_validate(
+                    self.instance.product_type, self.attribute_values(self.attribute_fields)
+                )
+            except ValidationError as error:
+                for key, messages in error.message_dict.items():
+                    name = key.replace(f"{ATTRIBUTES_FIELD}.", FIELD_PREFIX, 1)
+                    self.add_error(name if name in self.fields else None, messages)
+        return cleaned
 
 
 @admin.register(Product)
@@ -327,21 +349,20 @@ class ProductAdmin(
         if not change:
             obj.created_by = request.user  # type: ignore[assignment]
         fields: list[AttributeField] = getattr(form, "attribute_fields", [])
-        if change and "product_type" in form.changed_data:
-            # Values of attributes the new type lacks go first (the database refuses a type
-            # its product's values do not fit); those it shares are written as filled in.
-            product_attribute_values_drop_unfitting(
-                product=obj, product_type_id=obj.product_type_id
+        if change and fields:
+            if "product_type" in form.changed_data:
+                # Only the values of attributes the new type shares are kept, as filled in:
+                # the others go before the type changes (the database refuses a type its
+                # product's values do not fit). The new type's fields show once saved.
+                kept = {field.attribute.pk for field in type_attribute_fields(obj.product_type_id)}
+                fields = [field for field in fields if field.attribute.pk in kept]
+            # Through the service, which validates and replaces all the product's values; on
+            # the product as stored (``obj`` carries the form's other changes, which the
+            # service's refresh of the summary fields would undo; they are saved below).
+            product_update(
+                product=Product.objects.get(pk=obj.pk), attributes=form.attribute_values(fields)
             )
-            kept = {field.attribute.pk for field in type_attribute_fields(obj.product_type_id)}
-            fields = [field for field in fields if field.attribute.pk in kept]
         super().save_model(request, obj, form, change)
-        if fields:
-            product_attribute_values_replace(
-                product=obj,
-                attributes=[field.attribute for field in fields],
-                values=form.attribute_rows(fields),
-            )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if not isinstance(formset, VariantInlineFormSet):
