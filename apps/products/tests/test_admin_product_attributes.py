@@ -233,29 +233,55 @@ def test_variants_must_carry_one_option_of_each_axis_of_a_typed_product(
     )
 
 
-def test_a_new_product_cannot_start_with_a_type_that_has_axes(
+def test_a_new_product_of_a_type_with_axes_is_added_with_its_first_variants_options(
     staff_client: Client, book: dict[str, Any]
 ) -> None:
     product = book["product"]
-    response = staff_client.post(
-        reverse("admin:products_product_add"),
-        {
-            "name": "New book",
-            "slug": "new-book",
-            "sku": "NEW-BOOK",
-            "category": str(product.category_id),
-            "product_type": str(book["type"].pk),
-            "price": "10.00",
-            "stock": "1",
-            "is_active": "on",
-            "images-TOTAL_FORMS": "0",
-            "images-INITIAL_FORMS": "0",
-        },
-    )
+    add = reverse("admin:products_product_add")
+    data = {
+        "name": "New book",
+        "slug": "new-book",
+        "sku": "NEW-BOOK",
+        "category": str(product.category_id),
+        "product_type": str(book["type"].pk),
+        "price": "10.00",
+        "stock": "1",
+        "is_active": "on",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+    }
 
-    assert response.status_code == 200
-    assert "cannot start with a type that has variant axes" in response.content.decode()
-    assert not Product.objects.filter(sku="NEW-BOOK").exists()
+    # The type chosen, the page comes back asking for the first variant's options.
+    asked = staff_client.post(add, data)
+    # Or straight away, with the type in the query string.
+    offered = staff_client.get(add, {"product_type": book["type"].pk})
+    added = staff_client.post(add, data | {"first_variant_size": "two"})
+
+    assert asked.status_code == 200
+    form = asked.context["adminform"].form
+    assert form.errors == {
+        "first_variant_size": ["The type has the variant axis Size: choose the first variant's."]
+    }
+    assert [choice for choice, _ in form.fields["first_variant_size"].choices] == [
+        "",
+        "one",
+        "two",
+        "three",
+    ]
+    assert "first_variant_size" in offered.context["adminform"].form.fields
+    assert added.status_code == 302, added.context["adminform"].form.errors
+    new = Product.objects.get(sku="NEW-BOOK")
+    assert new.product_type_id == book["type"].pk
+    assert list(new.variants.values_list("sku", "option_ids")) == [
+        ("NEW-BOOK", [option(book, "size", 1).pk])
+    ]
+
+
+def test_the_add_page_of_an_untyped_product_asks_no_options(staff_client: Client) -> None:
+    page = staff_client.get(reverse("admin:products_product_add"))
+
+    assert page.status_code == 200
+    assert not [name for name in page.context["adminform"].form.fields if "first_variant" in name]
 
 
 def test_values_are_saved_through_the_products_service_in_its_shape(
