@@ -219,7 +219,7 @@ class ProductAdminForm(forms.ModelForm[Product]):
         # makes that variant without them: products_product_default_variant). The add page
         # shows their fields for the type posted (ProductAdmin.get_first_variant_axes); a type
         # whose axes they are not was chosen after them.
-        axes = (
+        axes: list[Axis] = (
             product_type_axes(getattr(product_type, "pk", None)) if self.instance.pk is None else []
         )
         given = [axis.attribute.pk for axis in self.first_variant_axes]
