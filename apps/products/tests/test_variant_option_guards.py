@@ -21,6 +21,7 @@ from apps.products.models import (
     AXIS_ADDED_MESSAGE,
     AXIS_REMOVED_MESSAGE,
     OPTION_USED_BY_VARIANTS_MESSAGE,
+    VARIANT_OPTIONS_MESSAGE,
     Variant,
 )
 from apps.products.services import check_variant_options
@@ -288,3 +289,31 @@ def test_an_option_deleted_while_a_variant_takes_it_is_refused_once_the_variant_
     assert isinstance(deleted, IntegrityError)
     assert refused_rule(deleted) == ("options", OPTION_USED_BY_VARIANTS_MESSAGE)
     assert AttributeOption.objects.filter(pk=large).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_given_the_type_while_an_axis_is_added_is_refused_once_the_axis_commits() -> None:
+    size = choice_attribute("size", ["s", "m"])
+    colour = choice_attribute("colour", ["red"])
+    polo = product_type_of("polo", axes=(size,))
+    added = threading.Event()
+
+    def add_axis() -> None:
+        with transaction.atomic():
+            ProductTypeAttribute.objects.create(
+                product_type=polo, attribute=colour, is_axis=True, position=1
+            )
+            added.set()
+            time.sleep(0.5)  # the product below is written meanwhile, and waits
+
+    def create_product() -> Any:
+        added.wait(timeout=10)
+        return product_with_options(polo, [option_id(size, "s")], sku="POLO-S")
+
+    axis, product = run_together(add_axis, create_product)
+
+    assert axis is None
+    assert isinstance(product, IntegrityError)
+    # Its variant, checked at its commit, lacks the new axis.
+    assert refused_rule(product) == ("options", VARIANT_OPTIONS_MESSAGE)
+    assert not Variant.objects.filter(sku="POLO-S").exists()
