@@ -9,6 +9,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from apps.core.admin import DatabaseRulesAdminMixin
+
 from .models import (
     ATTRIBUTE_KIND_AXIS_MESSAGE,
     AXIS_KINDS,
@@ -121,8 +123,10 @@ class AttributeAdminForm(forms.ModelForm[Attribute]):
 
 
 @admin.register(Attribute)
-class AttributeAdmin(admin.ModelAdmin[Attribute]):
-    """Attributes with their options; swatches previewed in the list and in the rows."""
+class AttributeAdmin(DatabaseRulesAdminMixin, admin.ModelAdmin[Attribute]):
+    """Attributes with their options; swatches previewed in the list and in the rows. An option
+    that variants carry is kept by the database (products_option_check_variants), shown as an
+    error on the form."""
 
     form = AttributeAdminForm
     inlines = [AttributeOptionInline]
@@ -211,8 +215,9 @@ class ProductTypeAttributeInline(admin.TabularInline[ProductTypeAttribute, Produ
 
 
 @admin.register(ProductType)
-class ProductTypeAdmin(admin.ModelAdmin[ProductType]):
-    """Product types with their attributes; the list shows each type's variant axes."""
+class ProductTypeAdmin(DatabaseRulesAdminMixin, admin.ModelAdmin[ProductType]):
+    """Product types with their attributes; the list shows each type's variant axes. Axes that
+    the products' variants have stay (products_type_attribute_check_axes), an error on the form."""
 
     inlines = [ProductTypeAttributeInline]
     list_display = ["name", "slug", "has_variants", "axes", "attribute_count"]

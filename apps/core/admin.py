@@ -12,13 +12,15 @@ from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from .database_rules import refused_rule
 from .models import AuditEntry
 from .pagination import EstimatingPaginator
 from .services import audit_actions
@@ -288,6 +290,54 @@ def _posted_action(request: HttpRequest) -> str:
 
 
 # --- The audit trail ----------------------------------------------------------------------------
+
+
+# Where DatabaseRulesAdminMixin keeps, for the second pass of a refused save, the refusal.
+_REFUSAL_ATTRIBUTE = "_database_rule_refusal"
+
+
+class DatabaseRulesAdminMixin(admin.ModelAdmin[Any]):
+    """Show a save that a database rule refuses (a trigger's registered rule, see
+    ``apps.core.database_rules``) as an error on the form, with what staff entered, where it
+    would otherwise be a server error.
+
+    The rule is one the form cannot check itself (it spans apps, or a concurrent writer got
+    there first): the save is rolled back, and the page is built again from the same POST with
+    the rule's message on the form, which so does not save.
+    """
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError as error:
+            rule = refused_rule(error)
+            if rule is None or hasattr(request, _REFUSAL_ATTRIBUTE):
+                raise
+            # changeform_view's own transaction was rolled back: nothing of the save is left.
+            setattr(request, _REFUSAL_ATTRIBUTE, rule[1])
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, _REFUSAL_ATTRIBUTE, None)
+        if refusal is None:
+            return form
+
+        class RefusedForm(form):  # type: ignore[valid-type, misc]
+            def clean(self) -> Any:
+                cleaned = super().clean()
+                self.add_error(None, refusal)
+                return cleaned
+
+        return RefusedForm
 
 
 class AuditActionFilter(admin.SimpleListFilter):

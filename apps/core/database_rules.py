@@ -20,3 +20,10 @@ def register_database_rule(name: str, *, field: str, message: str) -> None:
 def database_rule(name: str) -> tuple[str, str] | None:
     """Return the (field, message) registered for the database rule ``name``, if any."""
     return _database_rules.get(name)
+
+
+def refused_rule(error: BaseException) -> tuple[str, str] | None:
+    """Return the (field, message) of the registered rule whose violation ``error`` is (a
+    Django ``IntegrityError`` raised by a trigger), or None."""
+    diag = getattr(error.__cause__, "diag", None)
+    return database_rule(getattr(diag, "constraint_name", None) or "")

@@ -14,15 +14,12 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from .admin_actions import ProductBulkActionsMixin
-from .admin_attribute_fields import AttributeField, type_attribute_fields
+from .admin_attribute_fields import FIELD_PREFIX, AttributeField, type_attribute_fields
 from .admin_changelist import ProductChangelistMixin
 from .admin_import_export import ProductImportExportMixin
 from .admin_variant_generation import ProductVariantGenerationMixin
 from .admin_variants import VariantAdmin  # noqa: F401 (registers the variant changelist)
-from .attribute_value_writes import (
-    product_attribute_values_drop_unfitting,
-    product_attribute_values_replace,
-)
+from .attribute_values import ATTRIBUTES_FIELD, product_attributes_validate
 from .images import validate_product_image
 from .models import (
     REQUIRES_VARIANT_MESSAGE,
@@ -32,8 +29,14 @@ from .models import (
     ProductImage,
     Variant,
 )
-from .services import category_validate_parent, product_delete, product_image_delete
-from .variant_generation import options_fit_axes, product_type_axes
+from .services import (
+    category_validate_parent,
+    product_delete,
+    product_image_delete,
+    product_update,
+    variant_update,
+)
+from .variant_generation import Axis, options_fit_axes, product_type_axes
 from .variant_writes import (
     VARIANT_AUDIT_FIELDS,
     variant_audit_value,
@@ -175,11 +178,30 @@ class VariantInline(admin.TabularInline[Variant, Product]):
     extra = 0
 
 
+# The prefix of the add page's field for the first variant's option of an axis.
+FIRST_VARIANT_PREFIX = "first_variant_"
+
+
+def first_variant_field(axis: Axis) -> forms.ChoiceField:
+    """Return the add page's field for the first variant's option of ``axis``."""
+    name = axis.attribute.name
+    return forms.ChoiceField(
+        label=f"First variant's {name.lower()}",
+        choices=[("", "---------"), *((option.slug, option.value) for option in axis.options)],
+        error_messages={
+            "required": f"The type has the variant axis {name}: choose the first variant's."
+        },
+    )
+
+
 class ProductAdminForm(forms.ModelForm[Product]):
     """The product form, with a field per non-axis attribute of the product's (stored) type
     (``attribute_fields``, set by ``ProductAdmin.get_form``) holding its values."""
 
     attribute_fields: ClassVar[list[AttributeField]] = []
+    # On the add page, the variant axes of the type posted, with a field each for the first
+    # variant's option (``first_variant_<slug>``; set by ``ProductAdmin.get_form``).
+    first_variant_axes: ClassVar[list[Axis]] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -193,19 +215,51 @@ class ProductAdminForm(forms.ModelForm[Product]):
 
     def clean_product_type(self) -> Any:
         product_type = self.cleaned_data.get("product_type")
-        # A new product's first variant is made without options (products_product_default_variant):
-        # it cannot be of a type with axes until its variants have their options.
-        if self.instance.pk is None and product_type_axes(getattr(product_type, "pk", None)):
+        # A new product of a type with axes gives its first variant's options (the database
+        # makes that variant without them: products_product_default_variant). The add page
+        # shows their fields for the type posted (ProductAdmin.get_first_variant_axes); a type
+        # whose axes they are not was chosen after them.
+        axes: list[Axis] = (
+            product_type_axes(getattr(product_type, "pk", None)) if self.instance.pk is None else []
+        )
+        given = [axis.attribute.pk for axis in self.first_variant_axes]
+        if [axis.attribute.pk for axis in axes] != given:
             raise ValidationError(
-                "A new product cannot start with a type that has variant axes: its first variant "
-                "has no options. Add it without a type, then choose the type on its page together "
-                "with its variant's options."
+                "This type's variant axes differ from the first variant's options below: "
+                "choose them again."
             )
         return product_type
 
-    def attribute_rows(self, fields: list[AttributeField]) -> list[ProductAttributeValue]:
-        """Return the unsaved value rows of ``fields`` as filled in."""
-        return [row for field in fields for row in field.rows(self.cleaned_data.get(field.name))]
+    def first_variant_options(self) -> dict[str, str]:
+        """Return the new product's first variant's options: ``{axis_slug: option_slug}``."""
+        return {
+            axis.attribute.slug: self.cleaned_data[f"{FIRST_VARIANT_PREFIX}{axis.attribute.slug}"]
+            for axis in self.first_variant_axes
+        }
+
+    def attribute_values(self, fields: list[AttributeField]) -> dict[str, Any]:
+        """Return the values of ``fields`` as filled in, as ``product_update(attributes=...)``
+        takes them: ``{slug: value}``, None for no value."""
+        return {
+            field.attribute.slug: field.service_value(self.cleaned_data.get(field.name))
+            for field in fields
+        }
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if self.instance.pk is not None and self.attribute_fields:
+            # The products services' own validation (product_update runs it again on save),
+            # against the stored type whose fields these are; its errors name
+            # attributes.<slug>, shown on the attribute's field.
+            try:
+                product_attributes_validate(
+                    self.instance.product_type, self.attribute_values(self.attribute_fields)
+                )
+            except ValidationError as error:
+                for key, messages in error.message_dict.items():
+                    name = key.replace(f"{ATTRIBUTES_FIELD}.", FIELD_PREFIX, 1)
+                    self.add_error(name if name in self.fields else None, messages)
+        return cleaned
 
 
 @admin.register(Product)
@@ -278,6 +332,18 @@ class ProductAdmin(
             cache[type_id] = type_attribute_fields(type_id)
         return cache[type_id]
 
+    def get_first_variant_axes(self, request: HttpRequest, obj: Product | None) -> list[Axis]:
+        """Return, on the add page, the variant axes of the type posted (or given in the query
+        string), read once per request: the first variant's options are asked for them."""
+        if obj is not None:
+            return []
+        if "_first_variant_axes" not in request.__dict__:
+            posted = request.POST.get("product_type") or request.GET.get("product_type") or ""
+            type_id = int(posted) if posted.isascii() and posted.isdecimal() else None
+            request.__dict__["_first_variant_axes"] = product_type_axes(type_id)
+        axes: list[Axis] = request.__dict__["_first_variant_axes"]
+        return axes
+
     def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))
         fields = self.get_attribute_fields(request, obj)
@@ -285,19 +351,33 @@ class ProductAdmin(
             # After the first fieldset. A type changed on the page shows its fields once saved.
             names: list[str | list[str] | tuple[str, ...] | tuple[()]] = [f.name for f in fields]
             fieldsets.insert(1, ("Attributes", {"fields": names}))
+        axes = self.get_first_variant_axes(request, obj)
+        if axes:
+            # A type with axes chosen on the add page: the page comes back with these to fill
+            # in (no script), and the product is added with its first variant's options.
+            option_names: list[str | list[str] | tuple[str, ...] | tuple[()]] = [
+                f"{FIRST_VARIANT_PREFIX}{axis.attribute.slug}" for axis in axes
+            ]
+            fieldsets.insert(1, ("First variant", {"fields": option_names}))
         return fieldsets
 
     def get_form(
         self, request: HttpRequest, obj: Product | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         fields = self.get_attribute_fields(request, obj)
-        if fields:
+        axes = self.get_first_variant_axes(request, obj)
+        if fields or axes:
             kwargs["form"] = type(
                 "ProductAdminForm",
                 (kwargs.get("form", self.form),),
                 {
                     "attribute_fields": fields,
+                    "first_variant_axes": axes,
                     **{field.name: field.form_field() for field in fields},
+                    **{
+                        f"{FIRST_VARIANT_PREFIX}{axis.attribute.slug}": first_variant_field(axis)
+                        for axis in axes
+                    },
                 },
             )
         return super().get_form(request, obj, change, **kwargs)
@@ -327,21 +407,24 @@ class ProductAdmin(
         if not change:
             obj.created_by = request.user  # type: ignore[assignment]
         fields: list[AttributeField] = getattr(form, "attribute_fields", [])
-        if change and "product_type" in form.changed_data:
-            # Values of attributes the new type lacks go first (the database refuses a type
-            # its product's values do not fit); those it shares are written as filled in.
-            product_attribute_values_drop_unfitting(
-                product=obj, product_type_id=obj.product_type_id
+        if change and fields:
+            if "product_type" in form.changed_data:
+                # Only the values of attributes the new type shares are kept, as filled in:
+                # the others go before the type changes (the database refuses a type its
+                # product's values do not fit). The new type's fields show once saved.
+                kept = {field.attribute.pk for field in type_attribute_fields(obj.product_type_id)}
+                fields = [field for field in fields if field.attribute.pk in kept]
+            # Through the service, which validates and replaces all the product's values; on
+            # the product as stored (``obj`` carries the form's other changes, which the
+            # service's refresh of the summary fields would undo; they are saved below).
+            product_update(
+                product=Product.objects.get(pk=obj.pk), attributes=form.attribute_values(fields)
             )
-            kept = {field.attribute.pk for field in type_attribute_fields(obj.product_type_id)}
-            fields = [field for field in fields if field.attribute.pk in kept]
         super().save_model(request, obj, form, change)
-        if fields:
-            product_attribute_values_replace(
-                product=obj,
-                attributes=[field.attribute for field in fields],
-                values=form.attribute_rows(fields),
-            )
+        if not change and form.first_variant_axes:
+            # The database made the first variant without options; they are checked before
+            # the service returns.
+            variant_update(variant=obj.variants.get(), options=form.first_variant_options())
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if not isinstance(formset, VariantInlineFormSet):

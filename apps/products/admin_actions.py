@@ -12,7 +12,6 @@ a batch id. Staff without ``products.change_product`` are neither offered nor al
 them.
 """
 
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from django import forms
@@ -22,10 +21,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Greatest, Round
 
 from apps.core.admin import (
-    APPLY,
     PREVIEW_LIMIT,
     BulkActionForm,
     BulkPreview,
@@ -36,7 +33,7 @@ from apps.core.admin import (
 )
 from apps.core.services import register_audit_action
 
-from .limits import PRICE_DECIMAL_PLACES, PRICE_MAX, PRICE_MAX_DIGITS, STOCK_MAX
+from .admin_bulk_inputs import ChangePriceByPercentageInput, SetPriceInput, SetStockInput
 from .models import Category, Product
 from .services import products_bulk_change, variants_bulk_change_price
 
@@ -155,66 +152,15 @@ class DeactivateForm(ProductChangeForm):
         return {"is_active": Value(False)}
 
 
-class SetPriceForm(ProductChangeForm):
+class SetPriceForm(SetPriceInput, ProductChangeForm):
     audit_action = "products.set_price"
     title = "Set the price of products"
-    writes = ("price",)
     one_variant_only = True
 
-    price = forms.DecimalField(
-        label="New price",
-        min_value=0,
-        max_digits=PRICE_MAX_DIGITS,
-        decimal_places=PRICE_DECIMAL_PLACES,
-        max_value=PRICE_MAX,
-    )
 
-    def changes(self) -> dict[str, Combinable]:
-        return {"price": Value(self.cleaned_data["price"])}
-
-
-class ChangePriceByPercentageForm(ProductChangeForm):
+class ChangePriceByPercentageForm(ChangePriceByPercentageInput, ProductChangeForm):
     audit_action = "products.change_price_by_percentage"
     title = "Change the price of products by a percentage"
-    writes = ("price",)
-
-    percentage = forms.DecimalField(
-        label="Change by (%)",
-        min_value=-100,
-        max_value=1000,
-        max_digits=6,
-        decimal_places=2,
-        help_text="-10 lowers each price by 10 %, 5 raises it by 5 %. "
-        "New prices are rounded to the cent and never go below 0.",
-    )
-
-    def clean_percentage(self) -> Decimal:
-        percentage: Decimal = self.cleaned_data["percentage"]
-        if percentage == 0:
-            raise forms.ValidationError("Enter a percentage other than 0.")
-        return percentage
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        # Checked here for the confirmation page, to warn early. On "apply", products_bulk_change
-        # checks again once it has locked the rows: a price raised meanwhile is seen there.
-        if "percentage" in cleaned and APPLY not in self.data:
-            too_dear = (
-                self.selection.annotate(new_price=self.changes()["price"])
-                .filter(new_price__gt=PRICE_MAX)
-                .count()
-            )
-            if too_dear:
-                raise forms.ValidationError(
-                    f"{too_dear} of the selected products would cost more than {PRICE_MAX}."
-                )
-        return cleaned
-
-    def changes(self) -> dict[str, Combinable]:
-        factor = 1 + self.cleaned_data["percentage"] / 100
-        # PostgreSQL's round() takes halves away from zero: 10.005 -> 10.01.
-        new_price = Round(F("price") * Value(factor), precision=PRICE_DECIMAL_PLACES)
-        return {"price": Greatest(new_price, Value(Decimal("0.00")))}
 
     def apply(self, *, user: AbstractBaseUser | AnonymousUser) -> int:
         # Every variant's price changes by the percentage; a product's price (the lowest) with
@@ -225,9 +171,6 @@ class ChangePriceByPercentageForm(ProductChangeForm):
             new_price=self.changes()["price"],
             audit_action=self.audit_action,
         )
-
-    def summary(self) -> list[tuple[str, str]]:
-        return [("Change by", f"{self.cleaned_data['percentage']:+} %")]
 
 
 class MoveToCategoryForm(ProductChangeForm):
@@ -255,16 +198,10 @@ class MoveToCategoryForm(ProductChangeForm):
         return {category.pk: category.name}
 
 
-class SetStockForm(ProductChangeForm):
+class SetStockForm(SetStockInput, ProductChangeForm):
     audit_action = "products.set_stock"
     title = "Set the stock of products"
-    writes = ("stock",)
     one_variant_only = True
-
-    stock = forms.IntegerField(label="New stock", min_value=0, max_value=STOCK_MAX)
-
-    def changes(self) -> dict[str, Combinable]:
-        return {"stock": Value(self.cleaned_data["stock"])}
 
 
 for _form in (

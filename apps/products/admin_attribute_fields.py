@@ -1,8 +1,10 @@
 """Form fields for a product's attribute values on its admin page: one per (non-axis)
-attribute of its type, with the widget its kind calls for, and the rows they make.
+attribute of its type, with the widget its kind calls for, and the values they give the
+products services (which validate and write them).
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -84,23 +86,16 @@ class AttributeField:
             )
         return row.value
 
-    def rows(self, cleaned: Any) -> list[ProductAttributeValue]:
-        """Return the unsaved value rows of the field's cleaned value (none for no value)."""
+    def service_value(self, cleaned: Any) -> Any:
+        """Return the field's cleaned value as the products services take it
+        (``product_update(attributes={slug: value})``, the API's shape): None for no value."""
         if cleaned is None or cleaned in ("", []):
-            return []
-        attribute, kind = self.attribute, self.attribute.kind
-        by_slug = {option.slug: option for option in self.options}
-        if kind == AttributeKind.MULTIPLE_CHOICE:
-            return [ProductAttributeValue(attribute=attribute, option=by_slug[s]) for s in cleaned]
-        if kind in KINDS_OF_ONE_OPTION:
-            return [ProductAttributeValue(attribute=attribute, option=by_slug[cleaned])]
-        columns: dict[str, str] = {
-            AttributeKind.TEXT: "value_text",
-            AttributeKind.NUMBER: "value_number",
-            AttributeKind.BOOLEAN: "value_boolean",
-            AttributeKind.DATE: "value_date",
-        }
-        return [ProductAttributeValue(attribute=attribute, **{columns[str(kind)]: cleaned})]
+            return None
+        if isinstance(cleaned, Decimal):
+            return format(cleaned, "f")  # plain digits: 1E+5 is 100000
+        if isinstance(cleaned, date):
+            return cleaned.isoformat()
+        return cleaned
 
 
 def type_attribute_fields(product_type_id: int | None) -> list[AttributeField]:

@@ -21,7 +21,7 @@ from django.urls import URLPattern, path, reverse
 
 from apps.attributes.models import AttributeOption
 
-from .limits import PRICE_DECIMAL_PLACES, PRICE_MAX, PRICE_MAX_DIGITS, STOCK_MAX
+from .admin_bulk_inputs import price_field, stock_field
 from .models import Product
 from .variant_generation import (
     DEFAULT_SKU_PATTERN,
@@ -46,14 +46,8 @@ class GenerateVariantsForm(forms.Form):
         initial=DEFAULT_SKU_PATTERN,
         help_text="{sku} is the product's SKU, {options} the options' slugs joined by hyphens.",
     )
-    price = forms.DecimalField(
-        label="Price",
-        min_value=0,
-        max_digits=PRICE_MAX_DIGITS,
-        decimal_places=PRICE_DECIMAL_PLACES,
-        max_value=PRICE_MAX,
-    )
-    stock = forms.IntegerField(label="Stock", min_value=0, max_value=STOCK_MAX, initial=0)
+    price = price_field("Price")
+    stock = stock_field("Stock", initial=0)
 
     def __init__(self, *args: Any, axes: list[Axis], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,7 +7,6 @@ follows in the same statement) and records one audit entry per changed variant, 
 batch id. Saves and deletions on a variant's own page are audited too.
 """
 
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from django import forms
@@ -16,16 +15,14 @@ from django.contrib import admin
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Greatest, Round
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from apps.core.admin import (
-    APPLY,
     PREVIEW_LIMIT,
     BulkActionForm,
     BulkPreview,
@@ -37,8 +34,8 @@ from apps.core.admin import (
 from apps.core.pagination import EstimatingPaginator
 from apps.core.services import register_audit_action
 
+from .admin_bulk_inputs import ChangePriceByPercentageInput, SetPriceInput, SetStockInput
 from .admin_changelist import ProductTypeFilter
-from .limits import PRICE_DECIMAL_PLACES, PRICE_MAX, PRICE_MAX_DIGITS, STOCK_MAX
 from .models import Variant
 from .search import search_config
 from .services import variant_delete, variant_update
@@ -107,79 +104,19 @@ class VariantChangeForm(BulkActionForm):
         )
 
 
-class VariantSetPriceForm(VariantChangeForm):
+class VariantSetPriceForm(SetPriceInput, VariantChangeForm):
     audit_action = "products.variants_set_price"
     title = "Set the price of variants"
-    writes = ("price",)
-
-    price = forms.DecimalField(
-        label="New price",
-        min_value=0,
-        max_digits=PRICE_MAX_DIGITS,
-        decimal_places=PRICE_DECIMAL_PLACES,
-        max_value=PRICE_MAX,
-    )
-
-    def changes(self) -> dict[str, Combinable]:
-        return {"price": Value(self.cleaned_data["price"])}
 
 
-class VariantChangePriceByPercentageForm(VariantChangeForm):
+class VariantChangePriceByPercentageForm(ChangePriceByPercentageInput, VariantChangeForm):
     audit_action = "products.variants_change_price_by_percentage"
     title = "Change the price of variants by a percentage"
-    writes = ("price",)
-
-    percentage = forms.DecimalField(
-        label="Change by (%)",
-        min_value=-100,
-        max_value=1000,
-        max_digits=6,
-        decimal_places=2,
-        help_text="-10 lowers each price by 10 %, 5 raises it by 5 %. "
-        "New prices are rounded to the cent and never go below 0.",
-    )
-
-    def clean_percentage(self) -> Decimal:
-        percentage: Decimal = self.cleaned_data["percentage"]
-        if percentage == 0:
-            raise forms.ValidationError("Enter a percentage other than 0.")
-        return percentage
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        # Checked here to warn on the confirmation page; on "apply", variants_bulk_change checks
-        # again on the locked rows.
-        if "percentage" in cleaned and APPLY not in self.data:
-            too_dear = (
-                self.selection.annotate(new_price=self.changes()["price"])
-                .filter(new_price__gt=PRICE_MAX)
-                .count()
-            )
-            if too_dear:
-                raise forms.ValidationError(
-                    f"{too_dear} of the selected variants would cost more than {PRICE_MAX}."
-                )
-        return cleaned
-
-    def changes(self) -> dict[str, Combinable]:
-        factor = 1 + self.cleaned_data["percentage"] / 100
-        # PostgreSQL's round() takes halves away from zero: 10.005 -> 10.01.
-        new_price = Round(F("price") * Value(factor), precision=PRICE_DECIMAL_PLACES)
-        return {"price": Greatest(new_price, Value(Decimal("0.00")))}
-
-    def summary(self) -> list[tuple[str, str]]:
-        return [("Change by", f"{self.cleaned_data['percentage']:+} %")]
 
 
-class VariantSetStockForm(VariantChangeForm):
+class VariantSetStockForm(SetStockInput, VariantChangeForm):
     audit_action = "products.variants_set_stock"
     title = "Set the stock of variants"
-    writes = ("stock",)
-
-    stock = forms.IntegerField(label="New stock", min_value=0, max_value=STOCK_MAX)
-
-    def changes(self) -> dict[str, Combinable]:
-        return {"stock": Value(self.cleaned_data["stock"])}
 
 
 for _form in (VariantSetPriceForm, VariantChangePriceByPercentageForm, VariantSetStockForm):

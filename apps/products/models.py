@@ -342,10 +342,12 @@ class Product(TimeStampedModel):
     review_count = models.IntegerField(default=0, editable=False)
     rating_sum = models.IntegerField(default=0, editable=False)
     # The mean rating, 0 without reviews, kept by PostgreSQL so that lists sort on an index.
+    # The sum is divided as a numeric that holds any integer (numeric(10, 0)): a numeric(12, 4)
+    # held sums below 10^8 only, and a product's next review past it was a server error.
     rating_average = models.GeneratedField(
         expression=Case(
             When(review_count=0, then=Value(Decimal("0"))),
-            default=Cast("rating_sum", models.DecimalField(max_digits=12, decimal_places=4))
+            default=Cast("rating_sum", models.DecimalField(max_digits=10, decimal_places=0))
             / F("review_count"),
         ),
         output_field=models.DecimalField(max_digits=3, decimal_places=2),
@@ -513,6 +515,27 @@ register_database_rule(
     message=VARIANT_UNIQUE_OPTIONS_MESSAGE,
 )
 
+# The option and axis guards (products_option_check_variants,
+# products_type_attribute_check_axes), on the attribute's and the type's fields.
+OPTION_USED_BY_VARIANTS_RULE = "products_option_used_by_variants"
+OPTION_USED_BY_VARIANTS_MESSAGE = (
+    "Variants have an option that the list leaves out: change or delete those variants first."
+)
+register_database_rule(
+    OPTION_USED_BY_VARIANTS_RULE, field="options", message=OPTION_USED_BY_VARIANTS_MESSAGE
+)
+AXIS_ADDED_RULE = "products_type_axis_added_under_variants"
+AXIS_ADDED_MESSAGE = (
+    "Products of this type have variants, which would lack an option of the new variant axis."
+)
+register_database_rule(AXIS_ADDED_RULE, field="attributes", message=AXIS_ADDED_MESSAGE)
+AXIS_REMOVED_RULE = "products_type_axis_removed_under_variants"
+AXIS_REMOVED_MESSAGE = (
+    "Variants of products of this type have options of a variant axis that the list leaves "
+    "out or makes a plain attribute."
+)
+register_database_rule(AXIS_REMOVED_RULE, field="attributes", message=AXIS_REMOVED_MESSAGE)
+
 
 class VariantQuerySet(models.QuerySet["Variant"]):
     def active(self) -> "VariantQuerySet":
@@ -586,6 +609,9 @@ class Variant(TimeStampedModel):
             models.Index(fields=["product", "position", "id"], name="variant_order"),
             # ?sku= matches any variant's SKU, whatever the case.
             models.Index(Upper("sku"), name="variant_sku_upper"),
+            # The variants that carry an option (`option_ids @> ARRAY[id]`): the trigger that
+            # keeps a used option from being deleted, the admin's filter by option.
+            GinIndex(fields=["option_ids"], name="variant_option_ids"),
         ]
 
     def __str__(self) -> str:

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 
 from apps.attributes.models import ProductType, ProductTypeAttribute
 from apps.core.limits import largest_decimal
-from apps.core.services import audit_record
+from apps.core.services import audit_insert_sql, audit_parameters, audit_record
 from apps.core.transactions import retry_on_write_conflict
 from apps.users.models import User
 
@@ -630,20 +630,45 @@ def variants_bulk_change_price(
     changed_ids = {product_id for product_id, _ in afters}
     if not changed_ids:
         return 0
-    changing.update(price=new_price, updated_at=timezone.now())
-    Product.objects.filter(pk__in=changed_ids).update(updated_at=timezone.now())
-    after = dict(Product.objects.filter(pk__in=changed_ids).values_list("pk", "price"))
-    audit_record(
-        user=user,
-        action=audit_action,
-        batch=uuid.uuid4(),
-        objects_before_after=(
-            (products[pk], {"price": str(products[pk].price)}, {"price": str(after[pk])})
-            for pk in sorted(changed_ids)
-            if after[pk] != products[pk].price
-        ),
-    )
+    now = timezone.now()
+    changing.update(price=new_price, updated_at=now)
+    # The products' new prices are their variants' summary, written by the UPDATE above
+    # (products_variant_summarize): one statement touches the products and audits, from the
+    # rows it returns, those whose price changed.
+    ids = sorted(changed_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TOUCH_AND_AUDIT_PRICES,
+            {
+                "now": now,
+                "ids": ids,
+                "befores": [products[pk].price for pk in ids],
+                **audit_parameters(
+                    user=user, action=audit_action, model=Product, batch=uuid.uuid4()
+                ),
+            },
+        )
     return len(changed_ids)
+
+
+# Used by variants_bulk_change_price: the products' updated_at, and an audit entry (see
+# audit_insert_sql) per product whose price moved from the one given, in one statement.
+_TOUCH_AND_AUDIT_PRICES = f"""
+WITH touched AS (
+    UPDATE products_product AS product SET updated_at = %(now)s
+    FROM unnest(%(ids)s::bigint[], %(befores)s::numeric[]) AS previous(id, price)
+    WHERE product.id = previous.id
+    RETURNING product.id, product.name, product.sku, product.price, previous.price AS before
+),
+entries AS (
+    SELECT id::text AS object_id, name || ' (' || sku || ')' AS object_repr,
+        jsonb_build_object('price', before::text) AS before,
+        jsonb_build_object('price', price::text) AS after
+    FROM touched
+    WHERE price <> before
+)
+{audit_insert_sql(source="entries")}
+"""
 
 
 # --- the facet summary's upkeep -------------------------------------------------------------------

@@ -6,6 +6,8 @@
 -- on `options`) and after a product's type changes, for all its variants
 -- (products_product_variant_options, products_product_type_fits_variants, a 400 on
 -- `product_type`). The services check it before they return (SET CONSTRAINTS ... IMMEDIATE).
+-- It reads the variants' options FOR KEY SHARE, against their concurrent deletion
+-- (products_option_check_variants).
 -- A change of this file needs a migration: see docs/database.md.
 
 CREATE OR REPLACE FUNCTION products_variant_check_options() RETURNS trigger
@@ -27,6 +29,15 @@ BEGIN
     JOIN attributes_producttypeattribute type_attribute
         ON type_attribute.product_type_id = product_type.id AND type_attribute.is_axis
     WHERE product.id = checked_product_id;
+    -- The options read below stay until the commit: a concurrent delete of one waits, then
+    -- sees these variants (products_option_check_variants).
+    PERFORM FROM attributes_attributeoption option
+    WHERE option.id IN (
+        SELECT unnest(variant.option_ids) FROM products_variant variant
+        WHERE variant.product_id = checked_product_id
+            AND (TG_TABLE_NAME <> 'products_variant' OR variant.id = NEW.id)
+    )
+    FOR KEY SHARE OF option;
     -- The variants as they are at commit (the row may have changed since, or be gone).
     IF EXISTS (
         SELECT FROM products_variant variant

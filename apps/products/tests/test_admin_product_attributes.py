@@ -200,10 +200,10 @@ def test_a_type_change_keeps_the_shared_values_and_shows_the_new_fields(
     ProductTypeAttributeFactory(product_type=pamphlet, attribute=book["subtitle"])
     pages = AttributeFactory(slug="pages", name="Pages", kind=AttributeKind.NUMBER)
     ProductTypeAttributeFactory(product_type=pamphlet, attribute=pages)
-    product.variants.update(option_ids=[])
     data = form_data(staff_client.get(change_url(product)))
     data |= {"product_type": str(pamphlet.pk), "attribute_subtitle": "Edited", "_continue": "1"}
-    for key in [key for key in data if key.endswith("-option_ids")]:
+    # The variant sheds its option (the new type has no axes) in the same save.
+    for key in [key for key in data if key.startswith("variants-") and key.endswith("option_ids")]:
         data[key] = ""
 
     response = staff_client.post(change_url(product), data, follow=True)
@@ -221,7 +221,7 @@ def test_variants_must_carry_one_option_of_each_axis_of_a_typed_product(
 ) -> None:
     product = book["product"]
     data = form_data(staff_client.get(change_url(product)))
-    (key,) = [key for key in data if key.endswith("-option_ids")]
+    (key,) = [key for key in data if key.startswith("variants-") and key.endswith("option_ids")]
     data[key] = ""
 
     response = staff_client.post(change_url(product), data)
@@ -233,26 +233,78 @@ def test_variants_must_carry_one_option_of_each_axis_of_a_typed_product(
     )
 
 
-def test_a_new_product_cannot_start_with_a_type_that_has_axes(
+def test_a_new_product_of_a_type_with_axes_is_added_with_its_first_variants_options(
     staff_client: Client, book: dict[str, Any]
 ) -> None:
     product = book["product"]
-    response = staff_client.post(
-        reverse("admin:products_product_add"),
-        {
-            "name": "New book",
-            "slug": "new-book",
-            "sku": "NEW-BOOK",
-            "category": str(product.category_id),
-            "product_type": str(book["type"].pk),
-            "price": "10.00",
-            "stock": "1",
-            "is_active": "on",
-            "images-TOTAL_FORMS": "0",
-            "images-INITIAL_FORMS": "0",
-        },
-    )
+    add = reverse("admin:products_product_add")
+    data = {
+        "name": "New book",
+        "slug": "new-book",
+        "sku": "NEW-BOOK",
+        "category": str(product.category_id),
+        "product_type": str(book["type"].pk),
+        "price": "10.00",
+        "stock": "1",
+        "is_active": "on",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+    }
 
-    assert response.status_code == 200
-    assert "cannot start with a type that has variant axes" in response.content.decode()
-    assert not Product.objects.filter(sku="NEW-BOOK").exists()
+    # The type chosen, the page comes back asking for the first variant's options.
+    asked = staff_client.post(add, data)
+    # Or straight away, with the type in the query string.
+    offered = staff_client.get(add, {"product_type": book["type"].pk})
+    added = staff_client.post(add, data | {"first_variant_size": "two"})
+
+    assert asked.status_code == 200
+    form = asked.context["adminform"].form
+    assert form.errors == {
+        "first_variant_size": ["The type has the variant axis Size: choose the first variant's."]
+    }
+    assert [choice for choice, _ in form.fields["first_variant_size"].choices] == [
+        "",
+        "one",
+        "two",
+        "three",
+    ]
+    assert "first_variant_size" in offered.context["adminform"].form.fields
+    assert added.status_code == 302, added.context["adminform"].form.errors
+    new = Product.objects.get(sku="NEW-BOOK")
+    assert new.product_type_id == book["type"].pk
+    assert list(new.variants.values_list("sku", "option_ids")) == [
+        ("NEW-BOOK", [option(book, "size", 1).pk])
+    ]
+
+
+def test_the_add_page_of_an_untyped_product_asks_no_options(staff_client: Client) -> None:
+    page = staff_client.get(reverse("admin:products_product_add"))
+
+    assert page.status_code == 200
+    assert not [name for name in page.context["adminform"].form.fields if "first_variant" in name]
+
+
+def test_values_are_saved_through_the_products_service_in_its_shape(
+    staff_client: Client, book: dict[str, Any]
+) -> None:
+    product = book["product"]
+    ProductAttributeValue.objects.create(
+        product=product, attribute=book["subtitle"], value_text="Old"
+    )
+    data = form_data(staff_client.get(change_url(product)))
+    # An exponent is a number to the form; the service takes plain digits (100000), and a
+    # field left empty is no value: the subtitle goes.
+    data |= {
+        "attribute_weight": "1e5",
+        "attribute_subtitle": "",
+        "attribute_published": "2024-05-01",
+    }
+
+    response = staff_client.post(change_url(product), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    stored = {
+        row.attribute.slug: row.value
+        for row in ProductAttributeValue.objects.filter(product=product).select_related("attribute")
+    }
+    assert stored == {"weight": Decimal("100000"), "published": datetime.date(2024, 5, 1)}

@@ -52,12 +52,18 @@ def form_data(response: Any) -> dict[str, Any]:
         for bound_form in forms:
             for field in bound_form:
                 value = field.value()
+                if field.field.show_hidden_initial:
+                    # A field with a callable default (option_ids) has its initial value in a
+                    # hidden input, which the browser posts and the form compares with.
+                    data[field.html_initial_name] = _posted(field.initial)
                 if value is None or field.name == "image":
                     continue
-                if isinstance(value, list):
-                    value = ",".join(map(str, value))
-                data[field.html_name] = value
+                data[field.html_name] = _posted(value)
     return data
+
+
+def _posted(value: Any) -> Any:
+    return ",".join(map(str, value)) if isinstance(value, list) else value
 
 
 @pytest.fixture

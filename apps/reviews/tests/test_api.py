@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -261,3 +263,31 @@ def test_anonymous_cannot_edit_or_delete(api_client: APIClient) -> None:
 
     assert api_client.patch(review_url(review), {"rating": 1}).status_code == 401
     assert api_client.delete(review_url(review)).status_code == 401
+
+
+def test_a_product_past_a_hundred_million_stars_still_takes_reviews(
+    user_client: APIClient, api_client: APIClient
+) -> None:
+    # 19,999,999 five-star reviews: a sum of 99,999,995 stars. The mean was computed as
+    # rating_sum::numeric(12, 4) / review_count, which overflows from a sum of 10^8 (a 500 on
+    # the review that crosses it); the figures are set directly, as the reviews would.
+    product = ProductFactory()
+    many = 19_999_999
+    Product.objects.filter(pk=product.pk).update(
+        rating_5_count=many, review_count=many, rating_sum=5 * many
+    )
+
+    response = user_client.post(product_reviews_url(product), {"rating": 1})
+
+    assert response.status_code == 201, response.json()
+    assert figures(product) == (many + 1, 5 * many + 1)
+    assert product.rating_average == Decimal("5.00")
+    page = api_client.get(reverse("v1:product-detail", args=[product.pk])).json()
+    assert page["review_count"] == many + 1
+    # The most the column holds: 2,147,483,647 stars (429 million five-star reviews).
+    most = 429_496_729
+    Product.objects.filter(pk=product.pk).update(
+        rating_1_count=0, rating_5_count=most, review_count=most, rating_sum=5 * most
+    )
+    product.refresh_from_db()
+    assert product.rating_average == Decimal("5.00")
