@@ -279,7 +279,7 @@ $$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("products", "0011_attribute_value_guards"),
+        ("products", "0012_variant_tags"),
     ]
 
     operations = [
