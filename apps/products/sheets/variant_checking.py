@@ -27,14 +27,13 @@ from apps.attributes.models import (
 )
 
 from ..attribute_values import (
-    ATTRIBUTES_FIELD,
     NO_TYPE_MESSAGE,
     OPTIONS_FIELD,
     TypeAttributes,
     product_attributes_validate,
     variant_options_resolve,
 )
-from ..models import Category, ProductAttributeValue
+from ..models import Category
 from .cells import CategoryReference, shorten
 from .errors import CellError
 from .reading import Rows, cyclic_gc_paused
@@ -53,6 +52,10 @@ HEADER_ROW = 1
 # The variant's fields a row sets, as the audit trail and the report name them.
 VARIANT_FIELDS = ("price", "stock", "is_active", "position", "options")
 _VARIANT_HEADERS = {"is_active": "active"}
+
+
+# A value to write: (attribute id, the stored value).
+NewValue = tuple[int, StoredValue]
 
 
 @dataclass(slots=True)
@@ -105,7 +108,7 @@ class SheetProduct:
     product_type_id: int | None = None  # as it will be
     # Its attribute values to write (attribute ids replaced, the rows that replace them).
     replaced_attribute_ids: set[int] = field(default_factory=set)
-    new_values: list[ProductAttributeValue] = field(default_factory=list)
+    new_values: list["NewValue"] = field(default_factory=list)
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
     writes: bool = False
@@ -125,6 +128,48 @@ class Catalogue:
     attributes: dict[int, Attribute] = field(default_factory=dict)
     options: dict[int, AttributeOption] = field(default_factory=dict)
     type_slugs: dict[int, str] = field(default_factory=dict)
+
+    # Each distinct attribute cell checked once: (type, slug, text) -> values or messages.
+    checked_cells: dict[tuple[int, str, str], tuple[list[NewValue], list[str]]] = field(
+        default_factory=dict
+    )
+
+    def attribute_cell(
+        self, type_id: int, loaded: TypeAttributes, slug: str, text: str
+    ) -> tuple[list[NewValue], list[str]]:
+        """Return an attribute cell's values, or the messages saying what is wrong with it, as
+        ``product_attributes_validate`` finds them for a product of the type ``type_id``."""
+        key = (type_id, slug, text)
+        checked = self.checked_cells.get(key)
+        if checked is None:
+            try:
+                raw = attribute_raw(self.attributes_by_slug[slug], text)
+                # It asks only whether there is a type: the type's attributes are ``loaded``.
+                values = product_attributes_validate(
+                    ProductType(pk=type_id), {slug: raw}, loaded=loaded
+                )
+                checked = (
+                    [
+                        (
+                            value.attribute_id,
+                            (
+                                value.option_id,
+                                value.value_text,
+                                value.value_number,
+                                value.value_boolean,
+                                value.value_date,
+                            ),
+                        )
+                        for value in values
+                    ],
+                    [],
+                )
+            except CellError as error:
+                checked = ([], [str(error)])
+            except ValidationError as error:
+                checked = ([], [m for messages in error.message_dict.values() for m in messages])
+            self.checked_cells[key] = checked
+        return checked
 
     def of_type(self, type_id: int | None) -> TypeAttributes:
         return self.types.get(type_id, _NO_TYPE) if type_id is not None else _NO_TYPE
@@ -608,7 +653,7 @@ def _check_attributes(
     """Read the product's attribute cells (its first row's) into values checked against its
     type, and note which of its attributes the sheet replaces."""
     first = product.first
-    raw: dict[str, Any] = {}
+    product.new_values = []
     for slug in layout.attributes:
         header = f"{ATTRIBUTE_PREFIX}{slug}"
         text = product.texts.get(header, "")
@@ -619,27 +664,13 @@ def _check_attributes(
             first.valid = False
             report.add_error(first.number, header, NO_TYPE_MESSAGE)
             continue
-        try:
-            raw[slug] = attribute_raw(attribute, text)
-        except CellError as error:
+        values, messages = catalogue.attribute_cell(product.product_type_id, loaded, slug, text)
+        if messages:
             first.valid = False
-            report.add_error(first.number, header, str(error))
-    if product.product_type_id is None:
-        product.new_values = []  # a cell given was reported above
-    else:
-        try:
-            product.new_values = product_attributes_validate(
-                # It only asks whether there is a type: its attributes are ``loaded``.
-                ProductType(pk=product.product_type_id),
-                raw,
-                loaded=loaded,
-            )
-        except ValidationError as error:
-            first.valid = False
-            for key, messages in error.message_dict.items():
-                column = ATTRIBUTE_PREFIX + key.removeprefix(f"{ATTRIBUTES_FIELD}.")
-                for message in messages:
-                    report.add_error(first.number, column, message)
+            for message in messages:
+                report.add_error(first.number, header, message)
+        else:
+            product.new_values.extend(values)
     # Replaced: the type's attributes that have a column, and every attribute the product has a
     # value of that its (new) type lacks.
     product.replaced_attribute_ids = {
@@ -736,11 +767,8 @@ def _decide_product(
     # Every stored value of an attribute the (new) type lacks goes.
     product.replaced_attribute_ids |= {pk for pk in stored if pk not in of_type}
     new_by_attribute: dict[int, list[StoredValue]] = defaultdict(list)
-    for value in product.new_values:
-        new_by_attribute[value.attribute_id].append(
-            (value.option_id, value.value_text, value.value_number, value.value_boolean,
-             value.value_date)
-        )
+    for attribute_id, value in product.new_values:
+        new_by_attribute[attribute_id].append(value)
     attribute_changes: dict[str, tuple[str, str]] = {}
     changed_attribute_ids = set()
     for attribute_id in sorted(product.replaced_attribute_ids):
@@ -752,7 +780,9 @@ def _decide_product(
             changed_attribute_ids.add(attribute_id)
     # Only the attributes whose values change are written.
     product.replaced_attribute_ids = changed_attribute_ids
-    product.new_values = [v for v in product.new_values if v.attribute_id in changed_attribute_ids]
+    product.new_values = [
+        value for value in product.new_values if value[0] in changed_attribute_ids
+    ]
 
     labels = {"category_id": "category", "product_type_id": "product_type"}
     if current is None:

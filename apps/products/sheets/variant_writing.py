@@ -3,8 +3,9 @@
 The same statements whatever the number of rows: the products to write and the variants to
 write are COPYed into two temporary tables; then one DELETE of the attribute values the sheet
 replaces, one INSERT of the lexicon's new words, one UPDATE and one INSERT of products, one
-UPDATE and one INSERT of variants, one INSERT of the new attribute values, and two INSERTs of
-audit entries (a product's, a variant's). The summary trigger keeps each product's price,
+UPDATE and one INSERT of variants (each auditing the variants it writes, in the same
+statement), one INSERT of the new attribute values, and one INSERT of the products' audit
+entries. The summary trigger keeps each product's price,
 stock and SKU from its variants in the statements that change them; a new product's first
 variant is the one the database makes with it (its SKU, price and stock), then updated with
 the rest of its row like any variant.
@@ -91,23 +92,38 @@ FROM products_import_products
 WHERE product_id IS NULL
 ORDER BY slug
 """
+# Each write of variants audits them in the same statement, from the rows it returns.
+_VARIANT_ENTRIES = """
+entries AS (
+    SELECT written.id::text AS object_id, written.sku || ' (' || incoming.product_slug || ')'
+        AS object_repr, incoming.before, incoming.after
+    FROM written JOIN products_import_variants AS incoming ON incoming.sku = written.sku
+)
+{audit}
+"""
 _UPDATE_VARIANTS = """
-UPDATE products_variant AS variant
-SET price = incoming.price, stock = incoming.stock, is_active = incoming.is_active,
-    position = incoming.position, option_ids = incoming.option_ids, updated_at = %(now)s
-FROM products_import_variants AS incoming
-WHERE variant.sku = incoming.sku AND NOT incoming.inserts
+WITH written AS (
+    UPDATE products_variant AS variant
+    SET price = incoming.price, stock = incoming.stock, is_active = incoming.is_active,
+        position = incoming.position, option_ids = incoming.option_ids, updated_at = %(now)s
+    FROM products_import_variants AS incoming
+    WHERE variant.sku = incoming.sku AND NOT incoming.inserts
+    RETURNING variant.id, variant.sku
+),
 """
 _INSERT_VARIANTS = """
-INSERT INTO products_variant (
-    product_id, sku, price, stock, is_active, position, option_ids, created_at, updated_at
-)
-SELECT product.id, incoming.sku, incoming.price, incoming.stock, incoming.is_active,
-    incoming.position, incoming.option_ids, %(now)s, %(now)s
-FROM products_import_variants AS incoming
-JOIN products_product AS product ON product.slug = incoming.product_slug
-WHERE incoming.inserts
-ORDER BY product.id, incoming.position
+WITH written AS (
+    INSERT INTO products_variant (
+        product_id, sku, price, stock, is_active, position, option_ids, created_at, updated_at
+    )
+    SELECT product.id, incoming.sku, incoming.price, incoming.stock, incoming.is_active,
+        incoming.position, incoming.option_ids, %(now)s, %(now)s
+    FROM products_import_variants AS incoming
+    JOIN products_product AS product ON product.slug = incoming.product_slug
+    WHERE incoming.inserts
+    ORDER BY product.id, incoming.position
+    RETURNING id, sku
+),
 """
 _INSERT_VALUES = """
 INSERT INTO products_productattributevalue (
@@ -127,15 +143,6 @@ WITH entries AS (
         AS object_repr, incoming.before, incoming.after
     FROM products_import_products AS incoming
     JOIN products_product AS product ON product.slug = incoming.slug
-)
-{audit}
-"""
-_VARIANT_ENTRIES = """
-WITH entries AS (
-    SELECT variant.id::text AS object_id, variant.sku || ' (' || incoming.product_slug || ')'
-        AS object_repr, incoming.before, incoming.after
-    FROM products_import_variants AS incoming
-    JOIN products_variant AS variant ON variant.sku = incoming.sku
 )
 {audit}
 """
@@ -187,8 +194,12 @@ def write_variant_sheet(
             cursor.execute(_INSERT_PRODUCTS, parameters)
             cursor.execute("SELECT set_config(%s, 'off', true)", [DEFER_LEXICON_SETTING])
         if rows:
-            cursor.execute(_UPDATE_VARIANTS, parameters)
-            cursor.execute(_INSERT_VARIANTS, parameters)
+            audited = _VARIANT_ENTRIES.format(audit=audit_insert_sql(source="entries"))
+            variant_audit = audit_parameters(
+                user=created_by, action=AUDIT_ACTION, model=Variant, batch=batch
+            )
+            cursor.execute(_UPDATE_VARIANTS + audited, parameters | variant_audit)
+            cursor.execute(_INSERT_VARIANTS + audited, parameters | variant_audit)
         values = [
             (product.slug, value) for product in products for value in product.new_values
         ]
@@ -197,12 +208,11 @@ def write_variant_sheet(
                 _INSERT_VALUES,
                 [
                     [slug for slug, _ in values],
-                    [value.attribute_id for _, value in values],
-                    [value.option_id for _, value in values],
-                    [value.value_text for _, value in values],
-                    [value.value_number for _, value in values],
-                    [value.value_boolean for _, value in values],
-                    [value.value_date for _, value in values],
+                    [attribute_id for _, (attribute_id, _) in values],
+                    *(
+                        [stored[column] for _, (_, stored) in values]
+                        for column in range(5)  # option, text, number, boolean, date
+                    ),
                 ],
             )
         audit = audit_insert_sql(source="entries")
@@ -210,11 +220,6 @@ def write_variant_sheet(
             cursor.execute(
                 _PRODUCT_ENTRIES.format(audit=audit),
                 audit_parameters(user=created_by, action=AUDIT_ACTION, model=Product, batch=batch),
-            )
-        if rows:
-            cursor.execute(
-                _VARIANT_ENTRIES.format(audit=audit),
-                audit_parameters(user=created_by, action=AUDIT_ACTION, model=Variant, batch=batch),
             )
         cursor.execute("DROP TABLE pg_temp.products_import_products")
         cursor.execute("DROP TABLE pg_temp.products_import_variants")

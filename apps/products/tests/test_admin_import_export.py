@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from apps.core.models import AuditEntry
 from apps.products.admin import ProductAdmin
 from apps.products.models import Category, Product
-from apps.products.sheets import HEADERS
+from apps.products.sheets import HEADERS, VARIANT_HEADERS
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.users.models import User
 
@@ -392,11 +392,12 @@ def test_export_follows_the_changelist_search_and_filters(admin_client: Client) 
     brass_active = exported_rows(admin_client, "csv", "?is_active__exact=1&q=brass")
     by_sku = exported_rows(admin_client, "xlsx", "?q=OFF-1")
 
-    assert everything[0] == list(HEADERS)
-    assert sorted(row[0] for row in everything[1:]) == ["OFF-1", "ON-1", "ON-2"]
-    assert sorted(row[0] for row in active[1:]) == ["ON-1", "ON-2"]
-    assert [row[0] for row in brass_active[1:]] == ["ON-1"]
-    assert [row[0] for row in by_sku[1:]] == ["OFF-1"]
+    # The variant sheet: no type, no option or attribute columns.
+    assert everything[0] == list(VARIANT_HEADERS)
+    assert sorted(row[1] for row in everything[1:]) == ["OFF-1", "ON-1", "ON-2"]
+    assert sorted(row[1] for row in active[1:]) == ["ON-1", "ON-2"]
+    assert [row[1] for row in brass_active[1:]] == ["ON-1"]
+    assert [row[1] for row in by_sku[1:]] == ["OFF-1"]
 
 
 def test_export_with_a_bad_filter_goes_back_to_the_changelist(admin_client: Client) -> None:
