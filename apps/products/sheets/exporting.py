@@ -4,7 +4,7 @@ reads back unchanged: one row per variant, its product's columns repeated on eac
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -59,10 +59,8 @@ class _SheetAttributes:
     @classmethod
     def of(cls, products: QuerySet[Product]) -> "_SheetAttributes":
         """Read the attributes of the exported products' types (three queries)."""
-        type_ids = set(
-            products.order_by().values_list("product_type_id", flat=True).distinct()
-        )
-        type_ids.discard(None)
+        stored_type_ids = products.order_by().values_list("product_type_id", flat=True).distinct()
+        type_ids = {type_id for type_id in stored_type_ids if type_id is not None}
         axes: dict[int, Attribute] = {}
         values: dict[int, Attribute] = {}
         # In the types' order (an attribute of several types where it first comes).
@@ -75,12 +73,16 @@ class _SheetAttributes:
             attribute = type_attribute.attribute
             axis = type_attribute.is_axis and type_attribute.product_type.has_variants
             (axes if axis else values).setdefault(attribute.pk, attribute)
-        options = {
-            option.pk: option
-            for option in AttributeOption.objects.filter(
-                attribute_id__in=[*axes, *values], attribute__kind__in=KINDS_WITH_OPTIONS
-            )
-        } if axes or values else {}
+        options = (
+            {
+                option.pk: option
+                for option in AttributeOption.objects.filter(
+                    attribute_id__in=[*axes, *values], attribute__kind__in=KINDS_WITH_OPTIONS
+                )
+            }
+            if axes or values
+            else {}
+        )
         return cls(list(axes.values()), list(values.values()), options)
 
     @property
@@ -98,8 +100,8 @@ def export_rows(products: QuerySet[Product]) -> Iterator[tuple[Any, ...]]:
     yield (*FIXED_HEADERS, *attributes.headers)
     axis_slugs = {attribute.pk: attribute.slug for attribute in attributes.axes}
     rows = products.annotate(
-        sheet_variants=RawSQL(_VARIANTS_SQL, (), output_field=JSONField()),
-        sheet_values=RawSQL(_VALUES_SQL, (), output_field=JSONField()),
+        sheet_variants=RawSQL(_VARIANTS_SQL, (), output_field=JSONField()),  # noqa: S611
+        sheet_values=RawSQL(_VALUES_SQL, (), output_field=JSONField()),  # noqa: S611
     ).values_list(
         "slug",
         "name",
@@ -157,7 +159,7 @@ def export_csv(products: QuerySet[Product]) -> Iterator[bytes]:
     rows = export_rows(products)
     header = next(rows)
     writer.writerow(header)
-    renderers = [column.cell.render for column in FIXED_COLUMNS]
+    renderers: list[Callable[[Any], str]] = [column.cell.render for column in FIXED_COLUMNS]
     renderers += [str] * (len(header) - len(renderers))  # option and attribute cells: text
     for count, row in enumerate(rows, start=2):
         writer.writerow([render(value) for render, value in zip(renderers, row, strict=True)])

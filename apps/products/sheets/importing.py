@@ -27,24 +27,38 @@ def product_import(
     created_by: User | None = None,
     commit: bool = False,
     max_rows: int | None = None,
+    remove_missing_variants: bool = False,
 ) -> ImportReport:
     """Check a product sheet and, with ``commit`` and no error in any row, write it.
 
     A variant sheet (with a ``product`` column: one row per variant) creates or changes
     products by slug and their variants by SKU; the one-variant sheet (no ``product`` column)
-    upserts products by SKU, as it always has.
+    upserts products by SKU, as it always has. The variants of a product that a variant sheet
+    does not name are left as they are, or deleted with ``remove_missing_variants``.
 
     Without ``commit`` (a dry run) nothing is written. With it, the sheet is checked again and
     written in one transaction, or not at all: a report with errors means nothing changed.
     Raise ImportFileError when the file cannot be read as a product sheet.
     """
     if not commit:
-        return _check(file, file_format, max_rows=max_rows, lock=False).report
+        return _check(
+            file,
+            file_format,
+            max_rows=max_rows,
+            lock=False,
+            remove_missing_variants=remove_missing_variants,
+        ).report
     try:
         with transaction.atomic():
             # The products are locked as the check reads them: the write changes exactly the
             # rows the check found new or changed, from the values it compared them with.
-            checked = _check(file, file_format, max_rows=max_rows, lock=True)
+            checked = _check(
+                file,
+                file_format,
+                max_rows=max_rows,
+                lock=True,
+                remove_missing_variants=remove_missing_variants,
+            )
             report = checked.report
             if report.has_errors:
                 return report
@@ -71,9 +85,20 @@ def product_import(
 
 
 def _check(
-    file: IO[bytes], file_format: str, *, max_rows: int | None, lock: bool
+    file: IO[bytes],
+    file_format: str,
+    *,
+    max_rows: int | None,
+    lock: bool,
+    remove_missing_variants: bool,
 ) -> CheckedSheet | CheckedVariantSheet:
     headers, rows = read_sheet(file, file_format, max_rows=max_rows)
     if is_variant_sheet(list(headers)):
-        return check_variant_sheet(headers, rows, file_format, lock_products=lock)
+        return check_variant_sheet(
+            headers,
+            rows,
+            file_format,
+            lock_products=lock,
+            remove_missing_variants=remove_missing_variants,
+        )
     return check_sheet(headers, rows, file_format, lock_products=lock)

@@ -105,6 +105,8 @@ class SheetProduct:
     product_id: int | None = None
     current: dict[str, Any] | None = None  # the product's fields as stored
     variants: list[CurrentVariant] = field(default_factory=list)  # all of its stored variants
+    # Those the sheet does not name, to delete (``remove_missing_variants``).
+    removed: list[CurrentVariant] = field(default_factory=list)
     product_type_id: int | None = None  # as it will be
     # Its attribute values to write (attribute ids replaced, the rows that replace them).
     replaced_attribute_ids: set[int] = field(default_factory=set)
@@ -187,13 +189,19 @@ class CheckedVariantSheet:
 
 
 def check_variant_sheet(
-    headers: tuple[str, ...], data_rows: Rows, file_format: str, *, lock_products: bool = False
+    headers: tuple[str, ...],
+    data_rows: Rows,
+    file_format: str,
+    *,
+    lock_products: bool = False,
+    remove_missing_variants: bool = False,
 ) -> CheckedVariantSheet:
     """Parse and check every row of a variant sheet and decide what each one does.
 
     With ``lock_products`` (in a transaction) the products the sheet names are locked as they
     are read, in id order: nothing changes them or their variants between this decision and the
-    write.
+    write. With ``remove_missing_variants``, the variants of the sheet's products that it does
+    not name are deleted; without, they are left as they are.
     """
     layout = variant_sheet_layout(list(headers))
     report = ImportReport(file_format=file_format, columns=headers)
@@ -214,7 +222,9 @@ def check_variant_sheet(
     current_values = _current_values(products)
     with cyclic_gc_paused():
         for product in products:
-            _check_product(product, layout, catalogue, current_values, report)
+            _check_product(
+                product, layout, catalogue, report, remove_missing=remove_missing_variants
+            )
         _decide(products, layout, catalogue, current_values, report)
     report.invalid += sum(1 for row in rows if not row.product.slug)
     report.errors.sort(key=lambda error: (error.row, _column_order(layout, error.column)))
@@ -234,81 +244,113 @@ def _column_order(layout: VariantSheetLayout, column: str) -> int:
 def _parse_rows(
     data_rows: Iterable[tuple[int, list[str]]], layout: VariantSheetLayout, report: ImportReport
 ) -> tuple[list[SheetProduct], list[VariantRow]]:
-    width = len(layout.headers)
-    fixed = layout.fixed
-    key_at = fixed["product"]
-    product_columns = [
-        (column, fixed[column.header]) for column in PRODUCT_FIXED_COLUMNS if column.header in fixed
-    ]
-    product_columns = [(column, at) for column, at in product_columns if column.header != "product"]
-    attribute_columns = [
-        (f"{ATTRIBUTE_PREFIX}{slug}", at) for slug, at in layout.attributes.items()
-    ]
-    variant_columns = [
-        (FIXED_BY_HEADER[header], fixed[header])
-        for header in ("sku", "price", "stock", "active", "position")
-        if header in fixed
-    ]
-    products: dict[str, SheetProduct] = {}
-    rows: list[VariantRow] = []
-    unnamed = SheetProduct("")  # the rows whose product cell did not parse
-    for number, cells in data_rows:
-        if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-            report.add_error(
-                number, "", f"The row has {len(cells)} cells but the header names {width}."
-            )
-            invalid = True
-        else:
-            invalid = False
-        cells = cells + [""] * (width - len(cells))
-        for at, text in enumerate(cells[:width]):
-            if "\x00" in text:  # PostgreSQL text cannot hold it
-                report.add_error(number, layout.headers[at], "The cell contains a NUL character.")
-                cells[at] = ""
-                invalid = True
+    """Parse each row's cells into its variant's values and (on a product's first row) its
+    product's, recording each bad cell in ``report``."""
+    parser = _RowParser(layout, report)
+    rows = [parser.parse(number, cells) for number, cells in data_rows]
+    return list(parser.products.values()), rows
+
+
+class _RowParser:
+    """Parses the rows of one sheet, grouping them by product."""
+
+    def __init__(self, layout: VariantSheetLayout, report: ImportReport) -> None:
+        fixed = layout.fixed
+        self.layout = layout
+        self.report = report
+        self.width = len(layout.headers)
+        self.key_at = fixed["product"]
+        self.product_columns = [
+            (column, fixed[column.header])
+            for column in PRODUCT_FIXED_COLUMNS
+            if column.header in fixed and column.header != "product"
+        ]
+        self.attribute_columns = [
+            (f"{ATTRIBUTE_PREFIX}{slug}", at) for slug, at in layout.attributes.items()
+        ]
+        self.variant_columns = [
+            (FIXED_BY_HEADER[header], fixed[header])
+            for header in ("sku", "price", "stock", "active", "position")
+            if header in fixed
+        ]
+        self.products: dict[str, SheetProduct] = {}
+        self.unnamed = SheetProduct("")  # the rows whose product cell did not parse
+
+    def parse(self, number: int, row_cells: list[str]) -> VariantRow:
+        cells, valid = self._cells(number, row_cells)
         try:
-            slug = FIXED_BY_HEADER["product"].cell.parse(cells[key_at])
-            product = products.get(slug)
+            slug = FIXED_BY_HEADER["product"].cell.parse(cells[self.key_at])
+            product = self.products.get(slug)
             if product is None:
-                product = products[slug] = SheetProduct(slug)
+                product = self.products[slug] = SheetProduct(slug)
         except CellError as error:
-            report.add_error(number, "product", str(error))
-            product = unnamed
-            invalid = True
-        row = VariantRow(number, cells, product, valid=not invalid)
+            self.report.add_error(number, "product", str(error))
+            product = self.unnamed
+            valid = False
+        row = VariantRow(number, cells, product, valid=valid)
         first = not product.rows
         product.rows.append(row)
-        rows.append(row)
+        self._variant_cells(row)
+        if first:
+            self._product_cells(row, product)
+        else:
+            self._repeated_product_cells(row, product)
+        return row
 
-        for column, at in variant_columns:
+    def _cells(self, number: int, cells: list[str]) -> tuple[list[str], bool]:
+        """Return the row's cells, as many as the header names, and whether they are usable."""
+        width = self.width
+        valid = True
+        if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+            self.report.add_error(
+                number, "", f"The row has {len(cells)} cells but the header names {width}."
+            )
+            valid = False
+        # A short row (a spreadsheet drops trailing empty cells) reads as blank cells.
+        cells = cells[:width] + [""] * (width - len(cells))
+        for at, text in enumerate(cells):
+            if "\x00" in text:  # PostgreSQL text cannot hold it
+                self.report.add_error(
+                    number, self.layout.headers[at], "The cell contains a NUL character."
+                )
+                cells[at] = ""
+                valid = False
+        return cells, valid
+
+    def _variant_cells(self, row: VariantRow) -> None:
+        for column, at in self.variant_columns:
             try:
-                value = column.cell.parse(cells[at])
+                value = column.cell.parse(row.cells[at])
             except CellError as error:
                 row.valid = False
-                report.add_error(number, column.header, str(error))
+                self.report.add_error(row.number, column.header, str(error))
                 continue
             setattr(row, "is_active" if column.header == "active" else column.header, value)
 
-        for column, at in product_columns:
-            text = cells[at]
-            if first:
-                product.texts[column.header] = text
-                try:
-                    product.values[column.field] = column.cell.parse(text)
-                except CellError as error:
-                    row.valid = False
-                    report.add_error(number, column.header, str(error))
-            elif text.strip() and not _same(column.cell, text, product.texts[column.header]):
+    def _product_cells(self, row: VariantRow, product: SheetProduct) -> None:
+        for column, at in self.product_columns:
+            text = row.cells[at]
+            product.texts[column.header] = text
+            try:
+                product.values[column.field] = column.cell.parse(text)
+            except CellError as error:
                 row.valid = False
-                report.add_error(number, column.header, _disagrees(product, text))
-        for header, at in attribute_columns:
-            text = cells[at]
-            if first:
-                product.texts[header] = text
-            elif text.strip() and text.strip() != product.texts[header].strip():
+                self.report.add_error(row.number, column.header, str(error))
+        for header, at in self.attribute_columns:
+            product.texts[header] = row.cells[at]
+
+    def _repeated_product_cells(self, row: VariantRow, product: SheetProduct) -> None:
+        """Check that a product's next row leaves its product's cells blank or repeats them."""
+        for column, at in self.product_columns:
+            text = row.cells[at]
+            if text.strip() and not _same(column.cell, text, product.texts[column.header]):
                 row.valid = False
-                report.add_error(number, header, _disagrees(product, text))
-    return [product for product in products.values()], rows
+                self.report.add_error(row.number, column.header, _disagrees(product, text))
+        for header, at in self.attribute_columns:
+            text = row.cells[at].strip()
+            if text and text != product.texts[header].strip():
+                row.valid = False
+                self.report.add_error(row.number, header, _disagrees(product, text))
 
 
 def _same(cell: Any, text: str, first: str) -> bool:
@@ -334,7 +376,9 @@ def _check_repeated_skus(rows: list[VariantRow], report: ImportReport) -> None:
             continue
         if row.sku in first_row:
             row.valid = False
-            report.add_error(row.number, "sku", f"SKU {row.sku} is also on row {first_row[row.sku]}.")
+            report.add_error(
+                row.number, "sku", f"SKU {row.sku} is also on row {first_row[row.sku]}."
+            )
         else:
             first_row[row.sku] = row.number
 
@@ -400,15 +444,18 @@ def _load_catalogue(
 def _load_types_of_products(products: list[SheetProduct], catalogue: Catalogue) -> None:
     """Read the attributes and options of the types the sheet names or its products have
     (two queries)."""
-    type_ids = {product_type.pk for product_type in catalogue.types_by_slug.values()}
-    type_ids |= {p.current["product_type_id"] for p in products if p.current is not None}
-    type_ids.discard(None)
+    type_ids: set[int] = {product_type.pk for product_type in catalogue.types_by_slug.values()}
+    type_ids |= {
+        p.current["product_type_id"]
+        for p in products
+        if p.current is not None and p.current["product_type_id"] is not None
+    }
     if not type_ids:
         return
     catalogue.type_slugs = dict(
         ProductType.objects.filter(pk__in=type_ids).values_list("pk", "slug")
     )
-    types = {}
+    types: dict[int, TypeAttributes] = {}
     type_attributes = (
         ProductTypeAttribute.objects.filter(product_type_id__in=type_ids)
         .select_related("attribute", "product_type")
@@ -438,13 +485,14 @@ def _load_types_of_products(products: list[SheetProduct], catalogue: Catalogue) 
 def _match_products(products: list[SheetProduct], *, lock: bool) -> None:
     """Attach to each product of the sheet the stored product with its slug (one query)."""
     named = {product.slug: product for product in products if product.slug}
-    locking = " ORDER BY id FOR UPDATE" if lock else ""
+    query = (
+        "SELECT id, slug, name, description, category_id, is_active, product_type_id"
+        " FROM products_product WHERE slug = ANY(%s::text[])"
+    )
+    if lock:
+        query += " ORDER BY id FOR UPDATE"
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, slug, name, description, category_id, is_active, product_type_id"
-            f" FROM products_product WHERE slug = ANY(%s::text[]){locking}",
-            [list(named)],
-        )
+        cursor.execute(query, [list(named)])
         for pk, slug, name, description, category_id, is_active, type_id in cursor.fetchall():
             product = named[slug]
             product.product_id = pk
@@ -476,17 +524,30 @@ def _match_variants(
             " ORDER BY variant.product_id, variant.position, variant.id",
             [product_ids, skus],
         )
-        for values in cursor.fetchall():
-            variant = CurrentVariant(*values[:8], tuple(sorted(values[8])))
+        for (
+            pk,
+            product_id,
+            slug,
+            sku,
+            price,
+            stock,
+            is_active,
+            position,
+            option_ids,
+        ) in cursor.fetchall():
+            variant = CurrentVariant(
+                pk, product_id, slug, sku, price, stock, is_active, position, tuple(option_ids)
+            )
             by_sku[variant.sku] = variant
             by_product[variant.product_id].append(variant)
     for product in products:
         if product.product_id is not None:
             product.variants = by_product.get(product.product_id, [])
     for row in rows:
-        variant = by_sku.get(row.sku)
-        if variant is None:
+        found = by_sku.get(row.sku)
+        if found is None:
             continue
+        variant = found
         if variant.product_id == row.product.product_id:
             row.variant = variant
         else:
@@ -513,7 +574,8 @@ def _current_values(products: list[SheetProduct]) -> dict[int, dict[int, list[St
             [product_ids],
         )
         for product_id, attribute_id, *stored in cursor.fetchall():
-            values[product_id][attribute_id].append(tuple(stored))  # type: ignore[arg-type]
+            option_id, text, number, boolean, day = stored
+            values[product_id][attribute_id].append((option_id, text, number, boolean, day))
     return values
 
 
@@ -524,67 +586,102 @@ def _check_product(
     product: SheetProduct,
     layout: VariantSheetLayout,
     catalogue: Catalogue,
-    current_values: dict[int, dict[int, list[StoredValue]]],
     report: ImportReport,
+    *,
+    remove_missing: bool,
 ) -> None:
     """Check a product's type, attribute values and its rows' options, SKUs and combinations."""
-    if not product.slug:
+    if not product.slug or not _resolve_type(product, catalogue):
         return
-    first = product.first
     current = product.current
-    if "product_type_id" in product.values:
-        slug = product.values["product_type_id"]
-        product_type = catalogue.types_by_slug.get(slug) if slug else None
-        if slug and product_type is None:
-            return  # reported: nothing more can be checked against its type
-        product.product_type_id = product_type.pk if product_type else None
-    else:
-        product.product_type_id = current["product_type_id"] if current else None
     loaded = catalogue.of_type(product.product_type_id)
     type_changed = current is not None and current["product_type_id"] != product.product_type_id
-
     _check_attributes(product, layout, catalogue, loaded, report)
-
-    # Each row's options. A sheet without any option column of the type's axes leaves an
-    # existing variant's options as they are (the type unchanged).
-    axis_columns = [slug for slug in layout.options if slug in catalogue.attributes_by_slug]
+    # A sheet without any option column of the type's axes leaves an existing variant's options
+    # as they are (the type unchanged).
     keeps_options = not type_changed and not any(slug in layout.options for slug in loaded.axes)
     for row in product.rows:
-        if keeps_options and row.variant is not None:
-            continue
-        raw = {
-            slug: row.cells[layout.options[slug]].strip()
-            for slug in axis_columns
-            if row.cells[layout.options[slug]].strip()
-        }
-        try:
-            row.option_ids = tuple(variant_options_resolve(loaded, raw))
-        except ValidationError as error:
-            row.valid = False
-            for key, messages in error.message_dict.items():
-                if key == OPTIONS_FIELD:
-                    for axis in loaded.axes:
-                        if axis not in raw:
-                            report.add_error(
-                                row.number,
-                                f"{OPTION_PREFIX}{axis}",
-                                f"Give an option of the axis {axis} (the product's type has "
-                                "variants by it).",
-                            )
-                else:
-                    column = OPTION_PREFIX + key.removeprefix(f"{OPTIONS_FIELD}.")
-                    for message in messages:
-                        report.add_error(row.number, column, message)
+        if not (keeps_options and row.variant is not None):
+            _check_options(row, layout, catalogue, loaded, report)
 
-    # Combinations: each once per product, among its rows and its variants the sheet leaves be.
     named = {row.variant.id for row in product.rows if row.variant is not None}
-    left_alone = [variant for variant in product.variants if variant.id not in named]
-    combination_column = (
-        f"{OPTION_PREFIX}{next(iter(loaded.axes))}" if loaded.axes else "product_type"
-    )
+    missing = [variant for variant in product.variants if variant.id not in named]
+    if remove_missing:
+        product.removed = missing
+        missing = []
+    _check_combinations(product, loaded, missing, report)
+    if type_changed and missing:
+        _check_missing_fit(product, catalogue, loaded, missing, report)
+    count = len(missing) + len(product.rows)
+    limit = settings.CATALOGUE_MAX_VARIANTS_PER_PRODUCT
+    if count > limit:
+        product.first.valid = False
+        report.add_error(
+            product.first.number,
+            "sku",
+            f"A product has at most {limit:,} variants: this one would have {count:,}.",
+        )
+
+
+def _resolve_type(product: SheetProduct, catalogue: Catalogue) -> bool:
+    """Set the product's type as it will be; return False if the sheet names none that exists
+    (reported)."""
+    current = product.current
+    if "product_type_id" not in product.values:
+        product.product_type_id = current["product_type_id"] if current else None
+        return True
+    slug = product.values["product_type_id"]
+    product_type = catalogue.types_by_slug.get(slug) if slug else None
+    if slug and product_type is None:
+        return False
+    product.product_type_id = product_type.pk if product_type else None
+    return True
+
+
+def _check_options(
+    row: VariantRow,
+    layout: VariantSheetLayout,
+    catalogue: Catalogue,
+    loaded: TypeAttributes,
+    report: ImportReport,
+) -> None:
+    """Resolve a row's option cells to its variant's option ids, one per axis of the type."""
+    raw = {}
+    for slug, at in layout.options.items():
+        text = row.cells[at].strip()
+        if text and slug in catalogue.attributes_by_slug:  # an unknown column is reported
+            raw[slug] = text
+    try:
+        row.option_ids = tuple(variant_options_resolve(loaded, raw))
+    except ValidationError as error:
+        row.valid = False
+        for key, messages in error.message_dict.items():
+            if key != OPTIONS_FIELD:
+                column = OPTION_PREFIX + key.removeprefix(f"{OPTIONS_FIELD}.")
+                for message in messages:
+                    report.add_error(row.number, column, message)
+                continue
+            for axis in loaded.axes:
+                if axis not in raw:
+                    report.add_error(
+                        row.number,
+                        f"{OPTION_PREFIX}{axis}",
+                        f"Give an option of the axis {axis} (the product's type has variants "
+                        "by it).",
+                    )
+
+
+def _check_combinations(
+    product: SheetProduct,
+    loaded: TypeAttributes,
+    missing: list[CurrentVariant],
+    report: ImportReport,
+) -> None:
+    """Refuse a combination of options twice in one product: among its rows, and between a
+    row and a variant the sheet leaves be."""
+    column = f"{OPTION_PREFIX}{next(iter(loaded.axes))}" if loaded.axes else "product_type"
     holders: dict[tuple[int, ...], str] = {
-        variant.option_ids: f"the variant {variant.sku}'s (not in the sheet)"
-        for variant in left_alone
+        variant.option_ids: f"the variant {variant.sku}'s (not in the sheet)" for variant in missing
     }
     for row in product.rows:
         if row.option_ids is not None:
@@ -596,36 +693,34 @@ def _check_product(
         holder = holders.get(combination)
         if holder is not None:
             row.valid = False
-            report.add_error(row.number, combination_column, _repeated(loaded, combination, holder))
+            report.add_error(row.number, column, _repeated(loaded, holder))
         else:
             holders[combination] = f"row {row.number}'s"
 
-    if type_changed and left_alone:
-        axes = sorted(attribute.pk for attribute in loaded.axes.values())
-        unfit = [
-            variant.sku
-            for variant in left_alone
-            if sorted(_attribute_of(catalogue, option_id) for option_id in variant.option_ids)
-            != axes
-        ]
-        if unfit:
-            first.valid = False
-            listed = ", ".join(unfit[:5]) + (" …" if len(unfit) > 5 else "")
-            report.add_error(
-                first.number,
-                "product_type",
-                f"The product's variants {listed} are not in the sheet and their options do not "
-                "fit this type: give a row for each.",
-            )
 
-    count = len(left_alone) + len(product.rows)
-    limit = settings.CATALOGUE_MAX_VARIANTS_PER_PRODUCT
-    if count > limit:
-        first.valid = False
+def _check_missing_fit(
+    product: SheetProduct,
+    catalogue: Catalogue,
+    loaded: TypeAttributes,
+    missing: list[CurrentVariant],
+    report: ImportReport,
+) -> None:
+    """Refuse a type change that the product's variants not in the sheet do not fit."""
+    axes = sorted(attribute.pk for attribute in loaded.axes.values())
+    unfit = [
+        variant.sku
+        for variant in missing
+        if sorted(_attribute_of(catalogue, option_id) or 0 for option_id in variant.option_ids)
+        != axes
+    ]
+    if unfit:
+        product.first.valid = False
+        listed = ", ".join(unfit[:5]) + (" …" if len(unfit) > 5 else "")
         report.add_error(
-            first.number,
-            "sku",
-            f"A product has at most {limit:,} variants: this one would have {count:,}.",
+            product.first.number,
+            "product_type",
+            f"The product's variants {listed} are not in the sheet and their options do not fit "
+            "this type: give a row for each.",
         )
 
 
@@ -634,7 +729,7 @@ def _attribute_of(catalogue: Catalogue, option_id: int) -> int | None:
     return option.attribute_id if option is not None else None
 
 
-def _repeated(loaded: TypeAttributes, combination: tuple[int, ...], holder: str) -> str:
+def _repeated(loaded: TypeAttributes, holder: str) -> str:
     if not loaded.axes:
         return (
             "A product whose type has no variant axes has one variant: this row would add a "
@@ -678,7 +773,7 @@ def _check_attributes(
     }
 
 
-# --- Deciding ---------------------------------------------------------------------------------------
+# --- Deciding -----------------------------------------------------------------------------------
 
 
 def _decide(
@@ -696,13 +791,17 @@ def _decide(
         if product_valid:
             _decide_product(product, catalogue, current_values)
             _decide_variants(product, layout, catalogue)
+            report.variants_removed += len(product.removed)
         for row in product.rows:
             if not row.valid or not product_valid:
                 report.invalid += 1
                 continue
             changes = dict(_changes(row.before, row.after, new=row.variant is None))
             if row is product.first:
-                changes = dict(_changes(product.before, product.after, new=product.current is None)) | changes
+                changes = (
+                    dict(_changes(product.before, product.after, new=product.current is None))
+                    | changes
+                )
             if row.variant is None:
                 report.new += 1
                 if sampled_new < SAMPLE_SIZE:
@@ -786,7 +885,9 @@ def _decide_product(
 
     labels = {"category_id": "category", "product_type_id": "product_type"}
     if current is None:
-        product.after = {labels.get(key, key): _label(key, value, catalogue) for key, value in values.items()}
+        product.after = {
+            labels.get(key, key): _label(key, value, catalogue) for key, value in values.items()
+        }
         product.after |= {key: after for key, (_, after) in attribute_changes.items()}
         product.writes = True
         return

@@ -2,13 +2,13 @@
 
 The same statements whatever the number of rows: the products to write and the variants to
 write are COPYed into two temporary tables; then one DELETE of the attribute values the sheet
-replaces, one INSERT of the lexicon's new words, one UPDATE and one INSERT of products, one
-UPDATE and one INSERT of variants (each auditing the variants it writes, in the same
-statement), one INSERT of the new attribute values, and one INSERT of the products' audit
-entries. The summary trigger keeps each product's price,
-stock and SKU from its variants in the statements that change them; a new product's first
-variant is the one the database makes with it (its SKU, price and stock), then updated with
-the rest of its row like any variant.
+replaces, one INSERT of the lexicon's new words, one UPDATE and one INSERT of products, (asked
+to, one DELETE of the variants the sheet does not name,) one UPDATE and one INSERT of variants
+(each auditing the variants it writes, in the same statement), one INSERT of the new attribute
+values, and one INSERT of the products' audit entries. The summary trigger keeps each
+product's price, stock and SKU from its variants in the statements that change them; a new
+product's first variant is the one the database makes with it (its SKU, price and stock),
+then updated with the rest of its row like any variant.
 """
 
 import uuid
@@ -137,6 +137,23 @@ FROM unnest(
 JOIN products_product AS product ON product.slug = new.slug
 ORDER BY product.id
 """
+# The variants of the sheet's products that it does not name, with remove_missing_variants.
+_DELETE_VARIANTS = """
+WITH written AS (
+    DELETE FROM products_variant AS variant WHERE variant.id = ANY(%(removed)s::bigint[])
+    RETURNING variant.id, variant.sku, variant.product_id, variant.price, variant.stock,
+        variant.is_active, variant.position
+),
+entries AS (
+    SELECT written.id::text AS object_id, written.sku || ' (' || product.slug || ')'
+        AS object_repr,
+        jsonb_build_object('price', written.price::text, 'stock', written.stock,
+            'is_active', written.is_active, 'position', written.position) AS before,
+        '{{}}'::jsonb AS after
+    FROM written JOIN products_product AS product ON product.id = written.product_id
+)
+{audit}
+"""
 _PRODUCT_ENTRIES = """
 WITH entries AS (
     SELECT product.id::text AS object_id, product.name || ' (' || product.slug || ')'
@@ -155,7 +172,8 @@ def write_variant_sheet(
     create or change, auditing each under ``batch``; return True if anything was written."""
     products = [product for product in checked.products if product.writes]
     rows = [row for product in checked.products for row in product.rows if row.writes]
-    if not products and not rows:
+    removed = [variant.id for product in checked.products for variant in product.removed]
+    if not products and not rows and not removed:
         return False
     now = timezone.now()
     encoder = DjangoJSONEncoder()
@@ -193,16 +211,20 @@ def write_variant_sheet(
             cursor.execute(_UPDATE_PRODUCTS, parameters)
             cursor.execute(_INSERT_PRODUCTS, parameters)
             cursor.execute("SELECT set_config(%s, 'off', true)", [DEFER_LEXICON_SETTING])
+        variant_audit = audit_parameters(
+            user=created_by, action=AUDIT_ACTION, model=Variant, batch=batch
+        )
+        if removed:
+            # Before the new rows: they may take the combinations of the variants removed.
+            cursor.execute(
+                _DELETE_VARIANTS.format(audit=audit_insert_sql(source="entries")),
+                {"removed": removed} | variant_audit,
+            )
         if rows:
             audited = _VARIANT_ENTRIES.format(audit=audit_insert_sql(source="entries"))
-            variant_audit = audit_parameters(
-                user=created_by, action=AUDIT_ACTION, model=Variant, batch=batch
-            )
             cursor.execute(_UPDATE_VARIANTS + audited, parameters | variant_audit)
             cursor.execute(_INSERT_VARIANTS + audited, parameters | variant_audit)
-        values = [
-            (product.slug, value) for product in products for value in product.new_values
-        ]
+        values = [(product.slug, value) for product in products for value in product.new_values]
         if values:
             cursor.execute(
                 _INSERT_VALUES,
@@ -258,6 +280,7 @@ def _variant_values(row: VariantRow, encoder: DjangoJSONEncoder) -> tuple[Any, .
     else:
         stock = row.stock or 0
         is_active = True if row.is_active is None else row.is_active
+        assert row.position is not None, "a new variant's position is decided by the check"
         position = row.position
         option_ids = row.option_ids or ()
     # A new product's first row: its variant is made with the product, then written as this.

@@ -212,9 +212,7 @@ def _differs(columns: list[Column], source: str) -> str:
     return f"({products}) IS DISTINCT FROM ({incoming})"
 
 
-def lexicon_insert(
-    columns: tuple[Column, ...], table: str = "products_import_rows"
-) -> str:
+def lexicon_insert(columns: tuple[Column, ...], table: str = "products_import_rows") -> str:
     """Return the INSERT of the lexicon's words of the rows of ``table`` whose text is new
     (``table`` has the product's id or NULL, and its searchable columns)."""
     searchable = [column for column in PRODUCT_COLUMNS if column.searchable]

@@ -80,17 +80,14 @@ def sheet(rows: Sequence[Sequence[object]], header: Sequence[str] = HEADER) -> b
 
 
 def run(data: bytes, *, commit: bool = False, file_format: str = "csv", **kwargs) -> ImportReport:  # type: ignore[no-untyped-def]
-    return product_import(
-        file=io.BytesIO(data), file_format=file_format, commit=commit, **kwargs
-    )
+    return product_import(file=io.BytesIO(data), file_format=file_format, commit=commit, **kwargs)
 
 
 def tshirt_rows() -> list[list[object]]:
     first = ["tee", "TEE-S-RED", "Tee", "Soft", "tops", "true", "tshirt", "10.00", "5", "true", ""]
     return [
         [*first, "s", "red", "cotton", "180.5", "true", "2024-03-01", "slim", "wash-30|iron"],
-        ["tee", "TEE-M-RED", "", "", "", "", "", "12.00", "0", "true", "", "m", "red"]
-        + [""] * 6,
+        ["tee", "TEE-M-RED", "", "", "", "", "", "12.00", "0", "true", "", "m", "red"] + [""] * 6,
         ["tee", "TEE-M-BLUE", "Tee", "Soft", "tops", "true", "tshirt", "12.50", "3", "false", ""]
         + ["m", "blue", "cotton", "180.5", "true", "2024-03-01", "slim", "wash-30|iron"],
     ]
@@ -196,9 +193,7 @@ def test_an_import_audits_each_product_and_variant_it_writes(
     assert entries.get(content_type__model="product").after == {"attribute:organic": "false"}
 
 
-def test_an_export_imports_back_unchanged(
-    category: Category, tshirt: ProductType
-) -> None:
+def test_an_export_imports_back_unchanged(category: Category, tshirt: ProductType) -> None:
     run(sheet(tshirt_rows()), commit=True)
     ProductFactory(sku="PLAIN-1", slug="plain", category=category, price=Decimal("3.50"))
     entries = AuditEntry.objects.count()
@@ -284,7 +279,9 @@ def test_a_sku_of_another_products_variant_is_refused(
 
 def test_an_untyped_product_has_one_variant(category: Category) -> None:
     header = ["product", "sku", "name", "category", "price"]
-    report = run(sheet([["mug", "MUG-1", "Mug", "tops", "4"], ["mug", "MUG-2", "", "", "5"]], header))
+    report = run(
+        sheet([["mug", "MUG-1", "Mug", "tops", "4"], ["mug", "MUG-2", "", "", "5"]], header)
+    )
     assert errors(report) == [(3, "product_type")]
 
 

@@ -29,6 +29,14 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Check every row and report; write nothing."
         )
         parser.add_argument(
+            "--remove-missing-variants",
+            action="store_true",
+            help=(
+                "Delete the variants of the sheet's products that it does not name (a variant "
+                "sheet's; without this option they are left as they are)."
+            ),
+        )
+        parser.add_argument(
             "--generate-sample",
             type=int,
             metavar="PRODUCTS",
@@ -44,6 +52,7 @@ class Command(BaseCommand):
         *args: Any,
         file: Path,
         dry_run: bool,
+        remove_missing_variants: bool,
         generate_sample: int | None,
         **options: Any,
     ) -> None:
@@ -58,7 +67,12 @@ class Command(BaseCommand):
             with file.open("rb") as sheet:
                 file_format = detect_format(file.name, sheet.read(8192))
                 sheet.seek(0)
-                report = product_import(file=sheet, file_format=file_format, commit=not dry_run)
+                report = product_import(
+                    file=sheet,
+                    file_format=file_format,
+                    commit=not dry_run,
+                    remove_missing_variants=remove_missing_variants,
+                )
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}") from error
         except ImportFileError as error:
@@ -80,6 +94,8 @@ class Command(BaseCommand):
             f"{verb} {report.row_count:,} rows: {report.new:,} new, {report.changed:,} changed, "
             f"{report.unchanged:,} unchanged, {report.invalid:,} invalid."
         )
+        if report.variants_removed:
+            summary += f" Variants not in the sheet, removed: {report.variants_removed:,}."
         if report.committed:
             self.stdout.write(self.style.SUCCESS(summary))
         else:
