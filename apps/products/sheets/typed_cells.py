@@ -71,8 +71,8 @@ def attribute_text(
 def option_texts(
     option_ids: Iterable[int], options: dict[int, AttributeOption], axes: dict[int, str]
 ) -> dict[str, str]:
-    """Return a variant's options as ``{axis slug: option slug}`` (``axes``: axis attribute id
-    to slug; an option of no axis of ``axes`` is left out)."""
+    """Return a variant's options as ``{axis slug: option slug}`` (``axes``: attribute id to
+    slug; an option of an attribute not in ``axes`` is left out)."""
     texts = {}
     for option_id in option_ids:
         option = options.get(option_id)

@@ -910,8 +910,8 @@ def _label(key: str, value: Any, catalogue: Catalogue) -> Any:
 def _decide_variants(
     product: SheetProduct, layout: VariantSheetLayout, catalogue: Catalogue
 ) -> None:
-    loaded = catalogue.of_type(product.product_type_id)
-    axes = {attribute.pk: slug for slug, attribute in loaded.axes.items()}
+    # Options shown by their attribute's slug, whichever type's (a type change changes axes).
+    slugs = {attribute.pk: attribute.slug for attribute in catalogue.attributes.values()}
     positions = [variant.position for variant in product.variants]
     positions += [row.position for row in product.rows if row.position is not None]
     next_position = max(positions, default=-1) + 1
@@ -928,7 +928,7 @@ def _decide_variants(
             after["position"] = row.position = next_position
             next_position += 1
         if row.option_ids is not None:
-            after["options"] = option_texts(row.option_ids, catalogue.options, axes)
+            after["options"] = option_texts(row.option_ids, catalogue.options, slugs)
         if variant is None:
             row.after = after
             row.writes = True
@@ -938,12 +938,14 @@ def _decide_variants(
             "stock": variant.stock,
             "is_active": variant.is_active,
             "position": variant.position,
-            "options": option_texts(variant.option_ids, catalogue.options, axes),
+            "options": option_texts(variant.option_ids, catalogue.options, slugs),
         }
         for key, value in after.items():
-            if key == "options" and row.option_ids == variant.option_ids:
-                continue
-            if value != before[key]:
+            if key == "options":  # compared by id: the texts are those of the loaded types
+                changed = row.option_ids != variant.option_ids
+            else:
+                changed = value != before[key]
+            if changed:
                 row.before[key] = before[key]
                 row.after[key] = value
         row.writes = bool(row.after)

@@ -23,6 +23,7 @@ from apps.users.models import User
 
 from ..models import Product, Variant
 from ..search import DEFER_LEXICON_SETTING
+from ..services import check_variant_options
 from .columns import COLUMNS_BY_HEADER
 from .variant_checking import CheckedVariantSheet, SheetProduct, VariantRow
 from .writing import AUDIT_ACTION, lexicon_insert
@@ -244,6 +245,9 @@ def write_variant_sheet(
                 audit_parameters(user=created_by, action=AUDIT_ACTION, model=Product, batch=batch),
             )
         cursor.execute("DROP TABLE pg_temp.products_import_products")
+        # The variants' options now, not first at commit: a miss of the checks is then this
+        # import's error, in its transaction.
+        check_variant_options()
         cursor.execute("DROP TABLE pg_temp.products_import_variants")
     return True
 

@@ -6,8 +6,10 @@ import io
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -79,7 +81,9 @@ def sheet(rows: Sequence[Sequence[object]], header: Sequence[str] = HEADER) -> b
     return buffer.getvalue().encode()
 
 
-def run(data: bytes, *, commit: bool = False, file_format: str = "csv", **kwargs) -> ImportReport:  # type: ignore[no-untyped-def]
+def run(
+    data: bytes, *, commit: bool = False, file_format: str = "csv", **kwargs: Any
+) -> ImportReport:
     return product_import(file=io.BytesIO(data), file_format=file_format, commit=commit, **kwargs)
 
 
@@ -88,8 +92,27 @@ def tshirt_rows() -> list[list[object]]:
     return [
         [*first, "s", "red", "cotton", "180.5", "true", "2024-03-01", "slim", "wash-30|iron"],
         ["tee", "TEE-M-RED", "", "", "", "", "", "12.00", "0", "true", "", "m", "red"] + [""] * 6,
-        ["tee", "TEE-M-BLUE", "Tee", "Soft", "tops", "true", "tshirt", "12.50", "3", "false", ""]
-        + ["m", "blue", "cotton", "180.5", "true", "2024-03-01", "slim", "wash-30|iron"],
+        [
+            "tee",
+            "TEE-M-BLUE",
+            "Tee",
+            "Soft",
+            "tops",
+            "true",
+            "tshirt",
+            "12.50",
+            "3",
+            "false",
+            "",
+            "m",
+            "blue",
+            "cotton",
+            "180.5",
+            "true",
+            "2024-03-01",
+            "slim",
+            "wash-30|iron",
+        ],
     ]
 
 
@@ -244,8 +267,9 @@ def test_variants_the_sheet_leaves_out_are_left_alone_and_new_rows_add_variants(
         (0, (6, "no-such-type"), "product_type", "No product type"),
     ],
 )
-def test_each_bad_cell_is_named_by_row_and_column(  # type: ignore[no-untyped-def]
-    category: Category, tshirt: ProductType, row, cell, column, message
+@pytest.mark.usefixtures("category", "tshirt")
+def test_each_bad_cell_is_named_by_row_and_column(
+    row: int, cell: tuple[int, str], column: str, message: str
 ) -> None:
     rows = tshirt_rows()
     at, text = cell
@@ -296,22 +320,165 @@ def test_a_legacy_sheet_still_imports_one_variant_products(category: Category) -
 def test_an_import_takes_the_same_queries_for_2_or_20_products(
     category: Category, tshirt: ProductType
 ) -> None:
-    def products(count: int) -> bytes:
-        rows = []
-        for number in range(count):
-            for size in ("s", "m"):
-                rows.append(
-                    [f"tee-{number}", f"T-{number}-{size}", "Tee", "", "tops", "true", "tshirt"]
-                    + ["9", "1", "true", "", size, "red", "cotton", "1", "true", "", "slim", ""]
-                )
-        return sheet(rows)
+    def products(count: int, price: str) -> bytes:
+        return sheet(
+            [
+                [
+                    f"tee{count}-{number}",
+                    f"T{count}-{number}-{size}",
+                    "Tee",
+                    "",
+                    "tops",
+                    "true",
+                    "tshirt",
+                    price,
+                    "1",
+                    "true",
+                    "",
+                    size,
+                    "red",
+                    "cotton",
+                    "1",
+                    "true",
+                    "",
+                    "slim",
+                    "",
+                ]
+                for number in range(count)
+                for size in ("s", "m")
+            ]
+        )
 
     counts = []
     for count in (2, 20):
-        for commit in (False, True):
+        # Checked, created, then changed (every price), each counted.
+        for data, commit in [
+            (products(count, "9"), False),
+            (products(count, "9"), True),
+            (products(count, "8"), True),
+        ]:
             with CaptureQueriesContext(connection) as queries:
-                report = run(products(count) if count == 2 else products(count), commit=commit)
+                report = run(data, commit=commit)
             assert report.errors == []
             counts.append(len(queries))
-        Product.objects.filter(slug__startswith="tee-").delete()
-    assert counts[0] == counts[2] and counts[1] == counts[3], counts
+        assert report.changed == 2 * count
+    assert counts[:3] == counts[3:], counts
+
+
+def test_an_existing_product_changes_by_slug_and_its_variants_by_sku(
+    category: Category, tshirt: ProductType
+) -> None:
+    run(sheet(tshirt_rows()), commit=True)
+    rows = tshirt_rows()
+    rows[0][2] = rows[2][2] = "Better tee"  # the product's name, on both rows that give it
+    rows[2][10] = "7"  # TEE-M-BLUE's position
+    rows[0][13] = rows[2][13] = ""  # no material any more
+    rows[0][17] = rows[2][17] = "loose"
+
+    preview = run(sheet(rows))
+    assert preview.errors == []
+    assert (preview.new, preview.changed, preview.unchanged) == (0, 2, 1)
+    changes = {sample.sku: sample.changes for sample in preview.samples}
+    assert changes["TEE-S-RED"] == {
+        "name": ("Tee", "Better tee"),
+        "attribute:material": ("cotton", ""),
+        "attribute:fit": ("slim", "loose"),
+    }
+    assert changes["TEE-M-BLUE"] == {"position": ("2", "7")}
+
+    run(sheet(rows), commit=True)
+    product = Product.objects.get(slug="tee")
+    assert product.name == "Better tee"
+    assert product.variants.get(sku="TEE-M-BLUE").position == 7
+    values = ProductAttributeValue.objects.filter(product=product)
+    assert not values.filter(attribute__slug="material").exists()
+    assert values.get(attribute__slug="fit").option.slug == "loose"  # type: ignore[union-attr]
+    assert values.filter(attribute__slug="care").count() == 2  # untouched
+
+
+def test_variants_left_out_are_removed_only_when_asked(
+    category: Category, tshirt: ProductType
+) -> None:
+    run(sheet(tshirt_rows()), commit=True)
+    first_only = sheet(tshirt_rows()[:1])
+
+    kept = run(first_only, commit=True, remove_missing_variants=False)
+    assert kept.variants_removed == 0
+    assert Variant.objects.filter(product__slug="tee").count() == 3
+
+    removed = run(first_only, commit=True, remove_missing_variants=True)
+    assert removed.variants_removed == 2
+    assert list(Variant.objects.filter(product__slug="tee").values_list("sku", flat=True)) == [
+        "TEE-S-RED"
+    ]
+    product = Product.objects.get(slug="tee")
+    assert (product.variant_count, product.price_max) == (1, Decimal("10.00"))
+    entries = AuditEntry.objects.filter(batch=removed.audit_batch)
+    assert sorted((entry.object_repr, entry.after) for entry in entries) == [
+        ("TEE-M-BLUE (tee)", {}),
+        ("TEE-M-RED (tee)", {}),
+    ]
+
+
+def test_a_new_combination_may_not_repeat_a_variant_left_out(
+    category: Category, tshirt: ProductType
+) -> None:
+    run(sheet(tshirt_rows()), commit=True)
+    rows = tshirt_rows()
+    twin = ["tee", "TEE-TWIN", *[""] * 5, "1", "1", "true", "", "m", "blue", *[""] * 6]
+    report = run(sheet([rows[0], twin]))
+    assert errors(report) == [(3, "option:size")]
+    assert "TEE-M-BLUE" in report.errors[0].message
+
+
+def test_a_type_change_needs_every_variant_that_does_not_fit_it(
+    category: Category, tshirt: ProductType
+) -> None:
+    run(sheet(tshirt_rows()), commit=True)
+    size = Attribute.objects.get(slug="size")
+    product_type_of("sized", axes=(size,))
+    header = ["product", "sku", "name", "category", "product_type", "price", "option:size"]
+    report = run(sheet([["tee", "TEE-S-RED", "Tee", "tops", "sized", "10.00", "s"]], header))
+    assert errors(report) == [(2, "product_type")]
+    assert "TEE-M-RED, TEE-M-BLUE" in report.errors[0].message
+
+    rows = [
+        ["tee", "TEE-S-RED", "Tee", "tops", "sized", "10.00", "s"],
+        ["tee", "TEE-M-RED", "", "", "", "12.00", "m"],
+        ["tee", "TEE-M-BLUE", "", "", "", "12.50", "l"],
+    ]
+    report = run(sheet(rows, header), commit=True)
+    assert report.errors == []
+    product = Product.objects.get(slug="tee")
+    assert product.product_type.slug == "sized"  # type: ignore[union-attr]
+    # The values of the old type's attributes went with it.
+    assert not ProductAttributeValue.objects.filter(product=product).exists()
+    assert product.variants.get(sku="TEE-M-BLUE").option_ids == [option_id(size, "l")]
+
+
+def test_an_untyped_product_takes_no_option_or_attribute(category: Category) -> None:
+    Attribute.objects.create(name="Material", slug="material", kind="text")
+    choice_attribute("size", ["s"])
+    header = ["product", "sku", "name", "category", "price", "option:size", "attribute:material"]
+    report = run(sheet([["mug", "MUG-1", "Mug", "tops", "4", "s", "clay"]], header))
+    assert errors(report) == [(2, "option:size"), (2, "attribute:material")]
+
+
+def test_a_product_has_at_most_the_variants_the_setting_allows(
+    category: Category, tshirt: ProductType, settings: Any
+) -> None:
+    settings.CATALOGUE_MAX_VARIANTS_PER_PRODUCT = 2
+    report = run(sheet(tshirt_rows()))
+    assert (2, "sku") in errors(report)
+    assert "at most 2 variants" in " ".join(error.message for error in report.errors)
+
+
+def test_the_command_generates_a_sample_sheet_that_imports(tmp_path: Any) -> None:
+    path = tmp_path / "sample.csv"
+    call_command("import_products", str(path), generate_sample=3, stdout=io.StringIO())
+    output = io.StringIO()
+    call_command("import_products", str(path), stdout=output)
+    assert "12 rows: 12 new" in output.getvalue()
+    product = Product.objects.get(slug="sample-000001")
+    assert product.variant_count == 4
+    assert ProductAttributeValue.objects.filter(product=product).count() == 5  # care: 2 options
