@@ -13,11 +13,20 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from apps.attributes.models import Attribute
 from apps.core.models import AuditEntry
 from apps.products.admin import ProductAdmin
-from apps.products.models import Category, Product
+from apps.products.models import Category, Product, ProductAttributeValue
 from apps.products.sheets import HEADERS, VARIANT_HEADERS
-from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.products.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    VariantFactory,
+    choice_attribute,
+    option_id,
+    product_type_of,
+    product_with_options,
+)
 from apps.users.models import User
 
 pytestmark = [
@@ -480,3 +489,70 @@ def test_an_upload_deletes_the_uploads_abandoned_for_a_day(
     assert "abandoned.csv" not in stored_uploads()
     assert "recent.csv" in stored_uploads()
     assert len(stored_uploads()) == 2
+
+
+def variant_upload(rows: list[list[str]], header: list[str]) -> io.BytesIO:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    upload = io.BytesIO(buffer.getvalue().encode())
+    upload.name = "variants.csv"
+    return upload
+
+
+def test_a_variant_sheet_is_previewed_per_cell_then_confirmed(
+    staff_client: Client, category: Category
+) -> None:
+    size = choice_attribute("size", ["s", "m"])
+    product_type_of("lampshade", axes=(size,))
+    header = ["product", "sku", "name", "category", "product_type", "price", "option:size"]
+    bad = variant_upload(
+        [
+            ["shade", "SHADE-S", "Shade", "lamps", "lampshade", "10", "s"],
+            ["shade", "SHADE-XL", "", "", "", "12", "xl"],
+        ],
+        header,
+    )
+    preview = upload(staff_client, bad)
+    errors = [(e.row, e.column) for e in preview.context["report"].errors]
+    assert errors == [(3, "option:size")]
+    assert "Confirm import" not in preview.content.decode()
+
+    good = variant_upload(
+        [
+            ["shade", "SHADE-S", "Shade", "lamps", "lampshade", "10", "s"],
+            ["shade", "SHADE-M", "", "", "", "12", "m"],
+        ],
+        header,
+    )
+    preview = upload(staff_client, good)
+    assert (preview.context["report"].new, preview.context["report"].invalid) == (2, 0)
+    response = staff_client.post(confirm_url(preview), follow=True)
+
+    assert "2 new, 0 changed, 0 unchanged" in response.content.decode()
+    product = Product.objects.get(slug="shade")
+    assert (product.variant_count, product.price, product.price_max) == (
+        2,
+        Decimal("10.00"),
+        Decimal("12.00"),
+    )
+
+
+def test_an_export_of_typed_products_reimports_unchanged(admin_client: Client) -> None:
+    category = CategoryFactory(slug="shades")
+    size = choice_attribute("size", ["s", "m"])
+    colour = Attribute.objects.create(name="Colour", slug="colour", kind="text")
+    lampshade = product_type_of("lampshade", axes=(size,), attributes=(colour,))
+    product = product_with_options(lampshade, [option_id(size, "s")], category=category)
+    VariantFactory(product=product, sku="SHADE-M", option_ids=[option_id(size, "m")])
+    ProductAttributeValue.objects.create(product=product, attribute=colour, value_text="Ivory ")
+
+    rows = exported_rows(admin_client, "csv")
+    assert rows[0] == [*VARIANT_HEADERS, "option:size", "attribute:colour"]
+    assert [row[-2:] for row in rows[1:]] == [["s", "Ivory "], ["m", "Ivory "]]
+    file = io.BytesIO("\n".join(",".join(f'"{cell}"' for cell in row) for row in rows).encode())
+    file.name = "export.csv"
+    preview = upload(admin_client, file)
+    report = preview.context["report"]
+    assert (report.new, report.changed, report.unchanged) == (0, 0, 2), report.errors
