@@ -5,6 +5,7 @@ import io
 import os
 import time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
@@ -491,6 +492,12 @@ def test_an_upload_deletes_the_uploads_abandoned_for_a_day(
     assert len(stored_uploads()) == 2
 
 
+# Upload and preview, confirm and the changelist it redirects to, of a variant sheet: the same
+# for 2 rows or 100,000 (the sheet's own queries: test_variant_sheets).
+PREVIEW_QUERIES = 20
+CONFIRM_QUERIES = 44
+
+
 def variant_upload(rows: list[list[str]], header: list[str]) -> io.BytesIO:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -502,7 +509,9 @@ def variant_upload(rows: list[list[str]], header: list[str]) -> io.BytesIO:
 
 
 def test_a_variant_sheet_is_previewed_per_cell_then_confirmed(
-    staff_client: Client, category: Category
+    staff_client: Client,
+    category: Category,
+    django_assert_max_num_queries: Any,
 ) -> None:
     size = choice_attribute("size", ["s", "m"])
     product_type_of("lampshade", axes=(size,))
@@ -526,9 +535,11 @@ def test_a_variant_sheet_is_previewed_per_cell_then_confirmed(
         ],
         header,
     )
-    preview = upload(staff_client, good)
+    with django_assert_max_num_queries(PREVIEW_QUERIES):
+        preview = upload(staff_client, good)
     assert (preview.context["report"].new, preview.context["report"].invalid) == (2, 0)
-    response = staff_client.post(confirm_url(preview), follow=True)
+    with django_assert_max_num_queries(CONFIRM_QUERIES):
+        response = staff_client.post(confirm_url(preview), follow=True)
 
     assert "2 new, 0 changed, 0 unchanged" in response.content.decode()
     product = Product.objects.get(slug="shade")
