@@ -35,7 +35,7 @@ from ..attribute_values import (
 )
 from ..models import Category
 from .cells import CategoryReference, shorten
-from .errors import CellError
+from .errors import CellError, ImportFileError
 from .reading import Rows, cyclic_gc_paused
 from .report import SAMPLE_SIZE, ImportReport, RowChange
 from .typed_cells import StoredValue, attribute_raw, attribute_text, option_texts
@@ -208,8 +208,6 @@ def check_variant_sheet(
     with cyclic_gc_paused():
         products, rows = _parse_rows(data_rows, layout, report)
     if not rows:
-        from .errors import ImportFileError  # noqa: PLC0415  (kept beside its one use)
-
         raise ImportFileError("The file has a header row but no products.")
     report.row_count = len(rows)
 
@@ -225,7 +223,7 @@ def check_variant_sheet(
             _check_product(
                 product, layout, catalogue, report, remove_missing=remove_missing_variants
             )
-        _decide(products, layout, catalogue, current_values, report)
+        _decide(products, catalogue, current_values, report)
     report.invalid += sum(1 for row in rows if not row.product.slug)
     report.errors.sort(key=lambda error: (error.row, _column_order(layout, error.column)))
     return CheckedVariantSheet(report, layout, products, catalogue)
@@ -778,7 +776,6 @@ def _check_attributes(
 
 def _decide(
     products: list[SheetProduct],
-    layout: VariantSheetLayout,
     catalogue: Catalogue,
     current_values: dict[int, dict[int, list[StoredValue]]],
     report: ImportReport,
@@ -790,7 +787,7 @@ def _decide(
         product_valid = product.slug and all(row.valid for row in product.rows)
         if product_valid:
             _decide_product(product, catalogue, current_values)
-            _decide_variants(product, layout, catalogue)
+            _decide_variants(product, catalogue)
             report.variants_removed += len(product.removed)
         for row in product.rows:
             if not row.valid or not product_valid:
@@ -907,9 +904,8 @@ def _label(key: str, value: Any, catalogue: Catalogue) -> Any:
     return value
 
 
-def _decide_variants(
-    product: SheetProduct, layout: VariantSheetLayout, catalogue: Catalogue
-) -> None:
+def _decide_variants(product: SheetProduct, catalogue: Catalogue) -> None:
+    """Decide each row's variant's values, before and after, and whether it is written."""
     # Options shown by their attribute's slug, whichever type's (a type change changes axes).
     slugs = {attribute.pk: attribute.slug for attribute in catalogue.attributes.values()}
     positions = [variant.position for variant in product.variants]
