@@ -456,6 +456,20 @@ def test_xlsx_export_past_its_limit_asks_for_csv(admin_client: Client, monkeypat
     assert "export CSV" in response.content.decode()
 
 
+def test_the_xlsx_limit_counts_rows_of_variants(admin_client: Client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(ProductAdmin, "export_xlsx_max_rows", 2)
+    size = choice_attribute("size", ["s", "m"])
+    product = product_with_options(product_type_of("shade", axes=(size,)), [option_id(size, "s")])
+    url = reverse("admin:products_product_export", args=["xlsx"])
+    assert len(exported_rows(admin_client, "xlsx")) == 2  # the header and one variant
+
+    VariantFactory(product=product, sku="SHADE-M", option_ids=[option_id(size, "m")])
+    ProductFactory()  # a third variant: one product too many
+
+    response = admin_client.get(url, follow=True)
+    assert "more than 2 variants" in response.content.decode()
+
+
 def test_changelist_shows_import_and_export_with_its_query(admin_client: Client) -> None:
     response = admin_client.get(reverse(CHANGELIST), {"is_active__exact": "1"})
 
