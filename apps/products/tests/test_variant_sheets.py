@@ -482,3 +482,28 @@ def test_the_command_generates_a_sample_sheet_that_imports(tmp_path: Any) -> Non
     product = Product.objects.get(slug="sample-000001")
     assert product.variant_count == 4
     assert ProductAttributeValue.objects.filter(product=product).count() == 5  # care: 2 options
+
+
+def test_a_row_without_its_product_is_invalid_and_counted(category: Category) -> None:
+    header = ["product", "sku", "name", "category", "price"]
+    rows = [["", "MUG-1", "Mug", "tops", "4"], ["mug", "MUG-2", "Mug", "tops", "5"]]
+    report = run(sheet(rows, header))
+    assert errors(report) == [(2, "product")]
+    assert (report.row_count, report.invalid, report.new) == (2, 1, 1)
+
+
+def test_a_new_variant_gets_the_defaults_of_the_columns_left_out(
+    category: Category, tshirt: ProductType
+) -> None:
+    run(sheet(tshirt_rows()), commit=True)
+    header = ["product", "sku", "name", "category", "price", "option:size", "option:colour"]
+    report = run(
+        sheet([["tee", "TEE-L-BLUE", "Tee", "tops", "15", "l", "blue"]], header), commit=True
+    )
+    assert report.errors == [] and report.new == 1
+    variant = Variant.objects.get(sku="TEE-L-BLUE")
+    assert (variant.stock, variant.is_active, variant.position) == (0, True, 3)
+    # The product's other columns, and its attribute values, are as they were.
+    product = Product.objects.get(slug="tee")
+    assert (product.description, product.product_type_id) == ("Soft", tshirt.pk)
+    assert ProductAttributeValue.objects.filter(product=product).count() == 7
