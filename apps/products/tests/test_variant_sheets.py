@@ -3,6 +3,7 @@ columns, checked per cell, written set-based and audited; the export it reads ba
 
 import csv
 import io
+import threading
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -16,7 +17,13 @@ from django.test.utils import CaptureQueriesContext
 from apps.attributes.models import Attribute, AttributeKind, ProductType
 from apps.core.models import AuditEntry
 from apps.products.models import Category, Product, ProductAttributeValue, Variant
-from apps.products.sheets import ImportReport, export_csv, export_xlsx, product_import
+from apps.products.sheets import (
+    ImportFileError,
+    ImportReport,
+    export_csv,
+    export_xlsx,
+    product_import,
+)
 from apps.products.tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -507,3 +514,37 @@ def test_a_new_variant_gets_the_defaults_of_the_columns_left_out(
     product = Product.objects.get(slug="tee")
     assert (product.description, product.product_type_id) == ("Soft", tshirt.pk)
     assert ProductAttributeValue.objects.filter(product=product).count() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_new_product_at_once_create_it_once(
+    category: Category, tshirt: ProductType
+) -> None:
+    data = sheet(tshirt_rows())
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def commit() -> None:
+        try:
+            start.wait(timeout=10)
+            outcomes.append(run(data, commit=True))
+        except ImportFileError as error:  # the slug taken by the other, once it committed
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    importers = [threading.Thread(target=commit) for _ in range(2)]
+    for importer in importers:
+        importer.start()
+    for importer in importers:
+        importer.join(timeout=60)
+
+    assert len(outcomes) == 2
+    created = [o for o in outcomes if isinstance(o, ImportReport) and o.new == 3]
+    assert len(created) == 1, outcomes
+    (other,) = [o for o in outcomes if o is not created[0]]
+    assert isinstance(other, ImportFileError) or (
+        isinstance(other, ImportReport) and other.committed and other.unchanged == 3
+    ), other
+    assert Variant.objects.filter(product__slug="tee").count() == 3
+    assert AuditEntry.objects.filter(batch=created[0].audit_batch).count() == 4
