@@ -853,6 +853,8 @@ def _decide_product(
     catalogue: Catalogue,
     current_values: dict[int, dict[int, list[StoredValue]]],
 ) -> None:
+    """Decide the product's fields and attribute values, before and after (the attribute values
+    compared as the sheet's text), and whether the product is written."""
     current = product.current
     values = dict(product.values)
     if "product_type_id" in values:
