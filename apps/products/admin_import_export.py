@@ -32,7 +32,7 @@ from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 
 from .limits import EXPORT_XLSX_MAX_ROWS, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS
-from .models import Product
+from .models import Product, Variant
 from .pending_uploads import PendingUpload, PendingUploads, open_upload
 from .sheets import (
     FORMATS,
@@ -294,12 +294,14 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
                 content_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": disposition},
             )
-        # An XLSX file is a zip, written whole before it is sent: bounded, and spooled to disk.
-        if products[: self.export_xlsx_max_rows + 1].count() > self.export_xlsx_max_rows:
+        # An XLSX file is a zip, written whole before it is sent: bounded (a row per variant),
+        # and spooled to disk.
+        variants = Variant.objects.filter(product__in=products.order_by().values("pk"))
+        if variants[: self.export_xlsx_max_rows + 1].count() > self.export_xlsx_max_rows:
             messages.error(
                 request,
-                f"More than {self.export_xlsx_max_rows:,} products match: export CSV, or narrow "
-                "the search and filters.",
+                f"The products that match have more than {self.export_xlsx_max_rows:,} variants "
+                "(a row each): export CSV, or narrow the search and filters.",
             )
             return HttpResponseRedirect(
                 reverse(f"admin:{self._info}_changelist") + changelist.get_query_string()

@@ -87,6 +87,16 @@ class Slug(Cell):
         return text
 
 
+class RequiredSlug(Slug):
+    """A slug that must be given."""
+
+    def parse(self, text: str) -> str:
+        slug = super().parse(text)
+        if not slug:
+            raise CellError("The product's slug is required (the same on each of its rows).")
+        return slug
+
+
 class Amount(Cell):
     """A required decimal from 0 up to ``maximum``, with at most ``decimal_places``."""
 
@@ -143,6 +153,18 @@ class WholeNumber(Cell):
         if number > self.maximum:
             raise CellError(f"{self.label.capitalize()} must be at most {self.maximum:,}.")
         return number
+
+
+class OptionalWholeNumber(WholeNumber):
+    """A whole number from 0 up to ``maximum``, or blank (None)."""
+
+    def parse(self, text: str) -> int | None:  # type: ignore[override]
+        if not text.strip():
+            return None
+        return super().parse(text)
+
+    def render(self, value: Any) -> str:
+        return "" if value is None else str(value)
 
 
 class Boolean(Cell):

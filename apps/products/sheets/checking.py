@@ -8,7 +8,6 @@ handful of queries whatever the number of rows.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
 
 from django.db import connection
 
@@ -26,7 +25,7 @@ from .columns import (
     sheet_columns,
 )
 from .errors import CellError, ImportFileError
-from .reading import cyclic_gc_paused, read_sheet
+from .reading import Rows, cyclic_gc_paused
 from .report import SAMPLE_SIZE, ImportReport, RowChange
 from .slugs import assign_slugs
 
@@ -41,7 +40,7 @@ class CheckedSheet:
 
 
 def check_sheet(
-    file: IO[bytes], file_format: str, *, max_rows: int | None, lock_products: bool = False
+    headers: tuple[str, ...], data_rows: Rows, file_format: str, *, lock_products: bool = False
 ) -> CheckedSheet:
     """Parse and check every row of a sheet and decide what each one does.
 
@@ -49,7 +48,6 @@ def check_sheet(
     are read, in id order as the bulk actions lock them: nothing changes them between this
     decision and the write. Raise ImportFileError if the file cannot be read as a sheet.
     """
-    headers, data_rows = read_sheet(file, file_format, max_rows=max_rows)
     columns = sheet_columns(headers)
     report = ImportReport(file_format=file_format, columns=headers)
     with cyclic_gc_paused():

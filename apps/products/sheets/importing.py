@@ -8,9 +8,13 @@ from django.db import IntegrityError, OperationalError, transaction
 
 from apps.users.models import User
 
-from .checking import check_sheet
+from .checking import CheckedSheet, check_sheet
 from .errors import ImportFileError
+from .reading import read_sheet
 from .report import ImportReport
+from .variant_checking import CheckedVariantSheet, check_variant_sheet
+from .variant_columns import is_variant_sheet
+from .variant_writing import write_variant_sheet
 from .writing import write_rows
 
 _COLLIDED = "Another change to the catalogue collided with this import; nothing was written."
@@ -23,29 +27,51 @@ def product_import(
     created_by: User | None = None,
     commit: bool = False,
     max_rows: int | None = None,
+    remove_missing_variants: bool = False,
 ) -> ImportReport:
-    """Check a product sheet and, with ``commit`` and no error in any row, upsert it by SKU.
+    """Check a product sheet and, with ``commit`` and no error in any row, write it.
+
+    A variant sheet (with a ``product`` column: one row per variant) creates or changes
+    products by slug and their variants by SKU; the one-variant sheet (no ``product`` column)
+    upserts products by SKU, as it always has. The variants of a product that a variant sheet
+    does not name are left as they are, or deleted with ``remove_missing_variants``.
 
     Without ``commit`` (a dry run) nothing is written. With it, the sheet is checked again and
     written in one transaction, or not at all: a report with errors means nothing changed.
     Raise ImportFileError when the file cannot be read as a product sheet.
     """
     if not commit:
-        return check_sheet(file, file_format, max_rows=max_rows).report
+        return _check(
+            file,
+            file_format,
+            max_rows=max_rows,
+            lock=False,
+            remove_missing_variants=remove_missing_variants,
+        ).report
     try:
         with transaction.atomic():
             # The products are locked as the check reads them: the write changes exactly the
             # rows the check found new or changed, from the values it compared them with.
-            checked = check_sheet(file, file_format, max_rows=max_rows, lock_products=True)
+            checked = _check(
+                file,
+                file_format,
+                max_rows=max_rows,
+                lock=True,
+                remove_missing_variants=remove_missing_variants,
+            )
             report = checked.report
             if report.has_errors:
                 return report
             batch = uuid.uuid4()
-            report.new, report.changed = write_rows(
-                checked.writes, checked.columns, created_by=created_by, batch=batch
-            )
-            if report.new or report.changed:
-                report.audit_batch = batch
+            if isinstance(checked, CheckedVariantSheet):
+                if write_variant_sheet(checked, created_by=created_by, batch=batch):
+                    report.audit_batch = batch
+            else:
+                report.new, report.changed = write_rows(
+                    checked.writes, checked.columns, created_by=created_by, batch=batch
+                )
+                if report.new or report.changed:
+                    report.audit_batch = batch
     except IntegrityError as error:
         # Another writer took a slug or SKU between the check and the write.
         raise ImportFileError(f"{_COLLIDED} Try again. ({error})") from error
@@ -56,3 +82,23 @@ def product_import(
     report.unchanged = report.row_count - report.invalid - report.new - report.changed
     report.committed = True
     return report
+
+
+def _check(
+    file: IO[bytes],
+    file_format: str,
+    *,
+    max_rows: int | None,
+    lock: bool,
+    remove_missing_variants: bool,
+) -> CheckedSheet | CheckedVariantSheet:
+    headers, rows = read_sheet(file, file_format, max_rows=max_rows)
+    if is_variant_sheet(list(headers)):
+        return check_variant_sheet(
+            headers,
+            rows,
+            file_format,
+            lock_products=lock,
+            remove_missing_variants=remove_missing_variants,
+        )
+    return check_sheet(headers, rows, file_format, lock_products=lock)

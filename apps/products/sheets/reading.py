@@ -5,7 +5,6 @@ import contextlib
 import csv
 import gc
 import io
-import re
 from collections.abc import Generator, Iterator
 from typing import IO
 
@@ -13,6 +12,7 @@ from .cells import shorten
 from .columns import HEADERS, OPTIONAL_HEADERS, REQUIRED_HEADERS
 from .csv_reader import csv_rows
 from .errors import ImportFileError
+from .variant_columns import is_variant_sheet, normalise_header, variant_sheet_layout
 from .xlsx_reader import xlsx_rows
 
 FORMATS = ("csv", "xlsx")
@@ -129,7 +129,7 @@ def _too_many_rows(max_rows: int) -> ImportFileError:
 
 
 def _check_header(cells: list[str]) -> tuple[str, ...]:
-    names = [re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in cells]
+    names = [normalise_header(cell) for cell in cells]
     while names and not names[-1]:  # trailing empty header cells, as spreadsheets leave them
         names.pop()
     expected = ", ".join(HEADERS)
@@ -139,6 +139,9 @@ def _check_header(cells: list[str]) -> tuple[str, ...]:
     duplicates = sorted({shorten(name) for name in names if names.count(name) > 1})[:5]
     if duplicates:
         raise ImportFileError(f"Columns named more than once: {', '.join(duplicates)}.")
+    if is_variant_sheet(names):
+        variant_sheet_layout(names)  # raises ImportFileError if a column is wrong
+        return tuple(names)
     unknown = [shorten(name) for name in names if name not in HEADERS]
     if unknown:
         listed = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")

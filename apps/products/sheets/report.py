@@ -47,6 +47,8 @@ class ImportReport:
     error_count: int = 0
     errors: list[RowError] = field(default_factory=list)
     samples: list[RowChange] = field(default_factory=list)
+    # Variants of the sheet's products that it does not name, deleted (remove_missing_variants).
+    variants_removed: int = 0
     committed: bool = False
     # The audit trail's batch of the products this import created or changed, once written.
     audit_batch: uuid.UUID | None = None

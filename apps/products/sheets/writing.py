@@ -38,7 +38,7 @@ _COPY = f"COPY products_import_rows (product_id, {_FIELDS}) FROM STDIN"
 _LEXICON_INSERT = """
 WITH words AS MATERIALIZED (
     SELECT DISTINCT word
-    FROM products_import_rows AS incoming
+    FROM {table} AS incoming
     CROSS JOIN LATERAL unnest(tsvector_to_array(
         to_tsvector('simple', {text})
     )) AS word
@@ -173,7 +173,7 @@ def write_rows(
         # to this one INSERT: row by row, it was most of the time of a large import (100,000
         # new products of 30-word descriptions: about 18 of 35 CPU seconds).
         cursor.execute("SELECT set_config(%s, 'on', true)", [DEFER_LEXICON_SETTING])
-        cursor.execute(_lexicon_insert(columns))
+        cursor.execute(lexicon_insert(columns))
         cursor.execute(
             _UPDATE.format(
                 assignments=_assignments(assigned, "incoming"),
@@ -212,11 +212,14 @@ def _differs(columns: list[Column], source: str) -> str:
     return f"({products}) IS DISTINCT FROM ({incoming})"
 
 
-def _lexicon_insert(columns: tuple[Column, ...]) -> str:
+def lexicon_insert(columns: tuple[Column, ...], table: str = "products_import_rows") -> str:
+    """Return the INSERT of the lexicon's words of the rows of ``table`` whose text is new
+    (``table`` has the product's id or NULL, and its searchable columns)."""
     searchable = [column for column in PRODUCT_COLUMNS if column.searchable]
     # A text column the sheet leaves out keeps the product's text, and its words with it.
     compared = [column for column in searchable if column in columns]
     return _LEXICON_INSERT.format(
+        table=table,
         text=" || ' ' || ".join(f"incoming.{column.field}" for column in searchable),
         text_is_same=" AND ".join(
             f"product.{column.field} = incoming.{column.field}" for column in compared

@@ -200,3 +200,23 @@ def test_the_trigger_leaves_the_lexicon_to_a_writer_that_defers_it() -> None:
         assert not {"bassoon", "wooden"} & lexicon()
         # The search document is still written, row by row.
         assert Product.objects.filter(pk=product.pk, search_vector="bassoon").exists()
+
+
+def test_a_variant_sheet_fills_the_lexicon_as_a_single_save_does(category: Category) -> None:
+    header = ["product", "sku", "name", "description", "category", "price"]
+    rows = [["zephyrine", "Z-1", NAME, DESCRIPTION, "lamps", "10.00"]]
+    report = product_import(
+        file=io.BytesIO(csv_bytes(rows, header=header)), file_format="csv", commit=True
+    )
+    assert report.committed and report.new == 1, report.errors
+    imported = lexicon()
+    SearchTerm.objects.all().delete()
+
+    ProductFactory(name=NAME, description=DESCRIPTION)  # through the search trigger
+
+    assert imported == lexicon()
+    SearchTerm.objects.all().delete()
+    product_import(
+        file=io.BytesIO(csv_bytes(rows, header=header)), file_format="csv", commit=True
+    )  # unchanged: no words added
+    assert lexicon() == set()

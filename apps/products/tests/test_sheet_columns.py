@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from apps.attributes.models import Attribute
 from apps.products.limits import (
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -16,9 +17,17 @@ from apps.products.limits import (
     SLUG_MAX_LENGTH,
     STOCK_MAX,
 )
-from apps.products.sheets import HEADERS, REQUIRED_HEADERS
+from apps.products.sheets import (
+    HEADERS,
+    REQUIRED_HEADERS,
+    REQUIRED_VARIANT_HEADERS,
+    VARIANT_HEADERS,
+    ImportFileError,
+)
 from apps.products.sheets.columns import CHANGES_ORDER, COLUMNS_BY_HEADER, KEY
 from apps.products.sheets.errors import CellError
+from apps.products.sheets.typed_cells import StoredValue, attribute_raw, attribute_text
+from apps.products.sheets.variant_columns import normalise_header, variant_sheet_layout
 
 
 def test_the_sheet_format() -> None:
@@ -95,3 +104,72 @@ def test_the_largest_price_and_stock_are_accepted() -> None:
     assert COLUMNS_BY_HEADER["stock"].cell.parse("2147483647") == STOCK_MAX
     with pytest.raises(CellError, match=r"^Stock must be at most 2,147,483,647\.$"):
         COLUMNS_BY_HEADER["stock"].cell.parse("2147483648")
+
+
+def test_the_variant_sheet_format() -> None:
+    assert VARIANT_HEADERS == (
+        "product",
+        "sku",
+        "name",
+        "description",
+        "category",
+        "is_active",
+        "product_type",
+        "price",
+        "stock",
+        "active",
+        "position",
+    )
+    assert REQUIRED_VARIANT_HEADERS == ("product", "sku", "name", "category", "price")
+
+
+def test_a_variant_sheets_header_keeps_the_slugs_of_its_typed_columns() -> None:
+    names = [
+        normalise_header(cell)
+        for cell in [
+            " Product",
+            "SKU",
+            "Name",
+            "Category",
+            "Price",
+            "Option:Screen-Size",
+            "attribute: Max-Power",
+        ]
+    ]
+    layout = variant_sheet_layout(names)
+    assert layout.fixed == {"product": 0, "sku": 1, "name": 2, "category": 3, "price": 4}
+    assert layout.options == {"Screen-Size": 5}
+    assert layout.attributes == {"Max-Power": 6}
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["product", "sku", "name", "category"], "Missing columns: price."),
+        (["product", "sku", "name", "category", "price", "colour"], "Unknown columns: colour."),
+        (["product", "sku", "name", "category", "price", "option:"], "Unknown columns: option:."),
+    ],
+)
+def test_a_variant_sheets_header_names_what_is_wrong(names: list[str], message: str) -> None:
+    with pytest.raises(ImportFileError, match=message):
+        variant_sheet_layout(names)
+
+
+@pytest.mark.parametrize(
+    ("kind", "stored", "text"),
+    [
+        ("number", (None, None, Decimal("180.500000"), None, None), "180.5"),
+        ("number", (None, None, Decimal("100.000000"), None, None), "100"),
+        ("boolean", (None, None, None, False, None), "false"),
+        ("text", (None, " Ivory ", None, None, None), " Ivory "),
+    ],
+)
+def test_an_attribute_value_is_written_as_the_import_reads_it(
+    kind: str, stored: StoredValue, text: str
+) -> None:
+    attribute = Attribute(slug="a", kind=kind)
+    assert attribute_text(attribute, [stored], {}) == text
+    if kind == "boolean":
+        assert attribute_raw(attribute, text) is False
+    else:
+        assert attribute_raw(attribute, text) == (text if kind == "text" else text.strip())
