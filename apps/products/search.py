@@ -28,6 +28,9 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 # the lexicon alone: the writer fills it itself, in one statement for all its rows (see
 # apps.products.sheets.writing).
 DEFER_LEXICON_SETTING = "catalogue.defer_search_lexicon"
+# On ('on', SET LOCAL) only inside products_product_search_values_refresh's UPDATE: the search
+# trigger takes Product.search_values from that writer only, and ignores it from any other.
+SEARCH_VALUES_SETTING = "catalogue.search_values_refresh"
 
 
 def search_config() -> str:
@@ -54,6 +57,7 @@ def register_search_placeholders() -> None:
     products app's ``ready()`` calls this, before anything installs or checks the file)."""
     register_placeholder("search_config", installed_search_config)
     register_placeholder("defer_lexicon_setting", lambda connection: DEFER_LEXICON_SETTING)
+    register_placeholder("search_values_setting", lambda connection: SEARCH_VALUES_SETTING)
 
 
 def install_search_function(connection: BaseDatabaseWrapper) -> None:
