@@ -19,17 +19,21 @@ BEGIN
             WHERE option_id IS NOT NULL OR value_text IS NOT NULL
         );
     ELSE
+        -- The values the statement changed, as they were and as they are. By EXCEPT (hashed),
+        -- not a join of the transition tables, which PostgreSQL guesses at one row each and
+        -- joins in a nested loop: the square of the rows.
         touched := ARRAY(
-            WITH changed AS (
-                SELECT old_row.product_id AS old_product_id, new_row.product_id AS new_product_id
-                FROM old_rows old_row
-                JOIN new_rows new_row ON new_row.id = old_row.id
-                WHERE (old_row.product_id, old_row.option_id, old_row.value_text)
-                    IS DISTINCT FROM (new_row.product_id, new_row.option_id, new_row.value_text)
-            )
-            SELECT old_product_id FROM changed
+            SELECT product_id FROM (
+                SELECT id, product_id, option_id, value_text FROM old_rows
+                EXCEPT
+                SELECT id, product_id, option_id, value_text FROM new_rows
+            ) AS changed_before
             UNION
-            SELECT new_product_id FROM changed
+            SELECT product_id FROM (
+                SELECT id, product_id, option_id, value_text FROM new_rows
+                EXCEPT
+                SELECT id, product_id, option_id, value_text FROM old_rows
+            ) AS changed_after
         );
     END IF;
     PERFORM products_product_search_values_refresh(touched);

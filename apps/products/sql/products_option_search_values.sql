@@ -9,11 +9,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
     renamed bigint[];
 BEGIN
+    -- By EXCEPT (hashed), not a join of the transition tables, which PostgreSQL guesses at
+    -- one row each and joins in a nested loop.
     renamed := ARRAY(
-        SELECT new_row.id
-        FROM old_rows old_row
-        JOIN new_rows new_row ON new_row.id = old_row.id
-        WHERE new_row.value IS DISTINCT FROM old_row.value
+        SELECT id FROM (SELECT id, value FROM new_rows EXCEPT SELECT id, value FROM old_rows)
+            AS renamed_option
     );
     IF cardinality(renamed) = 0 THEN
         RETURN NULL;

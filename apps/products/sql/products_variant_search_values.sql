@@ -21,20 +21,26 @@ BEGIN
             WHERE is_active AND cardinality(option_ids) > 0
         );
     ELSE
+        -- The variants whose options, activity or product the statement changed, as they were
+        -- and as they are, where they count. By EXCEPT (hashed), not a join of the transition
+        -- tables, which PostgreSQL guesses at one row each and joins in a nested loop: the
+        -- square of the rows, hours for 100,000.
         touched := ARRAY(
-            WITH changed AS (
-                SELECT old_row.product_id AS old_product_id,
-                       old_row.is_active AND cardinality(old_row.option_ids) > 0 AS old_counts,
-                       new_row.product_id AS new_product_id,
-                       new_row.is_active AND cardinality(new_row.option_ids) > 0 AS new_counts
-                FROM old_rows old_row
-                JOIN new_rows new_row ON new_row.id = old_row.id
-                WHERE (old_row.option_ids, old_row.is_active, old_row.product_id)
-                    IS DISTINCT FROM (new_row.option_ids, new_row.is_active, new_row.product_id)
-            )
-            SELECT old_product_id FROM changed WHERE old_counts
+            SELECT product_id FROM (
+                SELECT id, product_id, option_ids FROM old_rows
+                WHERE is_active AND cardinality(option_ids) > 0
+                EXCEPT
+                SELECT id, product_id, option_ids FROM new_rows
+                WHERE is_active AND cardinality(option_ids) > 0
+            ) AS counted_before
             UNION
-            SELECT new_product_id FROM changed WHERE new_counts
+            SELECT product_id FROM (
+                SELECT id, product_id, option_ids FROM new_rows
+                WHERE is_active AND cardinality(option_ids) > 0
+                EXCEPT
+                SELECT id, product_id, option_ids FROM old_rows
+                WHERE is_active AND cardinality(option_ids) > 0
+            ) AS counted_after
         );
     END IF;
     PERFORM products_product_search_values_refresh(touched);
