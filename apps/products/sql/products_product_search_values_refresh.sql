@@ -1,14 +1,13 @@
--- Rewrites Product.search_values of the given products, set-based: the distinct option values
--- of their active variants and their attribute values (text, and the option of a choice,
--- multiple choice or swatch), sorted, joined by spaces. Only products whose text changes are
--- updated; their search trigger (products_product_search_document) then rebuilds the document,
--- which weights these words C. The new words go into the lexicon in the same statement.
+-- Rewrites Product.search_values of the given products (products_product_search_values), in
+-- one UPDATE of those whose text changes; their search trigger (products_product_search_document)
+-- then rebuilds the document, which weights these words C. The new words go into the lexicon
+-- in the same statement.
 --
--- Run by the statement triggers of variants, attribute values and options
--- (products_variant_search_values, products_attribute_value_search_values,
--- products_option_search_values) with the products their statement touched, and by the
--- migration that fills the column. A product without variants is skipped: it is being deleted
--- (its variants go first), and has nothing to find.
+-- Run by the statement triggers of attribute values and options
+-- (products_attribute_value_search_values, products_option_search_values) with the products
+-- their statement touched, and by the migration that fills the column; variants' changes are
+-- written by products_variant_summarize, in the UPDATE that writes the products' summary. A
+-- product without variants is skipped: it is being deleted (its variants go first).
 --
 -- Placeholders (apps.core.database_objects), filled by apps.products.search:
 --   ${search_values_setting}  the setting under which the search trigger takes search_values
@@ -25,34 +24,16 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('${search_values_setting}', 'on', true);
-    WITH touched AS (
-        SELECT DISTINCT touched.id
-        FROM unnest(product_ids) AS touched (id)
-        WHERE EXISTS (SELECT FROM products_variant variant WHERE variant.product_id = touched.id)
-    ), product_words AS (
-        SELECT variant.product_id, option.value
-        FROM touched
-        JOIN products_variant variant ON variant.product_id = touched.id AND variant.is_active
-        JOIN attributes_attributeoption option ON option.id = ANY (variant.option_ids)
-        UNION
-        SELECT attribute_value.product_id, coalesce(option.value, attribute_value.value_text)
-        FROM touched
-        JOIN products_productattributevalue attribute_value
-            ON attribute_value.product_id = touched.id
-        LEFT JOIN attributes_attributeoption option ON option.id = attribute_value.option_id
-        WHERE attribute_value.option_id IS NOT NULL OR attribute_value.value_text IS NOT NULL
-    ), refreshed AS (
-        SELECT touched.id,
-               coalesce(string_agg(product_words.value, ' ' ORDER BY product_words.value), '')
-                   AS search_values
-        FROM touched
-        LEFT JOIN product_words ON product_words.product_id = touched.id
-        GROUP BY touched.id
-    ), updated AS (
+    WITH updated AS (
         UPDATE products_product product
         SET search_values = refreshed.search_values
-        FROM refreshed
-        WHERE product.id = refreshed.id
+        FROM products_product_search_values(ARRAY(
+            SELECT touched.id FROM unnest(product_ids) AS touched (id)
+            WHERE EXISTS (
+                SELECT FROM products_variant variant WHERE variant.product_id = touched.id
+            )
+        )) AS refreshed
+        WHERE product.id = refreshed.product_id
             AND product.search_values IS DISTINCT FROM refreshed.search_values
         RETURNING product.search_values
     )
