@@ -24,7 +24,6 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Case,
-    Expression,
     F,
     JSONField,
     Lookup,
@@ -35,6 +34,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import BaseExpression
 from django.db.models.functions import JSONObject
 
 from apps.core.database_objects import database_object, install, register_placeholder
@@ -98,7 +98,7 @@ class ProductSearch:
     query: str
     condition: Q
     rank: Any
-    matched_variant: Expression
+    matched_variant: BaseExpression
     mode: str
     corrected_terms: dict[str, list[str]] = field(default_factory=dict)
 
@@ -158,7 +158,7 @@ def fulltext_search(text: str) -> ProductSearch:
     return ProductSearch(text, condition, rank, matched_variant, mode="fulltext")
 
 
-class _AnyOf(Lookup):  # type: ignore[type-arg]
+class _AnyOf(Lookup):
     """``lhs = ANY(rhs)``: the left side is one of the array on the right."""
 
     lookup_name = "any_of"
@@ -173,7 +173,7 @@ def _variants_with_sku(text: str) -> QuerySet[Any]:
     """Return the variants whose SKU is ``text``, whatever the case (by variant_sku_upper)."""
     # By name: the app's ready() imports this module before the models are loaded.
     variant_model = apps.get_model("products", "Variant")
-    return variant_model.objects.filter(sku__iexact=text)  # type: ignore[no-any-return]
+    return variant_model.objects.filter(sku__iexact=text)
 
 
 def corrected_search(search: ProductSearch) -> ProductSearch | None:

@@ -63,7 +63,8 @@ class Jumper:
 
     def product(self, name: str = "Lambswool jumper", **kwargs: Any) -> Product:
         """Return a jumper whose first variant is crimson and small."""
-        return product_with_options(self.type, self.options("crimson", "small"), name=name, **kwargs)
+        crimson_small = self.options("crimson", "small")
+        return product_with_options(self.type, crimson_small, name=name, **kwargs)
 
     def add_variant(self, product: Product, colour: str, size: str, **kwargs: Any) -> Variant:
         return Variant.objects.create(
@@ -202,7 +203,8 @@ def test_an_exact_sku_of_any_variant_finds_its_product_and_names_the_variant(
     assert {row["matched_variant"] for row in listed} == {None}
     # With cursors too.
     by_cursor = api_client.get(PRODUCTS, {"search": "CK-NAVY-XL", "cursor": ""})
-    assert by_cursor.json()["results"][0]["matched_variant"] == {"id": third.pk, "sku": "CK-NAVY-XL"}
+    matched = by_cursor.json()["results"][0]["matched_variant"]
+    assert matched == {"id": third.pk, "sku": "CK-NAVY-XL"}
 
 
 def test_a_search_by_sku_takes_one_query_and_a_misspelling_three(
@@ -225,9 +227,7 @@ def test_only_the_database_writes_the_search_values(api_client: APIClient, jumpe
     # keeps its values, as does a writer that sends its own.
     with transaction.atomic():
         product = ProductFactory(product_type=jumper.type, name="Stale jumper")
-        Variant.objects.filter(product=product).update(
-            option_ids=jumper.options("navy", "small")
-        )
+        Variant.objects.filter(product=product).update(option_ids=jumper.options("navy", "small"))
     product.name = "Fresh jumper"
     product.save()
     Product.objects.filter(pk=product.pk).update(search_values="Bogus")
