@@ -6,6 +6,8 @@ the list row names that variant (``matched_variant``)."""
 from decimal import Decimal
 from typing import Any
 
+import importlib
+
 import pytest
 from django.db import connection, transaction
 from django.urls import reverse
@@ -24,6 +26,8 @@ from apps.products.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 PRODUCTS = reverse("v1:product-list")
+# The statement with which products.0014 fills the existing products' values.
+FILL = importlib.import_module("apps.products.migrations.0014_search_variants").FILL
 
 
 def found(api_client: APIClient, search: str) -> list[int]:
@@ -283,3 +287,25 @@ def test_the_schema_documents_matched_variant(api_client: APIClient) -> None:
     assert matched["properties"] == {"id": {"type": "integer"}, "sku": {"type": "string"}}
     assert matched["example"] == {"id": 5127, "sku": "OX-M-RED"}
     assert "matched_variant" in row["required"]
+
+
+def test_the_migrations_fill_brings_every_products_values_back(
+    api_client: APIClient, jumper: Jumper
+) -> None:
+    product = jumper.product(name="Guernsey")
+    ProductAttributeValue.objects.create(
+        product=product, attribute=jumper.material, value_text="Worsted"
+    )
+    with connection.cursor() as cursor:
+        # As before products.0014: no values in the documents (written under the setting that
+        # lets a writer set them).
+        cursor.execute("SET LOCAL catalogue.search_values_refresh = 'on'")
+        cursor.execute("UPDATE products_product SET search_values = ''")
+        cursor.execute("SET LOCAL catalogue.search_values_refresh = ''")
+    assert found(api_client, "worsted") == []
+
+    with connection.cursor() as cursor:
+        cursor.execute(FILL)
+
+    assert search_values(product) == "Crimson Small Worsted"
+    assert found(api_client, "worsted crimson") == [product.pk]
