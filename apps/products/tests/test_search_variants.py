@@ -3,10 +3,9 @@ values of a product's active variants and its text and option attribute values, 
 database's statement triggers whoever writes; an exact SKU of any variant finds its product and
 the list row names that variant (``matched_variant``)."""
 
+import importlib
 from decimal import Decimal
 from typing import Any
-
-import importlib
 
 import pytest
 from django.db import connection, transaction
