@@ -357,8 +357,8 @@ class Product(TimeStampedModel):
     search_vector = SearchVectorField(null=True, editable=False)
     # The words its variants and attributes add to the document: the distinct option values of
     # its active variants and its text and option attribute values, sorted. Kept by PostgreSQL
-    # in the statement that changes them (products_product_search_values_refresh); what any
-    # other writer sends is ignored.
+    # in the statement that changes them (products_variant_summarize,
+    # products_product_search_values_refresh); what any other writer sends is ignored.
     search_values = models.TextField(db_default="", editable=False)
     # The variants' summary, with price, stock and sku (see Variant): the highest price of the
     # active variants (of all when none is active) and how many variants there are. Kept by

@@ -6,7 +6,8 @@ products_product_search_document, is in sql/products_product_search_document.sql
 statement as each product insert or edit, so a product is searchable inside the transaction
 that creates it. The document weights the name A, the description B, and C the product's
 ``search_values``: its active variants' option values and its text and option attribute values,
-kept by statement triggers on variants, attribute values and options
+kept set-based by the variants' summary trigger (sql/products_variant_summarize.sql) and by
+statement triggers on attribute values and options
 (sql/products_product_search_values_refresh.sql). A search that is exactly a SKU (any case)
 also finds the product of the variant that has it, and says which variant that is.
 """
@@ -47,8 +48,9 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 # the lexicon alone: the writer fills it itself, in one statement for all its rows (see
 # apps.products.sheets.writing).
 DEFER_LEXICON_SETTING = "catalogue.defer_search_lexicon"
-# On ('on', SET LOCAL) only inside products_product_search_values_refresh's UPDATE: the search
-# trigger takes Product.search_values from that writer only, and ignores it from any other.
+# On ('on', set_config(..., true)) only around the UPDATE of products_product_search_values_refresh
+# and of products_variant_summarize: the search trigger takes Product.search_values from those
+# writers only, and ignores it from any other.
 SEARCH_VALUES_SETTING = "catalogue.search_values_refresh"
 
 

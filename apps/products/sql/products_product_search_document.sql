@@ -4,10 +4,11 @@
 --
 -- search_values holds the product's variants' option values and its attribute values (text,
 -- and the options of choices, multiple choices and swatches). Only
--- products_product_search_values_refresh writes it, set-based, with ${search_values_setting}
--- 'on' for its UPDATE; from any other writer the column is ignored (kept, or '' for a new
--- product, which nothing refers to yet), so that a stale value (a Django instance saved again)
--- cannot undo the triggers' work. That function fills the lexicon with those words itself.
+-- products_product_search_values_refresh and products_variant_summarize write it, set-based,
+-- with ${search_values_setting} 'on' for their UPDATE; from any other writer the column is
+-- ignored (kept, or '' for a new product, which nothing refers to yet), so that a stale value (a
+-- Django instance saved again) cannot undo the triggers' work. They fill the lexicon with those
+-- words themselves.
 --
 -- Placeholders (apps.core.database_objects), filled by apps.products.search:
 --   ${search_config}          settings.CATALOGUE_SEARCH_CONFIG, a text-search configuration
