@@ -100,8 +100,11 @@ class ProductFilter(django_filters.FilterSet):
         )
     )
     search = django_filters.CharFilter(
-        help_text="Full-text search of names (weighted) and descriptions; an exact SKU also "
-        "matches. When nothing matches, misspelled words are corrected to the closest words in "
+        help_text="Full-text search of names (weighted most), descriptions, and the option "
+        "values of active variants and the text and option attribute values (weighted least: "
+        "`crimson` finds a product with a Crimson variant). An exact SKU of any variant (any "
+        "case) also matches, ranks first, and its row's `matched_variant` names the variant. "
+        "When nothing matches, misspelled words are corrected to the closest words in "
         "the catalogue. Results are ranked by relevance unless `ordering` says otherwise: the "
         f"{settings.CATALOGUE_SEARCH_RANKED_MATCHES:,} most reviewed matches are ranked and "
         "listed, while `count` counts every match.",

@@ -202,7 +202,7 @@ def product_list_page(
     columns: Sequence[str],
 ) -> ProductListPage:
     """Return the ``page`` of the products ``user`` may see that ``query`` selects, as
-    ``values()`` rows of ``columns`` (and ``rank`` with a search).
+    ``values()`` rows of ``columns`` (and ``rank`` and ``matched_variant`` with a search).
 
     A search's page is read with its words as typed; only an empty page costs a check for
     misspellings (none on the first page: nothing matched at all), and when some word has close
@@ -249,7 +249,9 @@ def _fetch(
         )
         listed = order_with_tie_breaker(filtered, ORDERINGS, ordering)
         return page.fetch(listed.values(*columns), counting)
-    matches = filtered.filter(search.condition).annotate(rank=search.rank)
+    matches = filtered.filter(search.condition).annotate(
+        rank=search.rank, matched_variant=search.matched_variant
+    )
     listed = order_with_tie_breaker(matches, ORDERINGS, ordering)
     # A search counts fewer matches one by one, as each costs a read of its row, and the
     # planner's estimate of a word is close.
@@ -261,4 +263,4 @@ def _fetch(
         counting = CountRows(covering=listed, limit=limit)
         best = matches.order_by("-review_count", "-id").values("pk")
         listed = listed.filter(pk__in=best[: settings.CATALOGUE_SEARCH_RANKED_MATCHES])
-    return page.fetch(listed.values(*columns, "rank"), counting)
+    return page.fetch(listed.values(*columns, "rank", "matched_variant"), counting)

@@ -297,9 +297,9 @@ def sees_every_variant(user: object) -> bool:
 
 class ProductManager(models.Manager.from_queryset(ProductQuerySet)):  # type: ignore[misc]
     def get_queryset(self) -> ProductQuerySet:
-        # The search document is large and only PostgreSQL reads it. Deferred, it is also never
-        # written back by save(): the search trigger owns it.
-        return super().get_queryset().defer("search_vector")
+        # The search document and its values are large and only PostgreSQL reads them.
+        # Deferred, they are also never written back by save(): the search triggers own them.
+        return super().get_queryset().defer("search_vector", "search_values")
 
 
 class Product(TimeStampedModel):
@@ -353,9 +353,15 @@ class Product(TimeStampedModel):
         output_field=models.DecimalField(max_digits=3, decimal_places=2),
         db_persist=True,
     )
-    # Full-text document (name weighted A, description B) in the configured language, set by a
-    # trigger in the same statement as every insert or edit: a product is searchable at once.
+    # Full-text document (name weighted A, description B, search_values C) in the configured
+    # language, set by a trigger in the same statement as every insert or edit: a product is
+    # searchable at once.
     search_vector = SearchVectorField(null=True, editable=False)
+    # The words its variants and attributes add to the document: the distinct option values of
+    # its active variants and its text and option attribute values, sorted. Kept by PostgreSQL
+    # in the statement that changes them (products_variant_summarize,
+    # products_product_search_values_refresh); what any other writer sends is ignored.
+    search_values = models.TextField(db_default="", editable=False)
     # The variants' summary, with price, stock and sku (see Variant): the highest price of the
     # active variants (of all when none is active) and how many variants there are. Kept by
     # PostgreSQL (products_variant_summarize); a new product starts with one variant, its own

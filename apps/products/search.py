@@ -4,19 +4,39 @@ words for correcting misspelled terms by trigram similarity.
 The document and the lexicon are written by the trigger products_product_search (its function,
 products_product_search_document, is in sql/products_product_search_document.sql) in the same
 statement as each product insert or edit, so a product is searchable inside the transaction
-that creates it.
+that creates it. The document weights the name A, the description B, and C the product's
+``search_values``: its active variants' option values and its text and option attribute values,
+kept set-based by the variants' summary trigger (sql/products_variant_summarize.sql) and by
+statement triggers on attribute values and options
+(sql/products_product_search_values_refresh.sql). A search that is exactly a SKU (any case)
+also finds the product of the variant that has it, and says which variant that is.
 """
 
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    F,
+    JSONField,
+    Lookup,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import JSONObject
 
 from apps.core.database_objects import database_object, install, register_placeholder
 
@@ -28,6 +48,10 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 # the lexicon alone: the writer fills it itself, in one statement for all its rows (see
 # apps.products.sheets.writing).
 DEFER_LEXICON_SETTING = "catalogue.defer_search_lexicon"
+# On ('on', set_config(..., true)) only around the UPDATE of products_product_search_values_refresh
+# and of products_variant_summarize: the search trigger takes Product.search_values from those
+# writers only, and ignores it from any other.
+SEARCH_VALUES_SETTING = "catalogue.search_values_refresh"
 
 
 def search_config() -> str:
@@ -54,6 +78,7 @@ def register_search_placeholders() -> None:
     products app's ``ready()`` calls this, before anything installs or checks the file)."""
     register_placeholder("search_config", installed_search_config)
     register_placeholder("defer_lexicon_setting", lambda connection: DEFER_LEXICON_SETTING)
+    register_placeholder("search_values_setting", lambda connection: SEARCH_VALUES_SETTING)
 
 
 def install_search_function(connection: BaseDatabaseWrapper) -> None:
@@ -64,7 +89,9 @@ def install_search_function(connection: BaseDatabaseWrapper) -> None:
 
 @dataclass(frozen=True)
 class ProductSearch:
-    """A resolved ``?search=``: the condition on products, their rank, and how it matched.
+    """A resolved ``?search=``: the condition on products, their rank, how it matched, and for
+    each product the variant whose SKU the search is (``matched_variant``: ``{"id", "sku"}`` or
+    null).
 
     ``mode`` is "fulltext" when the words matched as typed, "corrected" when full-text found
     nothing and misspelled words were replaced by the closest words of the catalogue.
@@ -73,6 +100,7 @@ class ProductSearch:
     query: str
     condition: Q
     rank: Any
+    matched_variant: BaseExpression
     mode: str
     corrected_terms: dict[str, list[str]] = field(default_factory=dict)
 
@@ -108,15 +136,46 @@ def search_products(products: QuerySet[Any], text: str) -> ProductSearch:
 
 
 def fulltext_search(text: str) -> ProductSearch:
-    """Return the search for ``text`` as typed: its words in the full-text document, or an
-    exact SKU (any case), which ranks above every text match. No query."""
+    """Return the search for ``text`` as typed: its words in the full-text document, or the
+    exact SKU (any case) of any of a product's variants, which ranks above every text match and
+    names the variant. No query."""
     config = search_config()
     typed = SearchQuery(text, search_type="websearch", config=config)
-    condition = Q(search_vector=typed) | Q(sku__iexact=text)
+    # Not Q(pk__in=variants): PostgreSQL would test that subquery row by row, where an array
+    # computed once (an InitPlan, by variant_sku_upper) joins the document's GIN index in a
+    # BitmapOr, as the product's own SKU did.
+    is_sku = _AnyOf(F("pk"), ArraySubquery(_variants_with_sku(text).values("product_id")))
+    condition = Q(search_vector=typed) | Q(is_sku)
     rank = SearchRank(F("search_vector"), typed, cover_density=True) + Case(
-        When(sku__iexact=text, then=Value(100.0)), default=Value(0.0)
+        When(is_sku, then=Value(100.0)), default=Value(0.0)
     )
-    return ProductSearch(text, condition, rank, mode="fulltext")
+    # Read for the page's rows only (PostgreSQL evaluates it past the sort and the LIMIT).
+    matched_variant = Subquery(
+        _variants_with_sku(text)
+        .filter(product=OuterRef("pk"))
+        .order_by("position", "id")
+        .values(json=JSONObject(id="id", sku="sku"))[:1],
+        output_field=JSONField(),
+    )
+    return ProductSearch(text, condition, rank, matched_variant, mode="fulltext")
+
+
+class _AnyOf(Lookup):
+    """``lhs = ANY(rhs)``: the left side is one of the array on the right."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def _variants_with_sku(text: str) -> QuerySet[Any]:
+    """Return the variants whose SKU is ``text``, whatever the case (by variant_sku_upper)."""
+    # By name: the app's ready() imports this module before the models are loaded.
+    variant_model = apps.get_model("products", "Variant")
+    return variant_model.objects.filter(sku__iexact=text)
 
 
 def corrected_search(search: ProductSearch) -> ProductSearch | None:
@@ -131,6 +190,7 @@ def corrected_search(search: ProductSearch) -> ProductSearch | None:
         search.query,
         Q(search_vector=corrected),
         SearchRank(F("search_vector"), corrected, cover_density=True),
+        Value(None, output_field=JSONField()),
         mode="corrected",
         corrected_terms=corrections,
     )

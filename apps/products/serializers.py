@@ -18,6 +18,7 @@ from .models import DETAIL_MAX_VARIANTS, Category, Product, ProductImage, Varian
 from .services import category_validate_parent, product_validate_summary_changes
 from .shapes import (
     PRODUCT_DETAIL_SHAPE,
+    PRODUCT_LIST_ROW_SHAPE,
     PRODUCT_LIST_SHAPE,
     VARIANT_SHAPE,
     attribute_values_json,
@@ -213,6 +214,35 @@ class ProductReadSerializer(ModelSerializer[Product]):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "properties": {"id": {"type": "integer"}, "sku": {"type": "string"}},
+        "required": ["id", "sku"],
+        "example": {"id": 5127, "sku": "OX-M-RED"},
+    }
+)
+class MatchedVariantField(serializers.JSONField):
+    """The variant a search by SKU found, ``{"id", "sku"}``, or null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+
+# A row of the product list: the product as lists show it, and which variant's SKU the search
+# was (PRODUCT_LIST_ROW_SHAPE). Without a docstring, as ProductReadSerializer.
+class ProductListSerializer(ProductReadSerializer):
+    matched_variant = MatchedVariantField(
+        help_text="With `search`: the variant whose SKU the search is, exactly (any case), "
+        "`{id, sku}`; null when the product matched by its words, and without `search`.",
+    )
+
+    class Meta(ProductReadSerializer.Meta):
+        fields = list(PRODUCT_LIST_ROW_SHAPE.keys)
+        read_only_fields = fields
+
+
 class RatingSummarySerializer(serializers.Serializer[Product]):
     average = serializers.DecimalField(
         source="average_rating",
@@ -356,10 +386,13 @@ assert_serializer_matches(
     ProductReadSerializer, PRODUCT_LIST_SHAPE, shape_name="PRODUCT_LIST_SHAPE"
 )
 assert_serializer_matches(
+    ProductListSerializer, PRODUCT_LIST_ROW_SHAPE, shape_name="PRODUCT_LIST_ROW_SHAPE"
+)
+assert_serializer_matches(
     ProductDetailSerializer, PRODUCT_DETAIL_SHAPE, shape_name="PRODUCT_DETAIL_SHAPE"
 )
 
-# The product list renders hundreds of rows a second: ``ProductReadSerializer``'s JSON, built
+# The product list renders hundreds of rows a second: ``ProductListSerializer``'s JSON, built
 # from ``values()`` rows by code generated from the shape rather than field by field by the
 # serializer (24 rows: 0.47 ms against 2.4 ms). The detail likewise, from the one query of
 # for_detail(). tests/test_serializers.py checks that both give the serializers' JSON.
@@ -367,9 +400,13 @@ PRODUCT_LIST_VALUES = (
     *PRODUCT_LIST_SHAPE.columns,
     "rating_average",  # a sort key: cursors read it from the row
 )
-product_list_row: Callable[[Mapping[str, Any]], dict[str, Any]] = PRODUCT_LIST_SHAPE.row_renderer(
-    "product_list_row",
-    doc="Return ``ProductReadSerializer``'s representation of a ``PRODUCT_LIST_VALUES`` row.",
+# A search's rows hold ``matched_variant`` too (apps.products.listing); others get None.
+product_list_row: Callable[[Mapping[str, Any]], dict[str, Any]] = (
+    PRODUCT_LIST_ROW_SHAPE.row_renderer(
+        "product_list_row",
+        doc="Return ``ProductListSerializer``'s representation of a ``PRODUCT_LIST_VALUES`` row "
+        "with ``matched_variant``.",
+    )
 )
 product_detail_data: Callable[[Product, Any], dict[str, Any]] = (
     PRODUCT_DETAIL_SHAPE.instance_renderer(

@@ -128,6 +128,10 @@ PRODUCT_LIST_SHAPE = Shape(
     Field("updated_at", convert=datetime_text),
 )
 
+# ProductListSerializer: a list row, with the variant whose SKU a search is (the search's
+# ``matched_variant``, JSON ``{"id", "sku"}`` or None; None on a list without a search).
+PRODUCT_LIST_ROW_SHAPE = PRODUCT_LIST_SHAPE.extend(Field("matched_variant"))
+
 # ProductImageSerializer, read from one image of ``images_data``.
 PRODUCT_IMAGE_SHAPE = Shape(
     Field("id"),

@@ -46,6 +46,7 @@ from .serializers import (
     ProductDetailSerializer,
     ProductImageSerializer,
     ProductImageUpdateSerializer,
+    ProductListSerializer,
     ProductReadSerializer,
     ProductWriteSerializer,
     VariantSerializer,
@@ -198,6 +199,10 @@ class ProductPagination(PageOrCursorPagination):
     def get_listing_response(self, listing: ProductListPage, request: Request) -> Response:
         """Return the response for the page of the product list that ``request`` asked for."""
         rows = self.set_page(listing.page, request)
+        if listing.search is None:
+            # A search's rows say which variant's SKU it matched; a list without one, none.
+            for row in rows:
+                row["matched_variant"] = None
         response = self.get_paginated_response([product_list_row(row) for row in rows])
         if listing.search is not None:
             response.data["search"] = listing.search.as_response()
@@ -398,6 +403,8 @@ class ProductViewSet(viewsets.ModelViewSet[Product]):
             return ProductWriteSerializer
         if self.action in ("retrieve", "by_slug"):
             return ProductDetailSerializer
+        if self.action == "list":
+            return ProductListSerializer
         return ProductReadSerializer
 
     def get_list_query(self) -> ProductListQuery:

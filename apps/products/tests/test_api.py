@@ -20,6 +20,8 @@ PRODUCT_READ_FIELDS = {
     "is_active",
     "category", "average_rating", "review_count", "created_at", "updated_at",
 }  # fmt: skip
+# A list row also says which variant's SKU a search matched (null without a search).
+PRODUCT_LIST_ROW_FIELDS = {*PRODUCT_READ_FIELDS, "matched_variant"}
 
 
 def product_url(product: Product) -> str:
@@ -57,7 +59,8 @@ def test_product_list_shows_active_products_in_the_documented_shape(api_client: 
     assert response.status_code == 200
     assert response.data["count"] == 1
     row = response.data["results"][0]
-    assert set(row) == PRODUCT_READ_FIELDS
+    assert set(row) == PRODUCT_LIST_ROW_FIELDS
+    assert row["matched_variant"] is None
     assert row["price"] == "9.50"
     assert row["in_stock"] is False
     assert row["category"] == {
