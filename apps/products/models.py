@@ -672,7 +672,8 @@ class ProductAttributeValue(models.Model):
     the product type's non-axis attributes, the column set matches its kind, the option is the
     attribute's, and a choice or swatch has one option per product."""
 
-    # Indexed by the uniques, which start with the product.
+    # Indexed by attribute_value_product (Meta.indexes): the uniques that start with it are
+    # partial.
     product = models.ForeignKey(
         Product, on_delete=models.CASCADE, related_name="attribute_values", db_index=False
     )
@@ -693,6 +694,11 @@ class ProductAttributeValue(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # Every value of a product, whatever its kind: the read model's refresh and the
+            # product page read them so (the uniques are partial, by kind).
+            models.Index(fields=["product"], name="attribute_value_product"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(

@@ -424,7 +424,10 @@ def product_list(environ: dict[str, Any]) -> tuple[int, Any, int]:
     if not listed and page > 1:
         return 404, {"detail": "Invalid page."}, 1
     results = [
-        product_fields(row, {"id": row[8], "name": row[9], "slug": row[10]}, row[16])
+        {
+            **product_fields(row, {"id": row[8], "name": row[9], "slug": row[10]}, row[16]),
+            "matched_variant": None,  # no search here: no variant matched by its SKU
+        }
         for row in listed[:size]
     ]
     body: dict[str, Any] = {

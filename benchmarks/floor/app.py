@@ -226,7 +226,10 @@ def product_list(environ: dict[str, Any]) -> tuple[int, Any]:
         return 404, {"detail": "No such category, or an empty page."}
     exact, estimate = rows[0][15]
     results = [
-        product_fields(row, {"id": row[8], "name": row[9], "slug": row[10]}, row[16])
+        {
+            **product_fields(row, {"id": row[8], "name": row[9], "slug": row[10]}, row[16]),
+            "matched_variant": None,  # no search here: no variant matched by its SKU
+        }
         for row in rows[:size]
     ]
     return 200, {

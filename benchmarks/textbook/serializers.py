@@ -72,6 +72,18 @@ class ProductSerializer(serializers.ModelSerializer[Product]):
         return len(visible_reviews(obj))
 
 
+class ProductListSerializer(ProductSerializer):
+    """A list row: with the variant a search by SKU matched (none here: no search)."""
+
+    matched_variant = serializers.SerializerMethodField()
+
+    class Meta(ProductSerializer.Meta):
+        fields = [*ProductSerializer.Meta.fields, "matched_variant"]
+
+    def get_matched_variant(self, obj: Product) -> None:
+        return None
+
+
 class CategoryWithBreadcrumbsSerializer(CategorySerializer):
     breadcrumbs = serializers.SerializerMethodField()
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from apps.products.models import Category, Product
 
-from .serializers import ProductDetailSerializer, ProductSerializer
+from .serializers import ProductDetailSerializer, ProductListSerializer
 
 
 class ProductPagination(PageNumberPagination):
@@ -38,7 +38,7 @@ class ProductPagination(PageNumberPagination):
 
 
 class ProductList(generics.ListAPIView[Product]):
-    serializer_class = ProductSerializer
+    serializer_class = ProductListSerializer
     pagination_class = ProductPagination
     permission_classes = [permissions.AllowAny]
 

@@ -58,7 +58,7 @@ LANGUAGE sql STABLE AS $$
                 FROM products_product_tags product,
                      unnest(product.tags) AS ancestor,
                      unnest(product.tags) AS tag
-                WHERE product.product_id = ANY(product_ids) AND product.listed
+                WHERE product.product_id IN (SELECT unnest(product_ids)) AND product.listed
                     AND ancestor < 0 AND tag > 0
                 UNION
                 SELECT product.product_id, ancestor, option
@@ -66,7 +66,7 @@ LANGUAGE sql STABLE AS $$
                 JOIN products_variant_tags variant ON variant.product_id = product.product_id,
                      unnest(product.tags) AS ancestor,
                      unnest(variant.option_ids) AS option
-                WHERE product.product_id = ANY(product_ids) AND product.listed AND ancestor < 0
+                WHERE product.product_id IN (SELECT unnest(product_ids)) AND product.listed AND ancestor < 0
             ) AS product_tag
             GROUP BY ancestor, tag
         ),
@@ -77,7 +77,7 @@ LANGUAGE sql STABLE AS $$
                  unnest(product.tags) AS ancestor,
                  unnest(product.number_attribute_ids, product.number_values)
                      AS number (attribute_id, value)
-            WHERE product.product_id = ANY(product_ids) AND product.listed AND ancestor < 0
+            WHERE product.product_id IN (SELECT unnest(product_ids)) AND product.listed AND ancestor < 0
             GROUP BY ancestor, number.attribute_id, number.value
         )
 $$;
@@ -99,39 +99,40 @@ BEGIN
         RETURN;
     END IF;
     IF lock_products THEN
-        PERFORM FROM products_product WHERE id = ANY(product_ids) ORDER BY id FOR NO KEY UPDATE;
+        PERFORM FROM products_product WHERE id IN (SELECT unnest(product_ids))
+        ORDER BY id FOR NO KEY UPDATE;
     END IF;
     SELECT tags, numbers INTO earlier_tags, earlier_numbers
     FROM products_variant_tags_counts(product_ids, -1);
-    DELETE FROM products_variant_tags WHERE product_id = ANY(product_ids);
-    DELETE FROM products_product_tags WHERE product_id = ANY(product_ids);
+    DELETE FROM products_variant_tags WHERE product_id IN (SELECT unnest(product_ids));
+    DELETE FROM products_product_tags WHERE product_id IN (SELECT unnest(product_ids));
     INSERT INTO products_product_tags
         (product_id, listed, tags, number_attribute_ids, number_values)
     SELECT product.id, product.is_active AND category.is_active,
-           ARRAY(
-               SELECT coalesce(
-                   value.option_id, products_yes_no_tag(value.attribute_id, value.value_boolean)
-               )
-               FROM products_productattributevalue value
-               WHERE value.product_id = product.id
-                   AND (value.option_id IS NOT NULL OR value.value_boolean IS NOT NULL)
-           ) || ARRAY(
+           coalesce(own.tags, '{}') || ARRAY(
                SELECT -ancestor::bigint
                FROM unnest(string_to_array(btrim(category.path, '/'), '/')) AS ancestor
            ),
-           ARRAY(
-               SELECT value.attribute_id FROM products_productattributevalue value
-               WHERE value.product_id = product.id AND value.value_number IS NOT NULL
-               ORDER BY value.id
-           ),
-           ARRAY(
-               SELECT value.value_number FROM products_productattributevalue value
-               WHERE value.product_id = product.id AND value.value_number IS NOT NULL
-               ORDER BY value.id
-           )
+           coalesce(own.number_attribute_ids, '{}'),
+           coalesce(own.number_values, '{}')
     FROM products_product product
     JOIN products_category category ON category.id = product.category_id
-    WHERE product.id = ANY(product_ids)
+    LEFT JOIN (
+        SELECT value.product_id,
+               array_agg(coalesce(
+                   value.option_id,
+                   products_yes_no_tag(value.attribute_id, value.value_boolean)
+               )) FILTER (WHERE value.option_id IS NOT NULL OR value.value_boolean IS NOT NULL)
+                   AS tags,
+               array_agg(value.attribute_id ORDER BY value.id)
+                   FILTER (WHERE value.value_number IS NOT NULL) AS number_attribute_ids,
+               array_agg(value.value_number ORDER BY value.id)
+                   FILTER (WHERE value.value_number IS NOT NULL) AS number_values
+        FROM products_productattributevalue value
+        WHERE value.product_id IN (SELECT unnest(product_ids))
+        GROUP BY value.product_id
+    ) AS own ON own.product_id = product.id
+    WHERE product.id IN (SELECT unnest(product_ids))
         AND EXISTS (
             SELECT FROM products_variant variant
             WHERE variant.product_id = product.id AND variant.is_active
@@ -141,7 +142,7 @@ BEGIN
     FROM products_product_tags product
     JOIN products_variant variant
         ON variant.product_id = product.product_id AND variant.is_active
-    WHERE product.product_id = ANY(product_ids);
+    WHERE product.product_id IN (SELECT unnest(product_ids));
     SELECT tags, numbers INTO later_tags, later_numbers
     FROM products_variant_tags_counts(product_ids, 1);
 
@@ -377,6 +378,10 @@ class Migration(migrations.Migration):
                 'db_table': 'products_variant_tags',
                 'indexes': [django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='variant_tags_gin')],
             },
+        ),
+        migrations.AddIndex(
+            model_name="productattributevalue",
+            index=models.Index(fields=["product"], name="attribute_value_product"),
         ),
         migrations.RunSQL(
             TAG_COUNT_CHANGE + NUMBER_COUNT_CHANGE + YES_NO_TAG + COUNTS + REFRESH + FOLLOW, DROP

@@ -460,7 +460,7 @@ def uninstall(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("products", "0011_attribute_value_guards")]
+    dependencies = [("products", "0013_variant_option_guards")]
 
     operations = [
         migrations.AddField(

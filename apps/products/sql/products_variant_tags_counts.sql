@@ -21,7 +21,7 @@ LANGUAGE sql STABLE AS $$
                 FROM products_product_tags product,
                      unnest(product.tags) AS ancestor,
                      unnest(product.tags) AS tag
-                WHERE product.product_id = ANY(product_ids) AND product.listed
+                WHERE product.product_id IN (SELECT unnest(product_ids)) AND product.listed
                     AND ancestor < 0 AND tag > 0
                 UNION
                 SELECT product.product_id, ancestor, option
@@ -29,7 +29,7 @@ LANGUAGE sql STABLE AS $$
                 JOIN products_variant_tags variant ON variant.product_id = product.product_id,
                      unnest(product.tags) AS ancestor,
                      unnest(variant.option_ids) AS option
-                WHERE product.product_id = ANY(product_ids) AND product.listed AND ancestor < 0
+                WHERE product.product_id IN (SELECT unnest(product_ids)) AND product.listed AND ancestor < 0
             ) AS product_tag
             GROUP BY ancestor, tag
         ),
@@ -40,7 +40,7 @@ LANGUAGE sql STABLE AS $$
                  unnest(product.tags) AS ancestor,
                  unnest(product.number_attribute_ids, product.number_values)
                      AS number (attribute_id, value)
-            WHERE product.product_id = ANY(product_ids) AND product.listed AND ancestor < 0
+            WHERE product.product_id IN (SELECT unnest(product_ids)) AND product.listed AND ancestor < 0
             GROUP BY ancestor, number.attribute_id, number.value
         )
 $$;
