@@ -14,12 +14,12 @@ summaries (``CategoryTagCount``, ``CategoryNumberCount``: the category's own row
 whole subtree) instead of the products.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Max, Min, QuerySet, Sum
+from django.db.models import DecimalField, IntegerField, Max, Min, QuerySet, Sum, Value
 
 from apps.attributes.models import AttributeKind
 
@@ -52,38 +52,50 @@ def attribute_facets(
     products: QuerySet[Product],
     search: ProductSearch | None,
     *,
-    from_summary: bool,
+    summary_covers: Callable[[str | None], bool],
 ) -> list[dict[str, Any]]:
-    """Return the attribute facets of what ``query`` and ``search`` select from ``products``,
-    from the summaries when ``from_summary`` (a category page as shoppers see it): one query
-    for the attributes, then two from the summaries, or one or more counts."""
+    """Return the attribute facets of what ``query`` and ``search`` select from ``products``.
+
+    Each count (the attributes without a filter together, each filtered attribute alone) comes
+    from the summaries when ``summary_covers(excluding)`` says they count the same products
+    (a category page as shoppers see it, but for that attribute's own filter: the page
+    filtered by colour alone counts its colours from the summary), else from the read model.
+    One query for the attributes; one for the summaries, if any count needs them; one per
+    count made live, for tags and for numbers.
+    """
     attributes = filterable_attributes()
     if not attributes:
         return []
     filtered = {each.slug for each in (query.attributes.filters if query.attributes else ())}
-    tagged = [each for each in attributes if each.tags]
-    numbers = [each for each in attributes if each.kind == AttributeKind.NUMBER]
+    summary: tuple[dict[int, int], Figures] | None = None
+
+    def summarized(excluding: str | None) -> tuple[dict[int, int], Figures] | None:
+        nonlocal summary
+        if not summary_covers(excluding):
+            return None
+        if summary is None:
+            summary = _summary_counts(query.category)
+        return summary
 
     counts: dict[int, int] = {}
     ranges: Figures = {}
-    if from_summary:
-        counts, ranges = _summary_counts(query.category)
-    else:
-        shared = [tag for each in tagged if each.slug not in filtered for tag in each.tags]
-        if shared:
-            counts.update(_live_tag_counts(query, products, search, None, shared))
-        for attribute in tagged:
-            if attribute.slug in filtered:
-                counts.update(
-                    _live_tag_counts(query, products, search, attribute.slug, attribute.tags)
-                )
-        shared_numbers = [each.id for each in numbers if each.slug not in filtered]
-        if shared_numbers:
-            ranges.update(_number_ranges(_matching(query, products, search), shared_numbers))
-        for attribute in numbers:
-            if attribute.slug in filtered:
-                matching = _matching(query, products, search, attribute.slug)
-                ranges.update(_number_ranges(matching, [attribute.id]))
+    groups: list[tuple[str | None, list[FilterableAttribute]]] = [
+        (None, [each for each in attributes if each.slug not in filtered])
+    ]
+    groups += [(each.slug, [each]) for each in attributes if each.slug in filtered]
+    for excluding, group in groups:
+        tagged = [each for each in group if each.tags]
+        numbers = [each.id for each in group if each.kind == AttributeKind.NUMBER]
+        from_summary = summarized(excluding) if tagged or numbers else None
+        if from_summary is not None:
+            summary_counts, summary_ranges = from_summary
+            counts.update({tag: summary_counts.get(tag, 0) for a in tagged for tag in a.tags})
+            ranges.update({key: summary_ranges[key] for key in numbers if key in summary_ranges})
+            continue
+        if tagged:
+            counts.update(_live_tag_counts(query, products, search, excluding, tagged))
+        if numbers:
+            ranges.update(_number_ranges(_matching(query, products, search, excluding), numbers))
 
     selected = query.attributes.selected_tags() if query.attributes else set()
     facets = []
@@ -154,17 +166,21 @@ def _live_tag_counts(
     products: QuerySet[Product],
     search: ProductSearch | None,
     excluding: str | None,
-    tags: Sequence[int],
+    attributes: Sequence[FilterableAttribute],
 ) -> dict[int, int]:
-    """Count the matching products per tag of ``tags``, every filter applied but the
+    """Count the matching products per tag of ``attributes``, every filter applied but the
     attribute ``excluding``'s: one query. The rows counted are the read model's that match the
     filters on options and yes-or-no (one variant each), of the products that match every
-    other filter."""
+    other filter; an axis option from the rows, a product's own tag from its product row."""
     alternatives = query.attributes.tag_alternatives(excluding) if query.attributes else []
     rows = matching_rows(alternatives, category_id=query.attribute_category_id()).filter(
         product_id__in=_matching(query, products, search, excluding, tags=False).values("pk")
     )
-    sql, params = tag_counts_sql(rows, tags)
+    on_variants = [tag for each in attributes if each.on_variants for tag in each.tags]
+    on_products = [tag for each in attributes if each.on_products for tag in each.tags]
+    if not on_variants and not on_products:
+        return {}
+    sql, params = tag_counts_sql(rows, on_variants=on_variants, on_products=on_products)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return dict(cursor.fetchall())
@@ -187,25 +203,37 @@ def _number_ranges(matching: QuerySet[Product], attribute_ids: Sequence[int]) ->
 
 def _summary_counts(category: Category | None) -> tuple[dict[int, int], Figures]:
     """Return the tags' counts and the numbers' ranges of ``category``'s subtree (the whole
-    catalogue with None) as shoppers see it, from the summaries: two queries."""
+    catalogue with None) as shoppers see it, from the summaries: one query."""
     covering: dict[str, Any] = (
         {"category": category} if category else {"category__parent__isnull": True}
     )
-    counts = dict(
+    tags_sql, tags_params = (
         CategoryTagCount.objects.filter(**covering)
         .values("tag")
-        .annotate(total=Sum("products"))
+        .annotate(
+            total=Sum("products"), low=Value(None, DecimalField()), high=Value(None, DecimalField())
+        )
         .order_by()
-        .values_list("tag", "total")
+        .values_list("tag", "total", "low", "high")
+        .query.sql_with_params()
     )
-    rows = (
+    numbers_sql, numbers_params = (
         CategoryNumberCount.objects.filter(**covering)
         .values("attribute_id")
-        .annotate(low=Min("value"), high=Max("value"))
+        .annotate(total=Value(None, IntegerField()), low=Min("value"), high=Max("value"))
         .order_by()
-        .values_list("attribute_id", "low", "high")
+        .values_list("attribute_id", "total", "low", "high")
+        .query.sql_with_params()
     )
-    return counts, {attribute_id: (low, high) for attribute_id, low, high in rows}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"({tags_sql}) UNION ALL ({numbers_sql})",
+            [*tags_params, *numbers_params],
+        )
+        rows = cursor.fetchall()
+    counts = {key: total for key, total, _low, _high in rows if total is not None}
+    ranges = {key: (low, high) for key, total, low, high in rows if total is None}
+    return counts, ranges
 
 
 def _number_text(number: Decimal) -> str:

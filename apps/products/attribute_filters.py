@@ -17,10 +17,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import JSONField, QuerySet
+from django.db.models import Exists, JSONField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
-from apps.attributes.models import KINDS_WITH_OPTIONS, Attribute, AttributeKind
+from apps.attributes.models import (
+    KINDS_WITH_OPTIONS,
+    Attribute,
+    AttributeKind,
+    ProductTypeAttribute,
+)
 
 from .limits import LIST_MAX_ATTRIBUTE_FILTERS, LIST_MAX_ATTRIBUTE_OPTIONS
 from .models import ProductAttributeValue, VariantTags
@@ -73,6 +78,8 @@ class FilterableAttribute:
     kind: str
     unit: str
     options: tuple[FacetOption, ...]
+    on_variants: bool  # a variant axis of some product type
+    on_products: bool  # a product's own attribute in some product type
 
     @property
     def has_options(self) -> bool:
@@ -95,8 +102,18 @@ def filterable_attributes(slugs: Iterable[str] | None = None) -> list[Filterable
         attributes = attributes.filter(slug__in=list(slugs))
     rows = (
         attributes.order_by("position", "name", "id")
-        .annotate(option_list=RawSQL(_OPTIONS_SQL, [], output_field=JSONField()))  # noqa: S611
-        .values_list("id", "slug", "name", "kind", "unit", "option_list")
+        .annotate(
+            option_list=RawSQL(_OPTIONS_SQL, [], output_field=JSONField()),  # noqa: S611
+            on_variants=Exists(
+                ProductTypeAttribute.objects.filter(attribute=OuterRef("pk"), is_axis=True)
+            ),
+            on_products=Exists(
+                ProductTypeAttribute.objects.filter(attribute=OuterRef("pk"), is_axis=False)
+            ),
+        )
+        .values_list(
+            "id", "slug", "name", "kind", "unit", "option_list", "on_variants", "on_products"
+        )
     )
     return [
         FilterableAttribute(
@@ -106,8 +123,10 @@ def filterable_attributes(slugs: Iterable[str] | None = None) -> list[Filterable
             kind=kind,
             unit=unit,
             options=tuple(FacetOption(**option) for option in options),
+            on_variants=on_variants,
+            on_products=on_products,
         )
-        for pk, slug, name, kind, unit, options in rows
+        for pk, slug, name, kind, unit, options, on_variants, on_products in rows
     ]
 
 
@@ -314,21 +333,34 @@ def _invalid(*messages: str) -> ValidationError:
     return ValidationError({PARAMETER: list(messages)})
 
 
-def tag_counts_sql(rows: QuerySet[VariantTags], tags: Sequence[int]) -> tuple[str, list[Any]]:
-    """Return SQL (and parameters) counting, for each of ``tags``, the distinct products of
-    ``rows`` that carry it: as an option of a matching row's variant, or as the product's own
-    (its ``ProductTags`` row, read once however many of its variants match). Rows of
-    ``(tag, products)``."""
+def tag_counts_sql(
+    rows: QuerySet[VariantTags], *, on_variants: Sequence[int], on_products: Sequence[int]
+) -> tuple[str, list[Any]]:
+    """Return SQL (and parameters) counting the distinct products of ``rows`` per tag: each of
+    ``on_variants`` as an option of a matching row's variant, each of ``on_products`` as the
+    product's own (its ``ProductTags`` row, read once however many of its variants match).
+    Rows of ``(tag, products)``."""
     rows_sql, params = rows.values("product_id", "option_ids").order_by().query.sql_with_params()
+    branches: list[str] = []
+    arguments: list[Any] = []
+    if on_variants:
+        branches.append(
+            f"SELECT matched.product_id, tag FROM ({rows_sql}) AS matched,"  # noqa: S608
+            " unnest(matched.option_ids) AS tag WHERE tag = ANY(%s)"
+        )
+        arguments += [*params, list(on_variants)]
+    if on_products:
+        branches.append(
+            "SELECT product.product_id, tag FROM products_product_tags AS product,"  # noqa: S608
+            " unnest(product.tags) AS tag"
+            f" WHERE product.product_id IN (SELECT matched.product_id FROM ({rows_sql}) AS matched)"
+            " AND tag = ANY(%s)"
+        )
+        arguments += [*params, list(on_products)]
+    # DISTINCT pairs first: a hashed set, where count(DISTINCT) would sort every pair.
     sql = (
-        "SELECT tag, count(DISTINCT product_id) FROM ("  # noqa: S608 - the ORM's SQL
-        f" SELECT matched.product_id, tag FROM ({rows_sql}) AS matched,"
-        "  unnest(matched.option_ids) AS tag WHERE tag = ANY(%s)"
-        " UNION ALL"
-        " SELECT product.product_id, tag FROM products_product_tags AS product,"
-        "  unnest(product.tags) AS tag"
-        f" WHERE product.product_id IN (SELECT matched.product_id FROM ({rows_sql}) AS matched)"
-        "  AND tag = ANY(%s)"
+        "SELECT tag, count(*) FROM ("  # noqa: S608 - the ORM's SQL and parameters
+        f"SELECT DISTINCT product_id, tag FROM ({' UNION ALL '.join(branches)}) AS found"
         ") AS product_tag GROUP BY tag"
     )
-    return sql, [*params, list(tags), *params, list(tags)]
+    return sql, arguments

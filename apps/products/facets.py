@@ -51,22 +51,34 @@ def product_facets(
     """Return the facets of what ``query`` and ``search`` (as resolved) select from
     ``products``: the four of the products' columns, from the summary when it counts exactly
     these products (two queries), else counted live; and the attribute facets
-    (``apps.products.attribute_facets``), the options counted from their summary in the same
-    case."""
-    covered = summary_covers(query, products)
-    facets = summary_facets(query.category) if covered else None
+    (``apps.products.attribute_facets``), from their own summaries where those count the
+    same products."""
+    facets = summary_facets(query.category) if summary_covers(query, products) else None
     if facets is None:
         facets = live_facets(query, products, search)
-    facets["attributes"] = attribute_facets(query, products, search, from_summary=covered)
+    facets["attributes"] = attribute_facets(
+        query,
+        products,
+        search,
+        summary_covers=lambda excluding: summary_covers(
+            query, products, excluding_attribute=excluding
+        ),
+    )
     return facets
 
 
-def summary_covers(query: "ProductListQuery", products: QuerySet[Product]) -> bool:
-    """Return whether the summary counts what ``query`` selects from ``products``: the
-    products shoppers see (``active()``, not staff's everything), in the category's subtree or
-    the whole catalogue, narrowed by no other filter and no search."""
+def summary_covers(
+    query: "ProductListQuery",
+    products: QuerySet[Product],
+    *,
+    excluding_attribute: str | None = None,
+) -> bool:
+    """Return whether the summary counts what ``query`` selects from ``products`` (but for the
+    attribute ``excluding_attribute``'s filter, a facet's own): the products shoppers see
+    (``active()``, not staff's everything), in the category's subtree or the whole catalogue,
+    narrowed by no other filter and no search."""
     return (
-        query.narrows_by_category_only()
+        query.narrows_by_category_only(excluding_attribute=excluding_attribute)
         and products.query.where == Product.objects.active().query.where
     )
 

@@ -65,7 +65,7 @@ NARROWING: dict[str, Callable[[Products, Any], Products]] = {
     ),
     "ids": lambda products, ids: products.filter(pk__in=ids),
 }
-_BESIDES_CATEGORY = (*(name for name in NARROWING if name != "category"), "attributes")
+_BESIDES_CATEGORY = tuple(name for name in NARROWING if name != "category")
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,13 @@ class ProductListQuery:
         """Return whether any of the named filters has a value."""
         return any(getattr(self, name) is not None for name in filters)
 
-    def narrows_by_category_only(self) -> bool:
-        """Return whether nothing but the category (if any) narrows the list: no other filter,
-        no search."""
-        return self.search is None and not self.is_set(*_BESIDES_CATEGORY)
+    def narrows_by_category_only(self, *, excluding_attribute: str | None = None) -> bool:
+        """Return whether nothing but the category (if any) narrows the list: no other filter
+        (but the attribute ``excluding_attribute``'s, if given), no search."""
+        if self.search is not None or self.is_set(*_BESIDES_CATEGORY):
+            return False
+        filters = self.attributes.filters if self.attributes is not None else ()
+        return all(each.slug == excluding_attribute for each in filters)
 
     @property
     def ordering_in_effect(self) -> str:

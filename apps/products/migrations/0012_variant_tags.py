@@ -7,8 +7,8 @@ docs/database.md).
 
 The triggers are created before the backfill, in the same transaction: CREATE TRIGGER locks out
 writes to the tables until the commit, so nothing is written in between that the backfill would
-miss. The backfill is products_variant_tags_refresh over every product, without row locks (the
-tables are locked): set-based, one statement per step. Reversing it drops the objects and the
+miss. The backfill is products_variant_tags_refresh over every product, 50,000 at a time,
+without row locks (the tables are locked): set-based, one statement per step. Reversing it drops the objects and the
 four tables.
 """
 
@@ -297,7 +297,20 @@ FOR EACH STATEMENT EXECUTE FUNCTION products_variant_tags_follow();
 BACKFILL = """
 LOCK TABLE products_category, products_product, products_variant,
     products_productattributevalue IN SHARE ROW EXCLUSIVE MODE;
-SELECT products_variant_tags_refresh(ARRAY(SELECT id FROM products_product), false);
+DO $$
+DECLARE
+    low bigint;
+    high bigint;
+BEGIN
+    SELECT min(id), max(id) INTO low, high FROM products_product;
+    WHILE low <= high LOOP
+        PERFORM products_variant_tags_refresh(
+            ARRAY(SELECT id FROM products_product WHERE id >= low AND id < low + 50000), false
+        );
+        low := low + 50000;
+    END LOOP;
+END
+$$;
 ANALYZE products_variant_tags;
 ANALYZE products_product_tags;
 """

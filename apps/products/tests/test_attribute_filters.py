@@ -244,11 +244,11 @@ def test_a_bare_category_page_reads_the_option_summary_and_agrees_with_a_live_co
     ("params", "queries"),
     [
         # category lookup; the page with its count; the summary with its edges; the child
-        # categories; the filterable attributes; the tag summary; the number summary
-        ({"category": "root"}, 7),
+        # categories; the filterable attributes; the attribute summaries (tags and numbers)
+        ({"category": "root"}, 6),
         # the attribute lookup; the page with its count; live: the categories (2), one
         # aggregate of the column facets; the attributes; the tags of the unfiltered
-        # attributes, and colour's own; the numbers
+        # attributes; colour's own, from the summaries (no other filter); the numbers
         ({"attribute": "colour:red"}, 9),
         # the same but for the numbers, and one more per filtered attribute: size's tags,
         # weight's numbers (no other number to count)
