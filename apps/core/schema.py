@@ -55,6 +55,18 @@ REQUEST_ID_HEADER = {
         "description": "The request's id (yours, if you sent a tame one); quote it in reports.",
     }
 }
+# gunicorn's limit_request_line (its default): the method, the path and query string, and the
+# protocol, in bytes.
+REQUEST_LINE_MAX_BYTES = 4094
+URI_TOO_LONG_RESPONSE = {
+    "description": (
+        "The request line (the path and the query string, percent-encoded) is longer than the "
+        f"server reads ({REQUEST_LINE_MAX_BYTES:,} bytes): the web server's own HTML page, "
+        "before the API. Long filters (`attribute`, `ids`, `search`) can add up to it; send "
+        "fewer at a time."
+    ),
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 RETRY_AFTER_HEADER = {
     "Retry-After": {
         "schema": {"type": "integer", "minimum": 0},
@@ -100,6 +112,10 @@ class AutoSchema(openapi.AutoSchema):
             if code not in responses:
                 error = OpenApiResponse(ErrorResponseSerializer, description)
                 responses[code] = self._get_response_for_code(error, code, direction=direction)
+        if self.method == "GET":
+            # Before the API: gunicorn answers a request line past its limit itself, with an
+            # HTML page and none of the API's headers.
+            responses["414"] = URI_TOO_LONG_RESPONSE
         return dict(sorted(responses.items()))
 
     def _get_response_headers_for_code(

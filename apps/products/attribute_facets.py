@@ -53,13 +53,16 @@ def attribute_facets(
     search: ProductSearch | None,
     *,
     summary_covers: Callable[[str | None], bool],
+    shoppers_by_tags_only: Callable[[str | None], bool],
 ) -> list[dict[str, Any]]:
     """Return the attribute facets of what ``query`` and ``search`` select from ``products``.
 
     Each count (the attributes without a filter together, each filtered attribute alone) comes
     from the summaries when ``summary_covers(excluding)`` says they count the same products
     (a category page as shoppers see it, but for that attribute's own filter: the page
-    filtered by colour alone counts its colours from the summary), else from the read model.
+    filtered by colour alone counts its colours from the summary), else from the read model:
+    its rows alone when ``shoppers_by_tags_only(excluding)`` says that nothing but the
+    category and filters on tags narrows what shoppers see, else joined with the products.
     One query for the attributes; one for the summaries, if any count needs them; one per
     count made live, for tags and for numbers.
     """
@@ -93,7 +96,16 @@ def attribute_facets(
             ranges.update({key: summary_ranges[key] for key in numbers if key in summary_ranges})
             continue
         if tagged:
-            counts.update(_live_tag_counts(query, products, search, excluding, tagged))
+            counts.update(
+                _live_tag_counts(
+                    query,
+                    products,
+                    search,
+                    excluding,
+                    tagged,
+                    shoppers_by_tags_only=shoppers_by_tags_only,
+                )
+            )
         if numbers:
             ranges.update(_number_ranges(_matching(query, products, search, excluding), numbers))
 
@@ -167,15 +179,23 @@ def _live_tag_counts(
     search: ProductSearch | None,
     excluding: str | None,
     attributes: Sequence[FilterableAttribute],
+    *,
+    shoppers_by_tags_only: Callable[[str | None], bool],
 ) -> dict[int, int]:
     """Count the matching products per tag of ``attributes``, every filter applied but the
     attribute ``excluding``'s: one query. The rows counted are the read model's that match the
     filters on options and yes-or-no (one variant each), of the products that match every
     other filter; an axis option from the rows, a product's own tag from its product row."""
     alternatives = query.attributes.tag_alternatives(excluding) if query.attributes else []
-    rows = matching_rows(alternatives, category_id=query.attribute_category_id()).filter(
-        product_id__in=_matching(query, products, search, excluding, tags=False).values("pk")
-    )
+    rows = matching_rows(alternatives, category_id=query.attribute_category_id())
+    if shoppers_by_tags_only(excluding):
+        # What shoppers see, narrowed by nothing the rows do not carry: the rows' own
+        # ``listed`` stands for the products, with no join.
+        rows = rows.filter(listed=True)
+    else:
+        rows = rows.filter(
+            product_id__in=_matching(query, products, search, excluding, tags=False).values("pk")
+        )
     on_variants = [tag for each in attributes if each.on_variants for tag in each.tags]
     on_products = [tag for each in attributes if each.on_products for tag in each.tags]
     if not on_variants and not on_products:

@@ -63,6 +63,10 @@ def product_facets(
         summary_covers=lambda excluding: summary_covers(
             query, products, excluding_attribute=excluding
         ),
+        shoppers_by_tags_only=lambda excluding: (
+            query.narrows_by_category_only(excluding_attribute=excluding, but_tags=True)
+            and products.query.where == Product.objects.active().query.where
+        ),
     )
     return facets
 

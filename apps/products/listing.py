@@ -132,13 +132,16 @@ class ProductListQuery:
         """Return whether any of the named filters has a value."""
         return any(getattr(self, name) is not None for name in filters)
 
-    def narrows_by_category_only(self, *, excluding_attribute: str | None = None) -> bool:
+    def narrows_by_category_only(
+        self, *, excluding_attribute: str | None = None, but_tags: bool = False
+    ) -> bool:
         """Return whether nothing but the category (if any) narrows the list: no other filter
-        (but the attribute ``excluding_attribute``'s, if given), no search."""
+        (but the attribute ``excluding_attribute``'s, if given, and with ``but_tags`` the
+        attribute filters on options and yes-or-no), no search."""
         if self.search is not None or self.is_set(*_BESIDES_CATEGORY):
             return False
         filters = self.attributes.filters if self.attributes is not None else ()
-        return all(each.slug == excluding_attribute for each in filters)
+        return all(each.slug == excluding_attribute or (but_tags and each.tags) for each in filters)
 
     @property
     def ordering_in_effect(self) -> str:

@@ -884,6 +884,8 @@ class VariantTags(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
+    # The product's (ProductTags.listed): a shopper's count needs no join with the products.
+    listed = models.BooleanField()
     option_ids = ArrayField(models.BigIntegerField())
     tags = ArrayField(models.BigIntegerField())
 

@@ -285,11 +285,10 @@ PRODUCT_LIST_PARAMETERS = [
         },
         style="form",
         explode=True,
-        description=ProductFilter.base_filters["attribute"].extra["help_text"],
-        examples=[
-            OpenApiExample("Red or blue, in M, on one variant", ["colour:red,blue", "size:m"]),
-            OpenApiExample("A range and a yes", ["screen-size:6..6.9", "waterproof:true"]),
-        ],
+        # No examples: Swagger UI would fill them in, and a catalogue without these
+        # attributes answers them with a 400. The description shows them.
+        description=ProductFilter.base_filters["attribute"].extra["help_text"]
+        + " Examples: `colour:red,blue`, `size:m`, `screen-size:6..6.9`, `waterproof:true`.",
     ),
     OpenApiParameter(
         "ids",

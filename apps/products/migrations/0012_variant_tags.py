@@ -137,8 +137,9 @@ BEGIN
             SELECT FROM products_variant variant
             WHERE variant.product_id = product.id AND variant.is_active
         );
-    INSERT INTO products_variant_tags (variant_id, product_id, option_ids, tags)
-    SELECT variant.id, product.product_id, variant.option_ids, variant.option_ids || product.tags
+    INSERT INTO products_variant_tags (variant_id, product_id, listed, option_ids, tags)
+    SELECT variant.id, product.product_id, product.listed, variant.option_ids,
+           variant.option_ids || product.tags
     FROM products_product_tags product
     JOIN products_variant variant
         ON variant.product_id = product.product_id AND variant.is_active
@@ -383,6 +384,7 @@ class Migration(migrations.Migration):
             name='VariantTags',
             fields=[
                 ('variant', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='+', serialize=False, to='products.variant')),
+                ('listed', models.BooleanField()),
                 ('option_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
                 ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None)),
                 ('product', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='products.product')),

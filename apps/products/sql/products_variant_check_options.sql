@@ -7,7 +7,11 @@
 -- (products_product_variant_options, products_product_type_fits_variants, a 400 on
 -- `product_type`). The services check it before they return (SET CONSTRAINTS ... IMMEDIATE).
 -- It reads the variants' options FOR KEY SHARE, against their concurrent deletion
--- (products_option_check_variants).
+-- (products_option_check_variants), and the product's type FOR KEY SHARE first, so that a
+-- concurrent change of the type's axes (products_type_attribute_check_axes locks the type FOR
+-- UPDATE) is waited for and then read. (The product's own foreign key to its type took that
+-- lock before, but its check runs at commit in the order the events were queued, after this
+-- one once a later statement rewrites the product row.)
 -- A change of this file needs a migration: see docs/database.md.
 
 CREATE OR REPLACE FUNCTION products_variant_check_options() RETURNS trigger
@@ -22,6 +26,12 @@ BEGIN
     ELSE
         checked_product_id := NEW.id;
     END IF;
+    PERFORM FROM attributes_producttype product_type
+    WHERE product_type.id = (
+        SELECT product.product_type_id FROM products_product product
+        WHERE product.id = checked_product_id
+    )
+    FOR KEY SHARE;
     SELECT coalesce(array_agg(type_attribute.attribute_id), '{}') INTO axis_ids
     FROM products_product product
     JOIN attributes_producttype product_type

@@ -164,7 +164,7 @@ def expected_read_model() -> dict[str, Any]:
     products = _product_facts()
     return {
         "variants": {
-            variant: (product, options, sorted({*options, *facts["tags"]}))
+            variant: (product, facts["listed"], options, sorted({*options, *facts["tags"]}))
             for product, facts in products.items()
             for variant, options in facts["variants"].items()
         },
@@ -178,9 +178,9 @@ def expected_read_model() -> dict[str, Any]:
 def stored_read_model() -> dict[str, Any]:
     return {
         "variants": {
-            variant: (product, sorted(options), sorted(tags))
-            for variant, product, options, tags in VariantTags.objects.values_list(
-                "variant_id", "product_id", "option_ids", "tags"
+            variant: (product, listed, sorted(options), sorted(tags))
+            for variant, product, listed, options, tags in VariantTags.objects.values_list(
+                "variant_id", "product_id", "listed", "option_ids", "tags"
             )
         },
         "products": {
