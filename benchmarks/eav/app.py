@@ -397,8 +397,8 @@ def product_list(environ: dict[str, Any]) -> tuple[int, Any, int]:
     """Return the status, body and statements run of a list request."""
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     allowed = {"category", "attribute", "page", "page_size", "facets"}
-    if set(query) - allowed or "category" not in query or "attribute" not in query:
-        return 400, {"detail": "The EAV comparator serves ?category=&attribute=... only."}, 0
+    if set(query) - allowed or "category" not in query:
+        return 400, {"detail": "The EAV comparator serves ?category=[&attribute=...] only."}, 0
     raw_page = query.get("page", ["1"])[-1]
     raw_size = query.get("page_size", [str(PAGE_SIZE)])[-1]
     if not WHOLE_NUMBER.fullmatch(raw_page) or not WHOLE_NUMBER.fullmatch(raw_size):
@@ -412,7 +412,7 @@ def product_list(environ: dict[str, Any]) -> tuple[int, Any, int]:
     if subtree is None:
         return 404, {"detail": "No such category."}, 0
     try:
-        filters = [parse_filter(raw, attributes) for raw in query["attribute"]]
+        filters = [parse_filter(raw, attributes) for raw in query.get("attribute", [])]
     except BadRequest as error:
         return 400, error.body, 0
     if len({one.attribute.id for one in filters}) != len(filters):

@@ -306,6 +306,8 @@ def build_requests(seed: int, client: Client) -> tuple[dict[str, list[str]], dic
         + attribute_pages(rng, roots, 10)
     )
     requests["attribute_facets"] = [f"{path}&facets=true" for path in requests["attribute_list"]]
+    # Issue 13's department pages: a root category without other filters, with its facets.
+    requests["department_facets"] = [list_path(root["slug"], facets="true") for root in roots]
     requests["etag"] = requests["list"][:50] + requests["detail"][:50]
     requests["list_hot"] = requests["list"][:20]
     facts = {

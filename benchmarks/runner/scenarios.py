@@ -55,6 +55,14 @@ SCENARIOS = [
         compared=("facets", "attributes"),
     ),
     Scenario(
+        "department_facets",
+        "department_facets",
+        ("ours", "eav"),
+        "department pages (a root category, 50,000+ products at M) with facets=true, no filter",
+        same_json=True,
+        compared=("facets", "attributes"),
+    ),
+    Scenario(
         "etag-304",
         "etag",
         ("ours-cached", "floor", "textbook"),

@@ -70,6 +70,16 @@ def read_throughput_ratio(
     return None if value is None else Reading(value, f"{value:.2f}x")
 
 
+def read_scenario_ratio(target: Target, results: Results, invariance: Invariance) -> Reading | None:
+    """Return ours' median req/s in the scenario over ours' in the other scenario, in x."""
+    ours = results.get((target.scenario, "ours"))
+    other = results.get((target.relative_to, "ours"))
+    if ours is None or other is None:
+        return None
+    value = ours.median("requests_per_second") / other.median("requests_per_second")
+    return Reading(value, f"{value:.2f}x")
+
+
 def read_latency(target: Target, results: Results, invariance: Invariance) -> Reading | None:
     """Return ours' latency at the percentile, in milliseconds."""
     ours = results.get((target.scenario, "ours"))
@@ -119,6 +129,7 @@ class Measure:
 
 MEASURES = {
     "throughput-ratio": Measure(read_throughput_ratio, "x", ("scenario", "server")),
+    "scenario-ratio": Measure(read_scenario_ratio, "x", ("scenario", "relative_to")),
     "latency": Measure(read_latency, " ms", ("scenario", "percentile")),
     "latency-ratio": Measure(read_latency_ratio, "x", ("scenario", "relative_to", "percentile")),
     "queries": Measure(read_queries, ", constant", ("kind",)),

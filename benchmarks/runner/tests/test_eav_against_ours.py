@@ -1,9 +1,7 @@
 """The EAV comparator answers the attribute-filtered list and its attribute facets exactly as
 ours does (the runner checks the same before it times ``attribute_list`` and
-``attribute_facets``).
-
-These tests need ours' ``attribute=`` filter and attribute facets (issue 13, slice 3, the
-lead's branch): until that is merged they fail, on ours' side."""
+``attribute_facets``), and a department page's facets without a filter as ours does
+(``department_facets``)."""
 
 from typing import Any
 
@@ -52,3 +50,17 @@ def test_the_eav_serves_ours_attribute_list_and_facets(
             is None
         )
     assert listed
+
+
+@pytest.mark.parametrize("slug", ["fashion", "electronics", "home-kitchen", "books-media"])
+def test_the_eav_counts_a_bare_category_page_as_ours(
+    slug: str, eav_database: None, client: Client
+) -> None:
+    query = f"category={slug}&facets=true&page_size=5"
+    ours = client.get(f"/api/v1/products/?{query}").json()
+    status, theirs, _queries = eav_get(query)
+
+    assert status == "200 OK", theirs
+    assert ours["facets"]["attributes"], "the department's types have filterable attributes"
+    assert first_difference(ours["facets"]["attributes"], theirs["facets"]["attributes"]) is None
+    assert first_difference(ours["results"], theirs["results"]) is None
