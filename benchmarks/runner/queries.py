@@ -35,7 +35,7 @@ def query_counts(client: Client, paths: list[str], *, textbook: bool = False) ->
 
 
 # The kinds of request query_invariance counts, each at several page sizes or depths.
-QUERY_KINDS = ("list", "cursor", "detail")
+QUERY_KINDS = ("list", "cursor", "detail", "detail-50")
 
 
 def query_invariance(client: Client, requests: dict[str, list[str]]) -> dict[str, list[int]]:
@@ -53,6 +53,8 @@ def query_invariance(client: Client, requests: dict[str, list[str]]) -> dict[str
             *requests["cursor_deep"][:3],
         ],
         "detail": requests["detail"][:5],
+        # Products with 50 variants, if the catalogue has them (the generator's do).
+        "detail-50": requests.get("detail_50", [])[:5],
     }
     found: dict[str, list[int]] = {}
     for kind, paths in groups.items():

@@ -34,6 +34,13 @@ SCENARIOS = [
     Scenario(
         "detail", "detail", ("ours", "floor", "textbook"), "product pages by id", same_json=True
     ),
+    Scenario(
+        "detail-50",
+        "detail_50",
+        ("ours", "floor"),
+        "pages of products with 50 variants (the generator's every thousandth product)",
+        same_json=True,
+    ),
     Scenario("cursor-first", "cursor_first", ("ours",), "cursor page one, newest first"),
     Scenario("cursor-deep", "cursor_deep", ("ours",), "cursor pages half the catalogue deep"),
     Scenario("search", "search", ("ours",), "search mix: rare, common, two-word, misspelled"),

@@ -12,7 +12,12 @@ from django.test import Client
 from apps.attributes.models import AttributeOption, ProductTypeAttribute
 from apps.products.models import Category, Product, ProductAttributeValue, Variant
 from apps.products.tests.helpers import assert_variant_tags_are_fresh
-from benchmarks.generate_catalogue import ROW_CHECKS, generate, row_checks_deferred
+from benchmarks.generate_catalogue import (
+    LARGE_PRODUCTS,
+    ROW_CHECKS,
+    generate,
+    row_checks_deferred,
+)
 
 # The generator commits per batch and runs VACUUM, outside a transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,6 +37,16 @@ def test_the_generator_makes_typed_products_with_variants_the_database_accepts(
         Variant.objects.values("product_id", "price", "stock", "is_active", "option_ids")
     )
     assert 3.5 * PRODUCTS < len(variants) < 5 * PRODUCTS
+    # Every thousandth product is a large one, where its type's axes allow 50 combinations.
+    first = Product.objects.order_by("id").values_list("id", flat=True).first()
+    large = dict(
+        Product.objects.filter(variant_count__gte=LARGE_PRODUCTS)
+        .order_by("id")
+        .values_list("id", "variant_count")
+    )
+    assert large, "a generated large product"
+    assert all((pk - first + 1) % 1000 == 0 for pk in large), large
+    assert set(large.values()) == {LARGE_PRODUCTS}
     axes: dict[int, set[int]] = defaultdict(set)
     for type_id, attribute_id in ProductTypeAttribute.objects.filter(is_axis=True).values_list(
         "product_type_id", "attribute_id"
