@@ -12,7 +12,7 @@ import psutil  # type: ignore[import-untyped]  # no stubs installed
 from django.db import connection
 
 from .options import Options
-from .results import Results, ratio
+from .results import Results, ratio, times
 from .servers import GUNICORN_CONF, ROOT
 from .targets import Judgement
 
@@ -118,9 +118,9 @@ def table(results: Results) -> list[str]:
             f"| {'-' if result.queries is None else result.queries} "
             f"| {result.statements:.2f} | {result.rss_mb:.0f} "
             f"| {sum(run.boots for run in result.runs)} "
-            f"| {'' if floor_ratio is None else f'{floor_ratio:.2f}x'} "
-            f"| {'' if textbook_ratio is None else f'{textbook_ratio:.1f}x'} "
-            f"| {'' if eav_ratio is None else f'{eav_ratio:.2f}x'} |"
+            f"| {'' if floor_ratio is None else times(floor_ratio)} "
+            f"| {'' if textbook_ratio is None else times(textbook_ratio, 1)} "
+            f"| {'' if eav_ratio is None else times(eav_ratio)} |"
         )
     return lines
 

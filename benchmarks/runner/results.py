@@ -1,5 +1,6 @@
 """A scenario's results per server: its runs, their medians, and ours as a ratio of another."""
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -45,4 +46,12 @@ def ratio(results: Results, scenario: str, of: str) -> float | None:
     other = results.get((scenario, of))
     if not ours or not other or not other.runs:
         return None
-    return ours.median("requests_per_second") / other.median("requests_per_second")
+    theirs = other.median("requests_per_second")
+    # A comparator that completed no request in time (wrk's timeout) is infinitely slower.
+    return math.inf if theirs == 0 else ours.median("requests_per_second") / theirs
+
+
+def times(value: float, digits: int = 2) -> str:
+    """Return a ratio as the report writes it: ``12.34x``, or ``inf x`` for a comparator that
+    completed nothing."""
+    return "inf x (theirs: 0 req/s)" if math.isinf(value) else f"{value:.{digits}f}x"

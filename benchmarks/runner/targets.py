@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from .queries import QUERY_KINDS
-from .results import Results, ratio
+from .results import Results, ratio, times
 from .scenarios import SCENARIOS
 from .servers import SERVERS
 
@@ -67,7 +67,7 @@ def read_throughput_ratio(
 ) -> Reading | None:
     """Return ours' req/s over the comparator's, in x."""
     value = ratio(results, target.scenario, target.server)
-    return None if value is None else Reading(value, f"{value:.2f}x")
+    return None if value is None else Reading(value, times(value))
 
 
 def read_scenario_ratio(target: Target, results: Results, invariance: Invariance) -> Reading | None:

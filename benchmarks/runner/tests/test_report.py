@@ -95,3 +95,24 @@ def test_targets_of_scenarios_that_ran_are_judged_in_file_order(results: Results
         "| attribute_list/list: ours' req/s | >= 0.7x | 1.56x | yes |",
         "| attribute_list: ours/eav req/s | >= 10.0x | 3.82x | NO |",
     ]
+
+
+def test_a_comparator_that_completed_nothing_is_infinitely_slower(results: Results) -> None:
+    # The EAV's department facets at a million products: no answer within wrk's timeout.
+    result = results[("department_facets", "eav")] = Result(SCENARIO["department_facets"], "eav")
+    result.runs.append(Run(0, 0.0, 0.0, 0, 16, 35 * 2**20, 0, None))
+    ours = results[("department_facets", "ours")] = Result(
+        SCENARIO["department_facets"], "ours", queries=6
+    )
+    ours.runs.append(Run(56, 276.0, 570.0, 840, 0, 83 * 2**20, 0, 7.0))
+
+    rows = [line for line in table(results) if line.startswith("| department_facets | ours")]
+    judged = {j.name: j for j in judge(load_targets(), results, {})}
+
+    assert rows == [
+        "| department_facets | ours | 56 | 276.0 | 570.0 | 0 | 6 | 7.00 | 83 | 0 |  |  "
+        "| inf x (theirs: 0 req/s) |"
+    ]
+    assert judged["department_facets: ours/eav req/s"].met
+    assert judged["department_facets: ours/eav req/s"].measured == "inf x (theirs: 0 req/s)"
+    assert not judged["department_facets: p99"].met
