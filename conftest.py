@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -104,3 +105,18 @@ def staff_client(client: Client, staff: User) -> Client:
     """Return Django's test client logged in to the admin as ``staff``."""
     client.force_login(staff)
     return client
+
+
+@pytest.fixture
+def job_queue_emptied() -> Iterator[None]:
+    """Empty the job queue's tables after a test that commits jobs (``transaction=True``).
+
+    procrastinate's tables are not Django-managed, so the flush after such a test leaves them:
+    without this, one test's jobs would wait in the queue of the next.
+    """
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers,"
+            " procrastinate_workers CASCADE"
+        )
