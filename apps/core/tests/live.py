@@ -192,7 +192,7 @@ class JobWorker:
     def start(self, timeout: float = 30) -> None:
         starts = self.log_text().count("Starting worker")
         self._log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603  # our own interpreter and manage.py
+        self.process = subprocess.Popen(  # our own interpreter and manage.py
             [sys.executable, "manage.py", "procrastinate", "worker"],
             cwd=BASE_DIR,
             env=prod_environment(**dict(self.environment)),

@@ -50,11 +50,18 @@ def test_registration_defers_its_email_as_a_job_naming_the_user_only() -> None:
 @pytest.mark.django_db
 @pytest.mark.usefixtures("jobs_left_queued")
 def test_a_rolled_back_registration_leaves_no_email_job() -> None:
-    with pytest.raises(RolledBack), transaction.atomic():
-        user_register(email="new@example.com", username="new", password="a-Long-pass-phrase-9")
-        assert len(queued_jobs()) == 1
-        raise RolledBack
+    seen_inside: list[int] = []
 
+    def register_then_fail() -> None:
+        with transaction.atomic():
+            user_register(email="new@example.com", username="new", password="a-Long-pass-phrase-9")
+            seen_inside.append(len(queued_jobs()))
+            raise RolledBack
+
+    with pytest.raises(RolledBack):
+        register_then_fail()
+
+    assert seen_inside == [1]
     assert queued_jobs() == []
     assert not User.objects.filter(email="new@example.com").exists()
 
