@@ -378,8 +378,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "pgserver": {"level": "WARNING"},
-        # Every process that loads Django lists each task it registers: noise. The worker's own
-        # log (procrastinate.worker: each job's start and end) stays at LOG_LEVEL.
+        # Every process that loads Django lists each task it registers, and each defer says so:
+        # noise. The worker's own log (procrastinate.worker: each job's start and end, with its
+        # arguments) stays at LOG_LEVEL.
+        "procrastinate.jobs": {"level": "WARNING"},
         "procrastinate.periodic": {"level": "WARNING"},
         "procrastinate.blueprints": {"level": "WARNING"},
     },
