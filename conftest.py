@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests."""
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -107,16 +108,23 @@ def staff_client(client: Client, staff: User) -> Client:
     return client
 
 
-@pytest.fixture
-def job_queue_emptied() -> Iterator[None]:
-    """Empty the job queue's tables after a test that commits jobs (``transaction=True``).
-
-    procrastinate's tables are not Django-managed, so the flush after such a test leaves them:
-    without this, one test's jobs would wait in the queue of the next.
-    """
+@pytest.fixture(autouse=True)
+def _empty_job_queue_after_transactional_tests(
+    request: pytest.FixtureRequest, django_db_blocker: Any
+) -> Iterator[None]:
+    # A test that commits (transaction=True, live_server) may leave jobs behind: deferred by the
+    # live servers it starts, or by itself. procrastinate's tables are not Django-managed, so
+    # pytest-django's flush after such a test leaves them, and they would wait in the queue of
+    # the next test. Empty them as the flush empties the others.
     yield
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers,"
-            " procrastinate_workers CASCADE"
-        )
+    marker = request.node.get_closest_marker("django_db")
+    committed = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if committed:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE procrastinate_jobs, procrastinate_events,"
+                " procrastinate_periodic_defers, procrastinate_workers CASCADE"
+            )

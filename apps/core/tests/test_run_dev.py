@@ -28,7 +28,6 @@ def ready(port: int) -> dict[str, object] | None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("job_queue_emptied")
 def test_run_dev_serves_runs_a_worker_prefixes_both_logs_and_stops_both_on_ctrl_c(
     tmp_path: Path,
 ) -> None:

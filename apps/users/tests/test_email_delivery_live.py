@@ -52,7 +52,6 @@ def email_job() -> tuple[str, int] | None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("job_queue_emptied")
 def test_a_registration_email_is_delivered_once_the_mail_server_is_back(
     settings: Any, tmp_path: Path
 ) -> None:
