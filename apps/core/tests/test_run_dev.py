@@ -1,5 +1,5 @@
 """``make run``'s last step, ``manage.py run_dev``: the dev server and a job worker together, with
-both logs; Ctrl-C stops both."""
+both logs; a changed file restarts both; Ctrl-C stops both."""
 
 import http.client
 import json
@@ -28,7 +28,7 @@ def ready(port: int) -> dict[str, object] | None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_run_dev_serves_runs_a_worker_prefixes_both_logs_and_stops_both_on_ctrl_c(
+def test_run_dev_serves_runs_a_worker_reloads_both_and_stops_both_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
     port = free_port()
@@ -53,6 +53,12 @@ def test_run_dev_serves_runs_a_worker_prefixes_both_logs_and_stops_both_on_ctrl_
                 if answer and answer["checks"]["queue"].get("workers") == 1:  # type: ignore[index]
                     break
                 time.sleep(0.3)
+            # A changed file: runserver reloads, and the worker is restarted with it.
+            os.utime(settings.BASE_DIR / "apps" / "core" / "jobs.py")
+            while time.monotonic() < deadline + 30:
+                if log_path.read_text().count("Starting worker on all queues") >= 2:
+                    break
+                time.sleep(0.3)
             children = psutil.Process(process.pid).children(recursive=True)
         finally:
             process.send_signal(signal.SIGINT)  # what Ctrl-C sends
@@ -66,4 +72,6 @@ def test_run_dev_serves_runs_a_worker_prefixes_both_logs_and_stops_both_on_ctrl_
     assert status == 0, output[-3000:]
     assert len(children) >= 2  # runserver (with its reloader's child) and the worker
     assert not [child for child in children if child.is_running() and child.status() != "zombie"]
-    assert "Stopped worker" in output
+    assert "changed, reloading." in output
+    assert output.count("Starting worker on all queues") == 2, output[-3000:]
+    assert output.count("Stopped worker") == 2
