@@ -3,7 +3,7 @@
 A real worker with production settings (``manage.py procrastinate worker``) and a real SMTP
 server on loopback (aiosmtpd). The mail server is down when the registration commits: the
 worker's attempts are refused and retried; the worker is restarted; the server comes up; the
-email arrives, once.
+email arrives, once. And two workers share one queue, each email sent by exactly one of them.
 """
 
 import email
@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.core.tests.live import JobWorker, database_url, free_port
+from apps.users.emails import email_enqueue
+from apps.users.tests.factories import UserFactory
 
 
 class Inbox:
@@ -41,11 +43,11 @@ def wait_until(condition: Callable[[], bool], timeout: float, log: Callable[[], 
 
 
 def email_job() -> tuple[str, int] | None:
-    """Return the status and attempts of the (one) email job, or None once it is gone."""
+    """Return the status and attempts of the first email job, or None once none is left."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT status::text, attempts FROM procrastinate_jobs"
-            " WHERE task_name = 'users.account_email_send'"
+            " WHERE task_name = 'users.account_email_send' ORDER BY id LIMIT 1"
         )
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
@@ -101,3 +103,43 @@ def test_a_registration_email_is_delivered_once_the_mail_server_is_back(
     assert recipients == ["back@example.com"]
     assert message["Subject"] == "Confirm your email address"
     assert "/verify-email?token=" in message.get_payload(0).get_payload(decode=True).decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_share_the_queue_and_send_each_email_once(
+    settings: Any, tmp_path: Path
+) -> None:
+    # Production runs workers on several hosts: two processes here, one database between them.
+    settings.JOBS_RUN_ON_COMMIT = False
+    inbox = Inbox()
+    port = free_port()
+    mail_server = Controller(inbox, hostname="127.0.0.1", port=port)
+    mail_server.start()
+    environment = {
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "EMAIL_USE_TLS": "false",
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+        "LOG_LEVEL": "INFO",
+    }
+    users = [UserFactory() for _ in range(40)]
+    first = JobWorker(environment, tmp_path / "first.log")
+    second = JobWorker(environment, tmp_path / "second.log")
+    try:
+        with first, second:
+            with transaction.atomic():  # both workers wait: the commit wakes them together
+                for user in users:
+                    email_enqueue(kind="account_exists", user=user)
+            wait_until(lambda: len(inbox.messages) >= len(users), 60, first.log_text)
+            wait_until(lambda: email_job() is None, 10, first.log_text)
+    finally:
+        mail_server.stop()
+
+    recipients = sorted(recipient for recipients, _ in inbox.messages for recipient in recipients)
+    assert recipients == sorted(user.email for user in users)  # every one, none twice
+    sent = [log.log_text().count("Sent the account_exists email") for log in (first, second)]
+    assert sum(sent) == len(users)
+    assert min(sent) > 0  # both took a share
+    print(f"\nemails sent by each of two workers: {sent}")
