@@ -15,11 +15,13 @@ from functools import partial
 from inspect import iscoroutinefunction
 from typing import Any
 
+import psycopg
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
+from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Job
 from procrastinate.tasks import Task
 
@@ -69,7 +71,15 @@ def job_defer(task: Task[Any, Any, Any], **arguments: Any) -> int:
     The job exists, and a worker runs it, only once the transaction commits. With
     ``JOBS_RUN_ON_COMMIT`` (tests), this process runs it right after the commit instead.
     """
-    job_id = task.defer(**arguments)
+    try:
+        job_id = task.defer(**arguments)
+    except ConnectorException as error:
+        # procrastinate turns the database's error into its own; give Django's back, so that an
+        # outage is a 503 and a deadlock is retried, as for any other statement of the request.
+        if not isinstance(error.__cause__, psycopg.Error):
+            raise
+        with connections[DEFAULT_DB_ALIAS].wrap_database_errors:
+            raise error.__cause__ from error
     if settings.JOBS_RUN_ON_COMMIT:
         transaction.on_commit(partial(job_run_now, job_id))
     return job_id

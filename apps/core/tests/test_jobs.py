@@ -5,9 +5,11 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.backends.postgresql import base as postgresql_base
 from django.test import Client
 from django.utils import timezone
 from procrastinate.contrib.django import app
@@ -219,3 +221,21 @@ def test_every_periodic_job_is_registered_on_a_schedule() -> None:
         "users.login_records_prune": "30 3 * * *",
         "reviews.rating_figures_check": "0 4 * * *",
     }
+
+
+@pytest.mark.django_db
+def test_a_database_error_while_deferring_is_djangos_own(settings: Any) -> None:
+    # procrastinate wraps the driver's error in its own ConnectorException; the request's error
+    # handling (503 database_unavailable, retried deadlocks) knows Django's errors only.
+    settings.JOBS_RUN_ON_COMMIT = False
+
+    def lose_the_connection(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    task = app.tasks["users.account_email_send"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postgresql_base.Cursor, "execute", lose_the_connection)
+        with pytest.raises(OperationalError) as raised:
+            job_defer(task, kind="verify_email", user_id=1)
+
+    assert isinstance(raised.value.__cause__, psycopg.OperationalError)
