@@ -123,8 +123,12 @@ def _empty_job_queue_after_transactional_tests(
         "live_server",
     } & set(request.fixturenames)
     if committed:
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute(
-                "TRUNCATE procrastinate_jobs, procrastinate_events,"
-                " procrastinate_periodic_defers, procrastinate_workers CASCADE"
-            )
+        with django_db_blocker.unblock():
+            # A test that broke its session (a terminated backend, a stopped server) leaves the
+            # connection unusable: open a new one.
+            connection.close_if_unusable_or_obsolete()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "TRUNCATE procrastinate_jobs, procrastinate_events,"
+                    " procrastinate_periodic_defers, procrastinate_workers CASCADE"
+                )
