@@ -2,7 +2,7 @@
 API through the django-tasks backport with django-tasks-db's database backend (issue 14).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-        .venv/bin/python benchmarks/queue/compare.py --jobs 2000 --output docs/queue-figures.md
+        .venv/bin/python benchmarks/job_queue/compare.py --jobs 2000 --output docs/queue-figures.md
 
 On ``catalogue_queue_bench`` (created on DATABASE_URL's server, emptied before each candidate),
 for each candidate:
@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
 DATABASE = "catalogue_queue_bench"
-SETTINGS = "benchmarks.queue.settings"
+SETTINGS = "benchmarks.job_queue.settings"
 DRAIN_TIMEOUT_SECONDS = 600
 
 
@@ -104,7 +104,7 @@ def candidates(db_worker_interval: float) -> list[Candidate]:
     from django.db.models import Max, Min  # noqa: PLC0415
     from django_tasks_db.models import DBTaskResult  # noqa: PLC0415
 
-    from benchmarks.queue.jobs import django_tasks_noop, procrastinate_noop  # noqa: PLC0415
+    from benchmarks.job_queue.jobs import django_tasks_noop, procrastinate_noop  # noqa: PLC0415
 
     def count(query: str) -> int:
         with connection.cursor() as cursor:

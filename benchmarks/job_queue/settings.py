@@ -1,4 +1,4 @@
-"""Settings for the queue comparison (``benchmarks/queue/compare.py``): both candidates installed.
+"""Settings for the queue comparison (``benchmarks/job_queue/compare.py``): both queues installed.
 
 Only what the two queues need: procrastinate's Django app and django-tasks with its database
 backend, on a database of their own (``catalogue_queue_bench`` on ``DATABASE_URL``'s server).
@@ -20,7 +20,7 @@ INSTALLED_APPS = [
 ]
 DATABASES = {"default": database_from_url(os.environ["QUEUE_BENCH_DATABASE_URL"])}
 # The no-op jobs of both candidates.
-PROCRASTINATE_IMPORT_PATHS = ["benchmarks.queue.jobs"]
+PROCRASTINATE_IMPORT_PATHS = ["benchmarks.job_queue.jobs"]
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 LOGGING = {
