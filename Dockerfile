@@ -1,6 +1,11 @@
 # Catalogue: Django served by gunicorn, static files by whitenoise. See docs/docker.md.
 #
 #   docker build -t catalogue .        (podman: add --format docker to keep the HEALTHCHECK)
+#
+# The same image runs the job worker with another command (docs/jobs.md; compose.yaml's worker):
+#
+#   docker run --env-file .env --health-cmd "python manage.py procrastinate healthchecks" \
+#       --stop-timeout 35 catalogue python manage.py procrastinate worker
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -67,7 +72,8 @@ USER 10001:10001
 EXPOSE 8000
 
 # /health/live/ answers before host validation and the HTTPS redirect, and touches no database:
-# a failing database must not get every container restarted. No curl in slim: python's urllib,
+# a failing database must not get every container restarted. A worker container (no web server)
+# replaces this check: see the top of this file. No curl in slim: python's urllib,
 # which raises (exit 1) on a refused connection, a timeout or any non-2xx status.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/live/' % os.environ.get('PORT', '8000'), timeout=4)"]

@@ -18,11 +18,13 @@ $(BIN)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.
 
 install: $(BIN)/.installed
 
+# The dev server and a job worker together (apps/core/management/commands/run_dev.py): one
+# command, both logs with a prefix each; Ctrl-C stops both.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_catalogue
 	$(BIN)/python manage.py ensure_dev_superuser
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(BIN)/python manage.py run_dev 127.0.0.1:$(PORT)
 
 # The browser tests drive Debian's Chromium; install it when missing (root, as on CI).
 browser:

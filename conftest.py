@@ -1,10 +1,12 @@
 """Fixtures shared by every app's tests."""
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -104,3 +106,29 @@ def staff_client(client: Client, staff: User) -> Client:
     """Return Django's test client logged in to the admin as ``staff``."""
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _empty_job_queue_after_transactional_tests(
+    request: pytest.FixtureRequest, django_db_blocker: Any
+) -> Iterator[None]:
+    # A test that commits (transaction=True, live_server) may leave jobs behind: deferred by the
+    # live servers it starts, or by itself. procrastinate's tables are not Django-managed, so
+    # pytest-django's flush after such a test leaves them, and they would wait in the queue of
+    # the next test. Empty them as the flush empties the others.
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if committed:
+        with django_db_blocker.unblock():
+            # A test that broke its session (a terminated backend, a stopped server) leaves the
+            # connection unusable: open a new one.
+            connection.close_if_unusable_or_obsolete()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "TRUNCATE procrastinate_jobs, procrastinate_events,"
+                    " procrastinate_periodic_defers, procrastinate_workers CASCADE"
+                )

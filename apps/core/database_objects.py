@@ -167,9 +167,16 @@ def install(connection: BaseDatabaseWrapper, objects: Iterable[DatabaseObject]) 
 # --- what the database has --------------------------------------------------------------------
 
 
+# Objects a package creates through its own migrations, from its own SQL: the job queue's
+# (procrastinate's tables, types, functions and triggers, docs/jobs.md). Its version pin, not a
+# file of ours, says what they are.
+THIRD_PARTY_PREFIXES = ("procrastinate_",)
+
+
 def objects_in_database(connection: BaseDatabaseWrapper) -> set[tuple[Kind, str]]:
     """Return the functions, triggers, types and tables of the current schema that a SQL file
-    should define: not an extension's (pg_trgm's functions), not a table of a Django model."""
+    should define: not an extension's (pg_trgm's functions), not a table of a Django model, not
+    a package's (``THIRD_PARTY_PREFIXES``)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -204,7 +211,12 @@ def objects_in_database(connection: BaseDatabaseWrapper) -> set[tuple[Kind, str]
         *connection.introspection.django_table_names(),
         MigrationRecorder.Migration._meta.db_table,
     }
-    return {(kind, name) for kind, name in found if kind != "table" or name not in django_tables}
+    return {
+        (kind, name)
+        for kind, name in found
+        if (kind != "table" or name not in django_tables)
+        and not name.startswith(THIRD_PARTY_PREFIXES)
+    }
 
 
 def definition(cursor: CursorWrapper, obj: DatabaseObject, schema: str | None = None) -> str | None:

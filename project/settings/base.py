@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     # django-csp's system checks; the header comes from CONTENT_SECURITY_POLICY (below).
     "csp",
     "axes",
+    # The job queue (issue 14): its tables, migrations, admin pages and `manage.py procrastinate`.
+    # Before our apps, so that its app is ready when theirs are.
+    "procrastinate.contrib.django",
     # In layer order, lowest first: an app imports only from itself and the apps listed before
     # it (checked by `make lint`: [tool.importlinter] in pyproject.toml).
     "apps.core",
@@ -180,15 +183,45 @@ ACCOUNTS_EMAIL_LINKS = {
     "password_reset": "{frontend_url}/reset-password?uid={uid}&token={token}",
     "forgot_password": "{frontend_url}/forgot-password",
 }
-# Account emails leave on a background thread after the transaction commits, so that an answer
-# does not take longer when an email is sent (which would tell whether an account exists).
-# Until background work has a real queue (issue 14), an email the mail server refuses, or that
-# cannot reach it, is logged and lost: the user asks again (README, "Auth flow").
-ACCOUNTS_EMAIL_IN_BACKGROUND = env.bool("EMAIL_IN_BACKGROUND", default=True)
+# Account emails are jobs (apps.users.emails), deferred in the transaction of the account change
+# and delivered by a worker; one the mail server refuses, or that cannot reach it, is retried
+# after 10 s, 20 s, 40 s ... (doubling, at most an hour apart) this many times, about 4 hours in
+# all, before it is given up and logged as failed.
+ACCOUNTS_EMAIL_RETRY = {
+    "retries": env.int("EMAIL_RETRIES", default=12),
+    "first_wait_seconds": env.int("EMAIL_RETRY_FIRST_SECONDS", default=10),
+    "max_wait_seconds": env.int("EMAIL_RETRY_MAX_SECONDS", default=60 * 60),
+}
 # Seconds an SMTP connection may wait for the server. Without a timeout, a mail server that
 # accepts connections but never answers would hold the delivery threads for ever, and every
 # later email would queue behind them in memory.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Background jobs --------------------------------------------------------------------------
+
+# procrastinate (issue 14; docs/jobs.md): jobs are rows in the default database, written on the
+# request's own connection, so a job deferred in a transaction exists only if it commits. Workers
+# (`manage.py procrastinate worker`, any number on any host) take them with FOR UPDATE SKIP LOCKED
+# and are woken by LISTEN/NOTIFY. Each app's jobs live in its `tasks.py` (found by this name).
+PROCRASTINATE_DATABASE_ALIAS = "default"
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+PROCRASTINATE_WORKER_DEFAULTS = {
+    # A job's row goes once it succeeded: an email's holds its links' tokens. Failed ones stay
+    # (the admin lists them) until the upkeep job removes them (JOBS_KEEP_FAILED_DAYS).
+    "delete_jobs": "successful",
+    # On SIGTERM, running jobs get this long to finish; below compose's stop_grace_period.
+    "shutdown_graceful_timeout": 25,
+}
+# Days a failed or cancelled job's row is kept for inspection.
+JOBS_KEEP_FAILED_DAYS = env.int("JOBS_KEEP_FAILED_DAYS", default=30)
+# Tests only (test.py): run a job in this process once its transaction commits, instead of
+# leaving it to a worker. Never in a deployment: the request would wait for the job.
+JOBS_RUN_ON_COMMIT = False
+
+# Periodic upkeep (apps/*/tasks.py, deferred by the workers, once per schedule however many run):
+# Days the login lockout's logs (django-axes' AccessLog, AccessFailureLog) are kept; failure
+# counts (AccessAttempt) go once their cool-off has passed.
+LOGIN_RECORDS_KEEP_DAYS = env.int("LOGIN_RECORDS_KEEP_DAYS", default=30)
 
 # --- Static and media files -------------------------------------------------------------------
 
@@ -345,6 +378,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "pgserver": {"level": "WARNING"},
+        # Every process that loads Django lists each task it registers, and each defer says so:
+        # noise. The worker's own log (procrastinate.worker: each job's start and end, with its
+        # arguments) stays at LOG_LEVEL.
+        "procrastinate.jobs": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
     },
 }
 

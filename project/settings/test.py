@@ -6,6 +6,7 @@ from .dev import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Send account emails inline, so that a test sees them in mail.outbox once the transaction
-# commits (django_capture_on_commit_callbacks).
-ACCOUNTS_EMAIL_IN_BACKGROUND = False
+# Run each job in the test's own process once its transaction commits, so that a test sees an
+# account email in mail.outbox after the commit (django_capture_on_commit_callbacks). The tests of
+# the queue itself turn this off and run a real worker.
+JOBS_RUN_ON_COMMIT = True

@@ -161,3 +161,63 @@ class ProdServer:
             return Response(answer.status, dict(answer.getheaders()), answer.read())
         finally:
             connection.close()
+
+
+@dataclass
+class JobWorker:
+    """A job worker (``manage.py procrastinate worker``) with production settings, as a
+    context manager.
+
+    ``environment``: variables on top of ``.env.example``'s (``DATABASE_URL`` at least). The
+    log goes to ``log_path``, appended to by each start: a test may stop a worker and start it
+    again, as a restart does.
+    """
+
+    environment: Mapping[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> JobWorker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 30) -> None:
+        starts = self.log_text().count("Starting worker")
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # our own interpreter and manage.py
+            [sys.executable, "manage.py", "procrastinate", "worker"],
+            cwd=BASE_DIR,
+            env=prod_environment(**dict(self.environment)),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_text()[-3000:]
+            if self.log_text().count("Starting worker") > starts:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the worker did not start: {self.log_text()[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop as an orchestrator does (SIGTERM): the worker finishes its jobs, then exits."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if hasattr(self, "_log"):
+            self._log.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

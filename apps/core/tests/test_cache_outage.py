@@ -269,6 +269,7 @@ def test_readiness_says_degraded_but_stays_200_while_the_cache_is_down(
         "checks": {
             "database": "ok",
             "migrations": "ok",
+            "queue": {"waiting": 0, "oldest_waiting_seconds": None, "running": 0, "workers": 0},
             "cache": "unavailable: ConnectionError",
         },
     }

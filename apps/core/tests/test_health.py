@@ -18,7 +18,12 @@ def test_ready_checks_database_and_migrations(client: Client) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "migrations": "ok", "cache": "ok"},
+        "checks": {
+            "database": "ok",
+            "migrations": "ok",
+            "queue": {"waiting": 0, "oldest_waiting_seconds": None, "running": 0, "workers": 0},
+            "cache": "ok",
+        },
     }
 
 

@@ -1,22 +1,17 @@
 """Account building blocks: client addresses, reset uids, email delivery, registration races,
 account deletion steps."""
 
-import socket
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core import mail
 from django.test import RequestFactory
-from django.urls import reverse
-from rest_framework.test import APIClient
 
 from apps.core.testing import run_together
 from apps.core.throttling import client_ip_address
 from apps.users import services
-from apps.users.emails import email_build, email_send_on_commit, emails_wait
+from apps.users.emails import email_build
 from apps.users.models import User
 from apps.users.services import account_deletion_steps, user_delete, user_register
 from apps.users.tests.helpers import outcome_summary
@@ -77,46 +72,6 @@ def test_email_has_a_one_line_subject_text_and_html(user: User, settings: Any) -
     assert "uid=a&amp;token=b" in str(html)
 
 
-@pytest.mark.django_db
-def test_emails_go_out_in_the_background_after_commit(
-    user: User, settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
-) -> None:
-    settings.ACCOUNTS_EMAIL_IN_BACKGROUND = True
-    message = email_build(
-        template="account_exists", to=user.email, context={"user": user, "url": "https://x.test/"}
-    )
-
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        email_send_on_commit(message)
-    assert mail.outbox == []  # nothing before the commit
-    for callback in callbacks:
-        callback()
-    emails_wait()
-
-    assert [m.to for m in mail.outbox] == [[user.email]]
-
-
-@pytest.mark.django_db
-def test_a_failing_delivery_is_logged_not_raised(
-    user: User,
-    monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: Callable[..., Any],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> int:
-        raise ConnectionRefusedError("SMTP server down")
-
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    message = email_build(
-        template="account_exists", to=user.email, context={"user": user, "url": "https://x.test/"}
-    )
-
-    with django_capture_on_commit_callbacks(execute=True):
-        email_send_on_commit(message)
-
-    assert "Could not send the email" in caplog.text
-
-
 @pytest.mark.django_db(transaction=True)
 def test_parallel_registrations_of_one_email_create_one_account_and_no_error() -> None:
     def register(n: int) -> Callable[[], str]:
@@ -140,36 +95,10 @@ def test_parallel_registrations_of_one_email_create_one_account_and_no_error() -
 
 
 def test_smtp_connections_time_out() -> None:
-    # A mail server that accepts connections and never answers would otherwise hold the two
-    # delivery threads for ever (smtplib waits without limit when no timeout is given).
+    # A mail server that accepts connections and never answers would otherwise hold a worker's
+    # job for ever (smtplib waits without limit when no timeout is given).
     assert settings.EMAIL_TIMEOUT is not None
     assert 0 < settings.EMAIL_TIMEOUT <= 30
-
-
-@pytest.mark.django_db(transaction=True)
-def test_an_unreachable_mail_server_neither_blocks_the_request_nor_raises(
-    user: User, settings: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    # A server that completes the TCP handshake (the kernel's backlog) and never says a word.
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_TIMEOUT = 1
-        settings.ACCOUNTS_EMAIL_IN_BACKGROUND = True
-
-        started = time.monotonic()
-        response = APIClient().post(
-            reverse("v1:auth-password-reset"), {"email": user.email}, format="json"
-        )
-        answered = time.monotonic() - started
-        emails_wait(timeout=10)
-
-    assert response.status_code == 202
-    assert answered < 0.5  # the request did not wait for the mail server
-    assert "Could not send the email 'Reset your password'" in caplog.text
 
 
 @pytest.mark.django_db
