@@ -172,7 +172,9 @@ def test_the_images_api_emits(editor: APIClient) -> None:
     images = reverse("v1:product-image-list", kwargs={"product_pk": product.pk})
     empty_the_outbox()
 
-    created = editor.post(images, {"image": image_upload(), "alt_text": "Front"}, format="multipart")
+    created = editor.post(
+        images, {"image": image_upload(), "alt_text": "Front"}, format="multipart"
+    )
     assert created.status_code == 201, created.data
     image_id = created.data["id"]
     url = reverse("v1:product-image-detail", kwargs={"product_pk": product.pk, "pk": image_id})
