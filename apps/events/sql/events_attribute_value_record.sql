@@ -41,8 +41,10 @@ BEGIN
     PERFORM events_emit(ARRAY(
         SELECT ROW('product.updated', locked.id, locked.id, '{attributes}')::events_change
         FROM (
+            -- = ANY, an index scan: not a join, which the function's enable_nestloop = off
+            -- would make a hash join over every product.
             SELECT product.id FROM products_product AS product
-            WHERE product.id IN (SELECT unnest(touched))
+            WHERE product.id = ANY (touched)
             ORDER BY product.id
             FOR NO KEY UPDATE
         ) AS locked
