@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "apps.attributes",
     "apps.products",
     "apps.reviews",
+    # The outbox, filled by PostgreSQL from the tables of the apps above.
+    "apps.events",
     # The admin's front page and the demo catalogue, which read or fill all of the above.
     "apps.dashboard",
     "apps.demo",
