@@ -4,6 +4,7 @@ write that changes them, checked against what the catalogue makes of them, compu
 Python."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -225,3 +226,45 @@ def test_the_summary_refuses_to_fall_below_zero(apparel) -> None:
     CategoryTagCount.objects.filter(category=product.category).delete()  # drifted
     with pytest.raises(IntegrityError, match="fewer than no products"), transaction.atomic():
         Variant.objects.filter(product=product).update(is_active=False)
+
+
+def test_an_update_finds_its_changed_rows_without_a_nested_loop(apparel) -> None:
+    """PL/pgSQL plans the follow trigger's statements with the first transition tables' row
+    counts: a join of old_rows to new_rows planned for one row is a nested loop, quadratic at
+    100,000. The trigger compares them by EXCEPT (hashed) instead; auto_explain shows the plans
+    of the statements it runs."""
+    product = shirt(apparel, ("red", "s"), ("blue", "s"), brand="zeta")
+    variant = product.variants.order_by("position").last()
+    assert variant is not None
+    plans: list[str] = []
+    raw = connection.connection
+    assert raw is not None
+
+    def keep(diagnostic: Any) -> None:
+        plans.append(diagnostic.message_primary or "")
+
+    raw.add_notice_handler(keep)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("LOAD 'auto_explain'")
+            for setting in ["log_min_duration = 0", "log_nested_statements = on"]:
+                cursor.execute(f"SET LOCAL auto_explain.{setting}")
+            cursor.execute("SET LOCAL auto_explain.log_level = notice")
+            cursor.execute(
+                "UPDATE products_variant SET is_active = false WHERE id = %s", [variant.pk]
+            )
+            cursor.execute(
+                "UPDATE products_productattributevalue SET option_id = option_id WHERE product_id = %s",
+                [product.pk],
+            )
+            cursor.execute(
+                "UPDATE products_product SET is_active = false WHERE id = %s", [product.pk]
+            )
+    finally:
+        raw.remove_notice_handler(keep)
+
+    compared = [plan for plan in plans if "EXCEPT" in plan and "old_rows" in plan]
+    assert len(compared) >= 3  # variants, values, products
+    for plan in compared:
+        assert "Nested Loop" not in plan, plan
+    assert_variant_tags_are_fresh()
