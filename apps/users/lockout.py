@@ -16,6 +16,10 @@ from django.shortcuts import render
 from rest_framework import exceptions, status
 
 from apps.core.exceptions import error_body
+from apps.core.metrics import instruments
+
+# The throttle-refusal counter's label for a locked-out sign-in (catalogue_throttle_refusals_total).
+LOCKOUT_SCOPE = "login_lockout"
 
 
 def _cool_off_seconds() -> int:
@@ -61,6 +65,7 @@ def lockout_response(
     credentials: Mapping[str, Any] | None = None,
 ) -> HttpResponse:
     """Answer a locked-out login (axes' AXES_LOCKOUT_CALLABLE): a page, or JSON in the API."""
+    instruments.throttle_refusals.labels(LOCKOUT_SCOPE).inc()
     error = LockedOut()
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse(
