@@ -41,6 +41,12 @@ class LockedOut(exceptions.APIException):
         self.wait = seconds  # becomes Retry-After
 
 
+def locked_out() -> LockedOut:
+    """Count a refused sign-in (catalogue_throttle_refusals_total) and return the 429 for it."""
+    instruments.throttle_refusals.labels(LOCKOUT_SCOPE).inc()
+    return LockedOut()
+
+
 def login_username(request: Any, credentials: Mapping[str, Any] | None = None) -> str | None:
     """Return the email a login attempt names, normalised (axes' AXES_USERNAME_CALLABLE).
 
@@ -65,8 +71,7 @@ def lockout_response(
     credentials: Mapping[str, Any] | None = None,
 ) -> HttpResponse:
     """Answer a locked-out login (axes' AXES_LOCKOUT_CALLABLE): a page, or JSON in the API."""
-    instruments.throttle_refusals.labels(LOCKOUT_SCOPE).inc()
-    error = LockedOut()
+    error = locked_out()
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse(
             error_body(status_code=error.status_code, code="locked_out", detail=str(error.detail)),

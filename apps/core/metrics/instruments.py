@@ -9,7 +9,11 @@ those apps, with the same ``catalogue_`` prefix; figures read from the database 
 (queue depth, outbox lag) are collectors (``apps.core.metrics.collectors``).
 """
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+# No `_created` series (each counter's and histogram's start time): they would double what a
+# single process exposes, and gunicorn's multi-process mode has none.
+disable_created_metrics()
 
 # Seconds. Cached answers take about a millisecond, so the lowest buckets are finer than
 # prometheus_client's defaults; gunicorn kills a request at 30 s.
