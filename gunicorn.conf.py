@@ -25,7 +25,10 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 os.makedirs(METRICS_DIR, exist_ok=True)
 
-from prometheus_client import multiprocess  # noqa: E402  # after the variable above is set
+# After the variable above is set. (gunicorn puts the project folder on sys.path first.)
+from prometheus_client import multiprocess  # noqa: E402
+
+from apps.core.metrics.multiprocess import fold_dead_worker  # noqa: E402
 
 
 def _int_from_env(name: str, default: int) -> int:
@@ -137,8 +140,10 @@ def on_starting(server: Any) -> None:
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    # A dead worker's counters stay (they are still part of the totals); its live gauges go.
+    # A dead worker's counts stay in the totals, folded into one archive file per type so that
+    # recycled workers do not pile up files for every scrape to read; its live gauges go.
     multiprocess.mark_process_dead(worker.pid)
+    fold_dead_worker(worker.pid, METRICS_DIR)
 
 
 def on_exit(server: Any) -> None:

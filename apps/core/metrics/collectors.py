@@ -40,10 +40,12 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
-from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+
+from .multiprocess import LockedMultiProcessCollector
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ def scrape_registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Every process's files, added up; a worker's memory holds only its own share.
-        multiprocess.MultiProcessCollector(registry)
+        LockedMultiProcessCollector(registry)
     else:
         registry.register(ProcessInstruments())
     registry.register(ScrapeCollectors(list(settings.METRICS_COLLECTORS)))

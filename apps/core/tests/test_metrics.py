@@ -16,15 +16,17 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from apps.core.cache_guard import CacheUnavailable, shared_cache
 from apps.core.metrics.middleware import readable_route
+from apps.core.metrics.multiprocess import LockedMultiProcessCollector, fold_dead_worker
 from apps.core.tests.live import BASE_DIR, ProdServer, database_url, prod_environment
 from apps.products.tests.factories import ProductFactory
 from apps.users.models import User
@@ -488,6 +490,8 @@ def test_gunicorn_workers_add_up_their_counts_in_one_scrape(tmp_path: Path) -> N
             "REDIS_URL": redis_url,
             "METRICS_TOKEN": METRICS_TOKEN,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            # Workers recycled every dozen requests or so: their counts must outlive them.
+            "GUNICORN_CMD_ARGS": "--max-requests 12 --max-requests-jitter 2",
         }
         with ProdServer(environment, log_path=tmp_path / "gunicorn.log", workers=2) as server:
             for _ in range(40):
@@ -497,6 +501,7 @@ def test_gunicorn_workers_add_up_their_counts_in_one_scrape(tmp_path: Path) -> N
             bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
             # Several scrapes, answered by either worker: each sees both workers' counts.
             scraped = [server.request("GET", "/metrics", headers=bearer) for _ in range(6)]
+            files = sorted(path.name for path in metrics_dir.glob("*.db"))
 
     assert not stale.exists()  # removed at start: its counts were another server's
     assert refused.status == 403
@@ -509,6 +514,10 @@ def test_gunicorn_workers_add_up_their_counts_in_one_scrape(tmp_path: Path) -> N
             if sample.name == "catalogue_http_requests_total" and sample.labels["status"] == "200"
         }
         assert counts["api/v1/reviews/"] == 40
+    # The dead workers' files folded into the archives: the two live workers' files are left.
+    workers = {name.split("_")[1] for name in files if not name.endswith("_archive.db")}
+    assert {"counter_archive.db", "histogram_archive.db"} <= set(files), files
+    assert len(workers) <= 2, files
 
 
 def test_gunicorn_removes_the_metrics_folder_it_made(tmp_path: Path) -> None:
@@ -524,3 +533,77 @@ def test_gunicorn_removes_the_metrics_folder_it_made(tmp_path: Path) -> None:
 
     assert len(made) == 1
     assert not next(iter(made)).exists()
+
+
+# --- gunicorn's folder of metrics ---------------------------------------------------------------
+
+
+def write_worker_files(directory: Path, pid: int, requests: float, duration: float) -> None:
+    """Write a worker's files as prometheus_client does: one request, its time in a bucket."""
+    counters = MmapedDict(str(directory / f"counter_{pid}.db"))
+    labels = {"route": LIST_ROUTE, "method": "GET", "status": "200"}
+    counters.write_value(
+        mmap_key(
+            "catalogue_http_requests",
+            "catalogue_http_requests_total",
+            list(labels),
+            list(labels.values()),
+            "help",
+        ),
+        requests,
+        0.0,
+    )
+    counters.close()
+    histograms = MmapedDict(str(directory / f"histogram_{pid}.db"))
+    name = "catalogue_http_request_duration_seconds"
+    for bucket, count in (("0.01", 1.0), ("0.1", requests - 1)):
+        histograms.write_value(
+            mmap_key(name, name + "_bucket", ["route", "le"], [LIST_ROUTE, bucket], "help"),
+            count,
+            0.0,
+        )
+    histograms.write_value(
+        mmap_key(name, name + "_sum", ["route"], [LIST_ROUTE], "help"), duration, 0.0
+    )
+    histograms.close()
+
+
+def totals(directory: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    registry = CollectorRegistry(auto_describe=False)
+    LockedMultiProcessCollector(registry, path=str(directory))
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in registry.collect()
+        for sample in family.samples
+    }
+
+
+def test_a_dead_workers_counts_are_folded_into_the_archive_and_its_files_removed(
+    tmp_path: Path,
+) -> None:
+    write_worker_files(tmp_path, 101, requests=5, duration=0.5)
+    write_worker_files(tmp_path, 102, requests=7, duration=0.25)
+    write_worker_files(tmp_path, 103, requests=2, duration=0.125)
+    before = totals(tmp_path)
+
+    fold_dead_worker(101, str(tmp_path))
+    after_one = totals(tmp_path)
+    fold_dead_worker(102, str(tmp_path))
+    fold_dead_worker(999, str(tmp_path))  # no files: nothing to do
+
+    assert after_one == before
+    assert totals(tmp_path) == before
+    assert (
+        before[
+            "catalogue_http_requests_total",
+            (("method", "GET"), ("route", LIST_ROUTE), ("status", "200")),
+        ]
+        == 14
+    )
+    assert before["catalogue_http_request_duration_seconds_count", (("route", LIST_ROUTE),)] == 14
+    assert sorted(path.name for path in tmp_path.glob("*.db")) == [
+        "counter_103.db",
+        "counter_archive.db",
+        "histogram_103.db",
+        "histogram_archive.db",
+    ]
