@@ -8,7 +8,8 @@ Calls the list through Django's test client (no HTTP), alternating rounds with a
 
 ``--multiprocess`` writes the metrics to files as gunicorn's workers do
 (``PROMETHEUS_MULTIPROC_DIR`` on tmpfs), the slower path; ``--uncached`` turns the response cache
-off, so every request runs the view and its query. Needs a catalogue (``manage.py load_demo_catalogue``).
+off, so every request runs the view and its query. Needs a catalogue
+(``manage.py load_demo_catalogue``).
 """
 
 import argparse
