@@ -91,9 +91,16 @@ class MetricsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         queries = QueryCounter()
+        # Not `with connection.execute_wrapper()`, which removes the *last* wrapper on leaving:
+        # the connection's first query adds the response cache's wrapper after this one
+        # (apps.core.response_cache.watch_connection), and that one would be removed instead.
+        wrappers = connection.execute_wrappers
+        wrappers.append(queries)
         started = time.perf_counter()
-        with connection.execute_wrapper(queries):
+        try:
             response = self.get_response(request)
+        finally:
+            wrappers.remove(queries)
         elapsed = time.perf_counter() - started
         route = request_route(request)
         method = request.method if request.method in _METHODS else "other"

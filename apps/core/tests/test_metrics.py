@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 from django.core.checks import run_checks
 from django.db import connection
-from django.test import Client
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -25,7 +27,7 @@ from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from apps.core.cache_guard import CacheUnavailable, shared_cache
-from apps.core.metrics.middleware import readable_route
+from apps.core.metrics.middleware import MetricsMiddleware, readable_route
 from apps.core.metrics.multiprocess import LockedMultiProcessCollector, fold_dead_worker
 from apps.core.tests.live import BASE_DIR, ProdServer, database_url, prod_environment
 from apps.products.tests.factories import ProductFactory
@@ -194,6 +196,28 @@ def test_the_query_histogram_observes_an_endpoints_pinned_count(
     assert delta["total"] == 1
     assert delta["at_most_one"] == 1
     assert delta["none"] == 0
+
+
+def test_the_query_counter_leaves_wrappers_added_during_the_request_in_place() -> None:
+    # A request's first query opens the connection, and connection_created adds the response
+    # cache's wrapper (apps.core.response_cache.watch_connection) while the counter is in place.
+    def added_on_connect(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        return execute(sql, params, many, context)
+
+    before = list(connection.execute_wrappers)
+
+    def view(request: HttpRequest) -> HttpResponse:
+        connection.execute_wrappers.append(added_on_connect)
+        return HttpResponse()
+
+    try:
+        MetricsMiddleware(view)(RequestFactory().get("/"))
+        after = list(connection.execute_wrappers)
+    finally:
+        with contextlib.suppress(ValueError):
+            connection.execute_wrappers.remove(added_on_connect)
+
+    assert after == [*before, added_on_connect]
 
 
 def test_an_unreachable_cache_is_counted_as_unavailable(
