@@ -4,6 +4,8 @@ With the variables of ``.env.example`` set, ``manage.py check --deploy --fail-le
 reports nothing.
 """
 
+import logging
+
 from .base import *  # noqa: F403
 from .base import LOGGING, SIMPLE_JWT, database_from_url, env, log_format
 
@@ -71,3 +73,6 @@ LOGGING = {
     **LOGGING,
     "handlers": {"console": {**LOGGING["handlers"]["console"], "formatter": LOG_FORMAT}},
 }
+# Python's warnings (a library's UserWarning) through logging too, as records of "py.warnings":
+# else they are written to stderr as two bare lines, the one thing in the log that is not JSON.
+logging.captureWarnings(True)
