@@ -136,6 +136,15 @@ def test_a_path_no_pattern_matches_is_unmatched_and_a_strange_method_other(
     assert delta["other"] == 1
 
 
+def test_static_files_count_under_one_route(client: Client) -> None:
+    delta = Delta(static=requests_total("static/<path>"))
+
+    response = client.get("/static/admin/css/base.css")
+
+    assert response.status_code == 200
+    assert delta["static"] == 1
+
+
 def test_latency_is_observed_per_route_and_method(api_client: APIClient) -> None:
     labels = {"route": LIST_ROUTE, "method": "GET"}
     delta = Delta(
