@@ -367,9 +367,13 @@ def test_without_token_or_networks_production_answers_404(gated: Settings) -> No
     assert b"catalogue_" not in response.content
 
 
-def test_with_a_token_only_the_bearer_of_it_may_read(gated: Settings) -> None:
+def test_with_a_token_only_the_bearer_of_it_may_read(
+    gated: Settings, api_client: APIClient
+) -> None:
     gated.METRICS_TOKEN = METRICS_TOKEN
     client = Client()
+    for _ in range(2):
+        api_client.get(REVIEWS)
 
     anonymous = client.get("/metrics")
     wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer not-the-token")
@@ -380,7 +384,14 @@ def test_with_a_token_only_the_bearer_of_it_may_read(gated: Settings) -> None:
     assert right.status_code == 200
     assert right["Content-Type"].startswith("text/plain")
     assert right["Cache-Control"] == "no-store"
-    assert b"catalogue_http_requests_total" in right.content
+    counted = [
+        sample
+        for family in text_string_to_metric_families(right.content.decode())
+        for sample in family.samples
+        if sample.name == "catalogue_http_requests_total"
+        and sample.labels == {"route": "api/v1/reviews/", "method": "GET", "status": "200"}
+    ]
+    assert len(counted) == 1 and counted[0].value >= 2
 
 
 def test_with_networks_only_their_clients_may_read(gated: Settings) -> None:
