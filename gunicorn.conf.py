@@ -26,8 +26,10 @@ METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 os.makedirs(METRICS_DIR, exist_ok=True)
 
 # After the variable above is set. (gunicorn puts the project folder on sys.path first.)
+from gunicorn import glogging  # noqa: E402
 from prometheus_client import multiprocess  # noqa: E402
 
+from apps.core.logging import AccessLogJsonFormatter, JsonFormatter  # noqa: E402
 from apps.core.metrics.multiprocess import fold_dead_worker  # noqa: E402
 
 
@@ -88,38 +90,24 @@ accesslog = "-"
 errorlog = "-"
 # One LOG_LEVEL for Django and gunicorn (.env.example).
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
 # One LOG_FORMAT too: "json" (the default, as in project.settings.prod) writes gunicorn's lines
 # as JSON objects like Django's, an access line with its request id, method, path, status and
-# time; "plain", gunicorn's own format below.
+# time; "plain", gunicorn's own format below. Only the formatters change: the lines go where
+# accesslog and errorlog (or --access-logfile) send them.
+class JsonLogger(glogging.Logger):
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+        for handler in self.access_log.handlers:
+            handler.setFormatter(AccessLogJsonFormatter())
+
+
 if os.environ.get("LOG_FORMAT", "json") == "json":
-    logconfig_dict = {
-        "formatters": {
-            "json": {"()": "apps.core.logging.JsonFormatter"},
-            "access_json": {"()": "apps.core.logging.AccessLogJsonFormatter"},
-        },
-        "handlers": {
-            "access": {
-                "class": "logging.StreamHandler",
-                "formatter": "access_json",
-                "stream": "ext://sys.stdout",
-            },
-            "error": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            },
-        },
-        # Not propagated: Django's LOGGING gives the root logger a handler of its own.
-        "loggers": {
-            "gunicorn.error": {
-                "level": loglevel.upper(),
-                "handlers": ["error"],
-                "propagate": False,
-            },
-            "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
-        },
-        "root": {"level": loglevel.upper(), "handlers": ["error"]},
-    }
+    logger_class = JsonLogger
+
 # The common format, plus the request id Django echoes back and the time taken in microseconds.
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s %(D)s'
