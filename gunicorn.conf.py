@@ -26,7 +26,7 @@ METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 os.makedirs(METRICS_DIR, exist_ok=True)
 
 # After the variable above is set. (gunicorn puts the project folder on sys.path first.)
-from gunicorn import glogging  # noqa: E402
+from gunicorn import glogging  # type: ignore[import-untyped]  # noqa: E402
 from prometheus_client import multiprocess  # noqa: E402
 
 from apps.core.logging import AccessLogJsonFormatter, JsonFormatter  # noqa: E402
