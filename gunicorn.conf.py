@@ -3,7 +3,34 @@
 Everything that differs between deployments is read from the environment, like Django's settings.
 """
 
+import glob
 import os
+import shutil
+import tempfile
+from typing import Any
+
+# --- Prometheus metrics, before anything imports prometheus_client -----------------------------
+
+# Every worker writes its metrics to files in this folder, and a scrape of any worker adds up
+# all of them (prometheus_client's multi-process mode, which it chooses at import: hence here,
+# before preload_app loads Django). Unset, a new folder on tmpfs is made for this server and
+# removed when it stops. Set, it must be this server's alone; its old files are removed at start.
+# (A reload, on SIGHUP, reads this file again: the marker says the folder is still ours.)
+_OWNED_MARKER = "CATALOGUE_METRICS_DIR_IS_TEMPORARY"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="catalogue-metrics-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+    )
+    os.environ[_OWNED_MARKER] = "1"
+METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+os.makedirs(METRICS_DIR, exist_ok=True)
+
+# After the variable above is set. (gunicorn puts the project folder on sys.path first.)
+from gunicorn import glogging  # type: ignore[import-untyped]  # noqa: E402
+from prometheus_client import multiprocess  # noqa: E402
+
+from apps.core.logging import AccessLogJsonFormatter, JsonFormatter  # noqa: E402
+from apps.core.metrics.multiprocess import fold_dead_worker  # noqa: E402
 
 
 def _int_from_env(name: str, default: int) -> int:
@@ -63,6 +90,24 @@ accesslog = "-"
 errorlog = "-"
 # One LOG_LEVEL for Django and gunicorn (.env.example).
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+# One LOG_FORMAT too: "json" (the default, as in project.settings.prod) writes gunicorn's lines
+# as JSON objects like Django's, an access line with its request id, method, path, status and
+# time; "plain", gunicorn's own format below. Only the formatters change: the lines go where
+# accesslog and errorlog (or --access-logfile) send them.
+class JsonLogger(glogging.Logger):
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+        for handler in self.access_log.handlers:
+            handler.setFormatter(AccessLogJsonFormatter())
+
+
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    logger_class = JsonLogger
+
 # The common format, plus the request id Django echoes back and the time taken in microseconds.
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s %(D)s'
@@ -71,3 +116,24 @@ access_log_format = (
 # Addresses of the proxies whose X-Forwarded-* headers gunicorn trusts; "*" when only the proxy
 # can reach the container. Django reads X-Forwarded-Proto itself (SECURE_PROXY_SSL_HEADER).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+# --- Server hooks -----------------------------------------------------------------------------
+
+
+def on_starting(server: Any) -> None:
+    # Counts left by an earlier server in the folder would be added to this one's.
+    for path in glob.glob(os.path.join(METRICS_DIR, "*.db")):
+        os.remove(path)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # A dead worker's counts stay in the totals, folded into one archive file per type so that
+    # recycled workers do not pile up files for every scrape to read; its live gauges go.
+    multiprocess.mark_process_dead(worker.pid)
+    fold_dead_worker(worker.pid, METRICS_DIR)
+
+
+def on_exit(server: Any) -> None:
+    if os.environ.get(_OWNED_MARKER):
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -15,6 +15,9 @@ _REQUEST_ID_META = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 # Accept a caller's id only if it is short and tame, so it cannot forge log lines.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
+# The id kept on the request too: Django logs a 4xx or 5xx answer (django.request) once the
+# middleware has returned, with the request on the record but the context variable reset.
+REQUEST_ID_ENVIRON_KEY = "catalogue.request_id"
 
 
 def get_request_id() -> str:
@@ -32,6 +35,7 @@ class RequestIdMiddleware:
         # From META, not request.headers, which builds a dict of every header on first use.
         incoming = request.META.get(_REQUEST_ID_META, "")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.META[REQUEST_ID_ENVIRON_KEY] = request_id
         token = _request_id.set(request_id)
         try:
             response = self.get_response(request)
@@ -42,10 +46,17 @@ class RequestIdMiddleware:
 
 
 class RequestIdLogFilter(logging.Filter):
-    """Add ``request_id`` to every log record, for the log format."""
+    """Add ``request_id`` to every log record, for the log format: the request being handled,
+    or the one the record names (``extra={"request": ...}``, as Django's request logging does)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = get_request_id()
+        request_id = get_request_id()
+        if request_id == "-":
+            request = getattr(record, "request", None)
+            meta = getattr(request, "META", None)
+            if isinstance(meta, dict):
+                request_id = meta.get(REQUEST_ID_ENVIRON_KEY, "-")
+        record.request_id = request_id
         return True
 
 

@@ -42,6 +42,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
 from .cache_guard import CacheUnavailable, shared_cache
+from .metrics import instruments
 
 GENERATION_KEY = "api-cache:generation"
 _WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
@@ -122,17 +123,21 @@ class ResponseCacheMiddleware:
             return self.get_response(request)
         key = self._key(request)
         if _invalidation_pending.is_set() and not _new_generation():
+            instruments.response_cache.labels("unavailable").inc()
             return self.get_response(request)  # the cache is still unreachable
         try:
             found = shared_cache.get_many([GENERATION_KEY, key])
         except CacheUnavailable:
+            instruments.response_cache.labels("unavailable").inc()
             return self.get_response(request)
         generation = found.get(GENERATION_KEY)
         entry = found.get(key)
         if entry is not None and generation is not None and entry[0] == generation:
+            instruments.response_cache.labels("hit").inc()
             return _not_modified(request, entry) or self._conditional(
                 request, _response_from(entry)
             )
+        instruments.response_cache.labels("miss").inc()
 
         # Render the whole response, whatever the client's validators, so that it is stored;
         # they are applied to it afterwards.

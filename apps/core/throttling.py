@@ -32,6 +32,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from .cache_guard import CacheUnavailable, GuardedCache, shared_cache
+from .metrics import instruments
 
 if TYPE_CHECKING:
     # Not at run time: DRF imports these classes (DEFAULT_THROTTLE_CLASSES) while it builds
@@ -118,6 +119,11 @@ class _RatesFromSettings(throttling.SimpleRateThrottle):
         # changed settings apply.
         self.__dict__["THROTTLE_RATES"] = api_settings.DEFAULT_THROTTLE_RATES
         return super().get_rate()
+
+    def throttle_failure(self) -> bool:
+        # Every refusal of the project's throttles passes here, whichever class and scope.
+        instruments.throttle_refusals.labels(self.scope or "unknown").inc()
+        return super().throttle_failure()
 
 
 class FailClosedMixin(_RatesFromSettings):

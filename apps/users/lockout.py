@@ -16,6 +16,10 @@ from django.shortcuts import render
 from rest_framework import exceptions, status
 
 from apps.core.exceptions import error_body
+from apps.core.metrics import instruments
+
+# The throttle-refusal counter's label for a locked-out sign-in (catalogue_throttle_refusals_total).
+LOCKOUT_SCOPE = "login_lockout"
 
 
 def _cool_off_seconds() -> int:
@@ -35,6 +39,12 @@ class LockedOut(exceptions.APIException):
             f"{minutes} minutes. Reset your password to get in sooner."
         )
         self.wait = seconds  # becomes Retry-After
+
+
+def locked_out() -> LockedOut:
+    """Count a refused sign-in (catalogue_throttle_refusals_total) and return the 429 for it."""
+    instruments.throttle_refusals.labels(LOCKOUT_SCOPE).inc()
+    return LockedOut()
 
 
 def login_username(request: Any, credentials: Mapping[str, Any] | None = None) -> str | None:
@@ -61,7 +71,7 @@ def lockout_response(
     credentials: Mapping[str, Any] | None = None,
 ) -> HttpResponse:
     """Answer a locked-out login (axes' AXES_LOCKOUT_CALLABLE): a page, or JSON in the API."""
-    error = LockedOut()
+    error = locked_out()
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse(
             error_body(status_code=error.status_code, code="locked_out", detail=str(error.detail)),

@@ -10,7 +10,7 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 
 from apps.core.serializers import JSONTypesMixin
 
-from .lockout import LockedOut
+from .lockout import locked_out
 from .models import User
 from .services import (
     RESET_LINK_INVALID,
@@ -203,7 +203,7 @@ class TokenObtainPairSerializer(JSONTypesMixin, jwt_serializers.TokenObtainPairS
             # Set by django-axes on the request it was given, when this attempt was refused
             # because of a lockout or was the failure that caused one.
             if getattr(request, "axes_locked_out", False):
-                raise LockedOut() from None
+                raise locked_out() from None
             raise
         # As on the admin login (AXES_RESET_ON_SUCCESS): a success ends the failure count.
         user_login_failures_clear(email=attrs[self.username_field])

@@ -11,6 +11,7 @@ from typing import Any
 import django_stubs_ext
 import environ
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 django_stubs_ext.monkeypatch()
 
@@ -76,7 +77,13 @@ MIDDLEWARE = [
     # Health probes answer before host validation and the HTTPS redirect: a load balancer or
     # Docker's HEALTHCHECK calls them by IP over plain HTTP.
     "apps.core.middleware.HealthCheckMiddleware",
+    # /metrics, for the same reason (Prometheus scrapes each instance by its address); it
+    # checks its own token and networks (METRICS_* below).
+    "apps.core.metrics.endpoint.MetricsEndpointMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    # Counts and times everything below it, cached reads and refusals included; the probes and
+    # /metrics above are not counted.
+    "apps.core.metrics.middleware.MetricsMiddleware",
     # Before anything reads the query: PostgreSQL refuses NUL in text (a 500 otherwise).
     "apps.core.middleware.NullCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -363,18 +370,35 @@ CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 
 # --- Logging ----------------------------------------------------------------------------------
 
-LOGGING = {
+
+# LOG_FORMAT: "plain", readable lines (dev and test), or "json", one JSON object per line with
+# the request id and, in a job, the job id (prod's default; apps.core.logging).
+def log_format(default: str) -> str:
+    """Return LOG_FORMAT from the environment, or ``default``; refuse an unknown format."""
+    value = env.str("LOG_FORMAT", default=default)
+    if value not in ("plain", "json"):
+        raise ImproperlyConfigured(f"LOG_FORMAT is {value!r}: set it to plain or json.")
+    return value
+
+
+LOG_FORMAT = log_format(default="plain")
+
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "apps.core.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "apps.core.middleware.RequestIdLogFilter"},
+        "job_id": {"()": "apps.core.logging.JobIdLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "job_id"],
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -388,6 +412,19 @@ LOGGING = {
         "procrastinate.blueprints": {"level": "WARNING"},
     },
 }
+
+# --- Metrics ----------------------------------------------------------------------------------
+
+# /metrics (apps.core.metrics.endpoint): open to anyone only where METRICS_PUBLIC (dev). Else a
+# scraper must send `Authorization: Bearer <METRICS_TOKEN>` when a token is set, and connect
+# from METRICS_ALLOWED_NETWORKS when networks are listed; with neither set, /metrics is a 404.
+METRICS_PUBLIC = False
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS: list[str] = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# Scrape-time collectors, as dotted paths to classes (apps.core.metrics.collectors says how to
+# write one). To come: the job queue's depth (catalogue_job_queue_depth) and the events outbox's
+# lag (catalogue_outbox_lag_seconds).
+METRICS_COLLECTORS: list[str] = []
 
 # --- Catalogue --------------------------------------------------------------------------------
 

@@ -52,6 +52,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Catalogue <no-reply@
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The storefront that account emails link to (verification, password reset).
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+# /metrics open to anyone (prod needs METRICS_TOKEN or METRICS_ALLOWED_NETWORKS).
+METRICS_PUBLIC = True
 # Serve static files straight from the apps while developing, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -4,8 +4,10 @@ With the variables of ``.env.example`` set, ``manage.py check --deploy --fail-le
 reports nothing.
 """
 
+import logging
+
 from .base import *  # noqa: F403
-from .base import SIMPLE_JWT, database_from_url, env
+from .base import LOGGING, SIMPLE_JWT, database_from_url, env, log_format
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -61,3 +63,16 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The storefront that account emails link to (verification, password reset).
 FRONTEND_URL = env.str("FRONTEND_URL").rstrip("/")
+
+# --- Logging ----------------------------------------------------------------------------------
+
+# One JSON object per line, for a log collector to parse (LOG_FORMAT=plain for readable lines).
+# gunicorn's own lines follow the same variable (gunicorn.conf.py).
+LOG_FORMAT = log_format(default="json")
+LOGGING = {
+    **LOGGING,
+    "handlers": {"console": {**LOGGING["handlers"]["console"], "formatter": LOG_FORMAT}},
+}
+# Python's warnings (a library's UserWarning) through logging too, as records of "py.warnings":
+# else they are written to stderr as two bare lines, the one thing in the log that is not JSON.
+logging.captureWarnings(True)

@@ -490,7 +490,9 @@ def summary_recount(database: psycopg.Connection[Any]) -> tuple[dict[Any, int], 
 _SERVER_COLUMN_OPTIONS = re.compile(
     rb"^ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \(pg_\w+=\d+\);\n", re.M
 )
-_ACCESS_LINE = re.compile(r'^\S+ \S+ \S+ \[[^\]]+\] "')  # gunicorn's access log
+# gunicorn's access log: a JSON object from its access logger (LOG_FORMAT=json, the default),
+# or a common-format line (LOG_FORMAT=plain).
+_ACCESS_LINE = re.compile(r'^(?:\{.*"logger":"gunicorn\.access"|\S+ \S+ \S+ \[[^\]]+\] ")')
 
 
 def copy_test_database(postgres: ThrowawayPostgres, name: str) -> None:

@@ -254,7 +254,8 @@ def test_an_update_finds_its_changed_rows_without_a_nested_loop(apparel) -> None
                 "UPDATE products_variant SET is_active = false WHERE id = %s", [variant.pk]
             )
             cursor.execute(
-                "UPDATE products_productattributevalue SET option_id = option_id WHERE product_id = %s",
+                "UPDATE products_productattributevalue SET option_id = option_id"
+                " WHERE product_id = %s",
                 [product.pk],
             )
             cursor.execute(
