@@ -11,7 +11,8 @@ attribute values and variants (about 4.2 a product), and reviews with skewed pop
 Rows are written by INSERT ... SELECT over generate_series, with the search trigger off; the
 search documents and the lexicon are then built in one pass each, which is what the trigger
 would have written. The variants' and values' row checks are off while they are written, and
-their rules are then checked over every row at once (VIOLATIONS_SQL). Then VACUUM ANALYZE. The
+their rules are then checked over every row at once (VIOLATIONS_SQL). The outbox's triggers
+(apps/events) are off throughout: a generated load emits no events. Then VACUUM ANALYZE. The
 database user must be allowed to disable triggers (the table owner is).
 """
 
@@ -475,6 +476,30 @@ $$;
 """
 
 
+# The outbox's triggers (apps/events): a generated catalogue is a load, like a restore, that
+# no subscriber has to hear of; with them on it would also write a million events.
+OUTBOX_TRIGGERS_SQL = """
+SELECT format('ALTER TABLE %I {action} TRIGGER %I', tgrelid::regclass, tgname)
+FROM pg_trigger JOIN pg_proc ON pg_proc.oid = tgfoid
+WHERE proname LIKE 'events\\_%\\_record'
+ORDER BY 1
+"""
+
+
+@contextlib.contextmanager
+def outbox_off(cursor: Any) -> Iterator[None]:
+    """Turn the outbox's triggers off while the block writes, on again after."""
+    cursor.execute(OUTBOX_TRIGGERS_SQL.replace("{action}", "DISABLE"))
+    disable = [row[0] for row in cursor.fetchall()]
+    for statement in disable:
+        cursor.execute(statement)
+    try:
+        yield
+    finally:
+        for statement in disable:
+            cursor.execute(statement.replace(" DISABLE TRIGGER ", " ENABLE TRIGGER "))
+
+
 @contextlib.contextmanager
 def row_checks_deferred(cursor: Any) -> Iterator[None]:
     """Turn the row checks off while the block writes, on again after; then check their rules
@@ -535,7 +560,7 @@ def main() -> None:
 def generate(*, products: int, reviews_per_product: float) -> None:
     """Generate the catalogue into the (empty, migrated) database of Django's connection."""
     config = search_config()
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, outbox_off(cursor):
         cursor.execute("SELECT count(*) FROM products_product")
         if cursor.fetchone()[0]:
             sys.exit("The database already has products; use an empty, migrated one.")

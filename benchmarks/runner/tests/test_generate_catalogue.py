@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from apps.attributes.models import AttributeOption, ProductTypeAttribute
+from apps.events.models import Event
 from apps.products.models import Category, Product, ProductAttributeValue, Variant
 from apps.products.tests.helpers import assert_variant_tags_are_fresh
 from benchmarks.generate_catalogue import (
@@ -96,6 +97,7 @@ def test_the_generator_makes_typed_products_with_variants_the_database_accepts(
             [[trigger for _table, trigger in ROW_CHECKS]],
         )
         assert sorted(cursor.fetchall()) == sorted((trigger, "O") for _table, trigger in ROW_CHECKS)
+    assert_the_outbox_stayed_silent()
     # Ours shows a generated product's options and values.
     several = Product.objects.filter(variant_count__gt=2, is_active=True).order_by("id").first()
     assert several is not None
@@ -104,6 +106,19 @@ def test_the_generator_makes_typed_products_with_variants_the_database_accepts(
     assert body["attributes"]
     assert Decimal(body["price_range"]["max"]) > Decimal(body["price_range"]["min"])
     assert Category.objects.filter(parent=None).count() == 10
+
+
+def assert_the_outbox_stayed_silent() -> None:
+    """A generated load, like a restore, emits no events: the outbox's triggers were off while
+    it wrote, and are on again."""
+    assert not Event.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE tgenabled = 'O') FROM pg_trigger"
+            " JOIN pg_proc ON pg_proc.oid = tgfoid WHERE proname LIKE 'events\\_%\\_record'"
+        )
+        outbox_triggers, enabled = cursor.fetchone()
+    assert outbox_triggers and enabled == outbox_triggers
 
 
 def test_a_row_that_breaks_a_rule_stops_the_generator() -> None:
