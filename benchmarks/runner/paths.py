@@ -279,10 +279,14 @@ def build_requests(seed: int, client: Client) -> tuple[dict[str, list[str]], dic
     roots = [c for c in categories if c["depth"] == 0 and c["count"]]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT p.id FROM products_product p JOIN products_category c ON c.id = p.category_id"
+            "SELECT p.id, p.variant_count FROM products_product p"
+            " JOIN products_category c ON c.id = p.category_id"
             " WHERE p.is_active AND c.is_active ORDER BY p.id"
         )
-        product_ids = [row[0] for row in cursor.fetchall()]
+        shown = cursor.fetchall()
+    product_ids = [pk for pk, _variants in shown]
+    # Issue 13's large products (the generator's every thousandth): pages with 50 variants.
+    large = [pk for pk, variants in shown if variants >= 50]
     terms = search_terms(rng)
     # In this order: each list draws from the one generator.
     requests = {
@@ -308,13 +312,6 @@ def build_requests(seed: int, client: Client) -> tuple[dict[str, list[str]], dic
     requests["attribute_facets"] = [f"{path}&facets=true" for path in requests["attribute_list"]]
     # Issue 13's department pages: a root category without other filters, with its facets.
     requests["department_facets"] = [list_path(root["slug"], facets="true") for root in roots]
-    # Issue 13's large products (the generator's every thousandth): pages with 50 variants.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.id FROM products_product p JOIN products_category c ON c.id = p.category_id"
-            " WHERE p.is_active AND c.is_active AND p.variant_count >= 50 ORDER BY p.id"
-        )
-        large = [row[0] for row in cursor.fetchall()]
     requests["detail_50"] = [f"{LIST_PATH}{pk}/" for pk in rng.sample(large, min(100, len(large)))]
     requests["etag"] = requests["list"][:50] + requests["detail"][:50]
     requests["list_hot"] = requests["list"][:20]

@@ -54,7 +54,7 @@ def query_invariance(client: Client, requests: dict[str, list[str]]) -> dict[str
         ],
         "detail": requests["detail"][:5],
         # Products with 50 variants, if the catalogue has them (the generator's do).
-        "detail-50": requests.get("detail_50", [])[:5],
+        "detail-50": requests["detail_50"][:5],
     }
     found: dict[str, list[int]] = {}
     for kind, paths in groups.items():

@@ -1,5 +1,6 @@
 """The issue's targets: read from ``targets.toml`` and judged on the results."""
 
+import math
 import operator
 import tomllib
 from collections.abc import Callable
@@ -76,8 +77,9 @@ def read_scenario_ratio(target: Target, results: Results, invariance: Invariance
     other = results.get((target.relative_to, "ours"))
     if ours is None or other is None:
         return None
-    value = ours.median("requests_per_second") / other.median("requests_per_second")
-    return Reading(value, f"{value:.2f}x")
+    theirs = other.median("requests_per_second")
+    value = math.inf if theirs == 0 else ours.median("requests_per_second") / theirs
+    return Reading(value, times(value))
 
 
 def read_latency(target: Target, results: Results, invariance: Invariance) -> Reading | None:
