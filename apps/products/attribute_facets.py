@@ -89,13 +89,13 @@ def attribute_facets(
     for excluding, group in groups:
         tagged = [each for each in group if each.tags]
         numbers = [each.id for each in group if each.kind == AttributeKind.NUMBER]
-        from_summary = summarized(excluding) if tagged or numbers else None
+        # Numbers are always counted live: the summaries hold only products with an active
+        # variant, and a number's range also covers the listed products without one.
+        from_summary = summarized(excluding) if tagged else None
         if from_summary is not None:
-            summary_counts, summary_ranges = from_summary
+            summary_counts, _summary_ranges = from_summary
             counts.update({tag: summary_counts.get(tag, 0) for a in tagged for tag in a.tags})
-            ranges.update({key: summary_ranges[key] for key in numbers if key in summary_ranges})
-            continue
-        if tagged:
+        elif tagged:
             counts.update(
                 _live_tag_counts(
                     query,
