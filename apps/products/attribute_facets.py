@@ -7,7 +7,9 @@ that choosing red leaves blue's count visible. The tags (options, yes and no) of
 without a filter share one count, each filtered attribute has its own; the same for numbers. An
 axis option counts a product that has it on an active variant matching the other filters on
 options (the same variant: with ``size:m``, red counts the products with a red M); a product's
-own option or yes-or-no counts it once, from its ``ProductTags`` row.
+own option or yes-or-no counts it once, from its ``ProductTags`` row. A product without an
+active variant is listed (it cannot be bought) but counted by no attribute facet: no option's
+count, no number's range.
 
 A category page without other filters, as shoppers see it, reads its counts from the
 summaries (``CategoryTagCount``, ``CategoryNumberCount``: the category's own rows count its
@@ -36,6 +38,7 @@ from .models import (
     CategoryTagCount,
     Product,
     ProductAttributeValue,
+    ProductTags,
 )
 from .search import ProductSearch
 
@@ -89,13 +92,13 @@ def attribute_facets(
     for excluding, group in groups:
         tagged = [each for each in group if each.tags]
         numbers = [each.id for each in group if each.kind == AttributeKind.NUMBER]
-        # Numbers are always counted live: the summaries hold only products with an active
-        # variant, and a number's range also covers the listed products without one.
-        from_summary = summarized(excluding) if tagged else None
+        from_summary = summarized(excluding) if tagged or numbers else None
         if from_summary is not None:
-            summary_counts, _summary_ranges = from_summary
+            summary_counts, summary_ranges = from_summary
             counts.update({tag: summary_counts.get(tag, 0) for a in tagged for tag in a.tags})
-        elif tagged:
+            ranges.update({key: summary_ranges[key] for key in numbers if key in summary_ranges})
+            continue
+        if tagged:
             counts.update(
                 _live_tag_counts(
                     query,
@@ -208,10 +211,13 @@ def _live_tag_counts(
 
 def _number_ranges(matching: QuerySet[Product], attribute_ids: Sequence[int]) -> Figures:
     """Return, per number attribute of ``attribute_ids``, the lowest and highest value among
-    the ``matching`` products': one query."""
+    the ``matching`` products' that have an active variant (as the summaries and the tags'
+    counts: a product without one is listed, but counted by no attribute facet): one query."""
     rows = (
         ProductAttributeValue.objects.filter(
-            attribute_id__in=attribute_ids, product_id__in=matching.values("pk")
+            attribute_id__in=attribute_ids,
+            product_id__in=matching.values("pk"),
+            product__in=ProductTags.objects.values("product_id"),
         )
         .values("attribute_id")
         .annotate(low=Min("value_number"), high=Max("value_number"))

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage
 from django.db.models import Q, QuerySet
 
+from apps.core.lookups import any_of
 from apps.core.ordering import order_with_tie_breaker
 from apps.core.pagination.counting import COUNT_ROWS, SQL, CountRows, CountStrategy, RowCount
 from apps.core.pagination.cursors import CursorPage, CursorRequest
@@ -49,8 +50,11 @@ NARROWING: dict[str, Callable[[Products, Any], Products]] = {
     # The subtree's ids as values, not a subquery: PostgreSQL then knows how many products they
     # hold (a leaf's 100 or a department's 100,000) and picks the index to match; from a
     # subquery on the path it guessed 10,000 for a leaf, and walked the newest-first index of
-    # every product to fill a page (0.3 s at a million products).
-    "category": lambda products, category: products.filter(category__in=category.subtree_ids),
+    # every product to fill a page (0.3 s at a million products). As one array (any_of()): a
+    # department's thousand ids as parameters of their own cost 17 ms of Python a page.
+    "category": lambda products, category: products.filter(
+        any_of("category_id", category.subtree_ids)
+    ),
     "price_min": lambda products, price: products.filter(price__gte=price),
     "price_max": lambda products, price: products.filter(price__lte=price),
     "in_stock": lambda products, in_stock: (

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
@@ -169,6 +169,9 @@ def brute_force(
         )
         return bool(tagged - {excluding})
 
+    def has_active_variant(spec: ShirtSpec) -> bool:
+        return any(position not in spec.inactive for position in range(len(spec.variants)))
+
     def matching(excluding: str | None) -> list[ShirtSpec]:
         return [
             spec
@@ -198,7 +201,12 @@ def brute_force(
             if options:
                 facets.append({"slug": slug, "options": options})
         elif slug == "weight":
-            weights = [spec.weight for spec in matching(slug) if spec.weight is not None]
+            # Only products with an active variant, as every attribute facet counts.
+            weights = [
+                spec.weight
+                for spec in matching(slug)
+                if spec.weight is not None and has_active_variant(spec)
+            ]
             if weights:
                 facets.append({"slug": slug, "min": str(min(weights)), "max": str(max(weights))})
         else:
@@ -218,10 +226,32 @@ def brute_force(
     return listed, facets
 
 
+# A listed product whose only variant is inactive, with a weight: counted by no facet, on a bare
+# category page (the summaries) as on the whole catalogue's.
+WITHOUT_AN_ACTIVE_VARIANT = ShirtSpec(
+    category=0,
+    variants=((next(iter(COLOURS)), SIZES[0]),),
+    inactive=(0,),
+    is_active=True,
+    brand=None,
+    features=(),
+    weight=WEIGHTS[0],
+    waterproof=None,
+)
+
+
 @FACET_SETTINGS
 @given(
     shirts_drawn=st.lists(shirts(), max_size=8),
     filters=filter_specs(),
+)
+@example(
+    shirts_drawn=[WITHOUT_AN_ACTIVE_VARIANT],
+    filters=FilterSpec(category=0, options={}, weight=None, waterproof=None),
+)
+@example(
+    shirts_drawn=[WITHOUT_AN_ACTIVE_VARIANT],
+    filters=FilterSpec(category=None, options={}, weight=None, waterproof=None),
 )
 def test_attribute_filters_and_facets_match_a_brute_force_count(
     shirts_drawn: list[ShirtSpec], filters: FilterSpec

@@ -244,9 +244,8 @@ def test_a_bare_category_page_reads_the_option_summary_and_agrees_with_a_live_co
     ("params", "queries"),
     [
         # category lookup; the page with its count; the summary with its edges; the child
-        # categories; the filterable attributes; the attribute summaries (tags); the numbers,
-        # live (the summaries hold no product without an active variant; a range covers it)
-        ({"category": "root"}, 7),
+        # categories; the filterable attributes; the attribute summaries (tags and numbers)
+        ({"category": "root"}, 6),
         # the attribute lookup; the page with its count; live: the categories (2), one
         # aggregate of the column facets; the attributes; the tags of the unfiltered
         # attributes; colour's own, from the summaries (no other filter); the numbers

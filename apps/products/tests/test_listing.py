@@ -11,6 +11,7 @@ from django.core.paginator import EmptyPage
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from apps.core.lookups import any_of
 from apps.core.pagination.counting import RowCount
 from apps.core.pagination.cursors import CursorRequest
 from apps.core.pagination.page_numbers import PageRequest
@@ -205,3 +206,21 @@ def test_the_unknown_category_is_named_with_what_was_asked(api_client: APIClient
     response = api_client.get(PRODUCTS, {"category": "2024"})
 
     assert response.json()["errors"] == {"category": ["No category with id or slug '2024'."]}
+
+
+def test_a_category_narrows_by_its_subtree_sent_as_one_array() -> None:
+    root = CategoryFactory()
+    children = CategoryFactory.create_batch(30, parent=root)
+    inside = [ProductFactory(category=child) for child in children[:3]]
+    ProductFactory()  # elsewhere
+    found = category_for_list(root.slug, user=SHOPPER)
+    assert found is not None and len(found.subtree_ids) == 31
+
+    narrowed = ProductListQuery(category=found).filter(Product.objects.all())
+    sql, params = narrowed.query.sql_with_params()
+
+    assert set(narrowed) == set(inside)
+    # One parameter for the 31 ids, not 31 (apps.core.lookups.AnyOf).
+    assert "= ANY(%s)" in sql
+    assert sorted(params[0]) == sorted(found.subtree_ids)
+    assert not Product.objects.filter(any_of("category_id", [])).exists()
