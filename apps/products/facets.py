@@ -63,12 +63,27 @@ def product_facets(
         summary_covers=lambda excluding: summary_covers(
             query, products, excluding_attribute=excluding
         ),
-        shoppers_by_tags_only=lambda excluding: (
-            query.narrows_by_category_only(excluding_attribute=excluding, but_tags=True)
-            and products.query.where == Product.objects.active().query.where
+        shoppers_by_tags_only=lambda excluding: shoppers_by_tags_only(
+            query, products, excluding_attribute=excluding
         ),
     )
     return facets
+
+
+def shoppers_by_tags_only(
+    query: "ProductListQuery",
+    products: QuerySet[Product],
+    *,
+    excluding_attribute: str | None = None,
+) -> bool:
+    """Return whether what ``query`` selects from ``products`` (but for the attribute
+    ``excluding_attribute``'s filter) is what shoppers see narrowed by nothing but the category
+    and attribute filters on tags (options, yes or no): the read model's ``listed`` rows
+    carrying those tags are then exactly its products, with no join."""
+    return (
+        query.narrows_by_category_only(excluding_attribute=excluding_attribute, but_tags=True)
+        and products.query.where == Product.objects.active().query.where
+    )
 
 
 def summary_covers(

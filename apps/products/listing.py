@@ -18,15 +18,23 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from apps.core.lookups import any_of
 from apps.core.ordering import order_with_tie_breaker
-from apps.core.pagination.counting import COUNT_ROWS, SQL, CountRows, CountStrategy, RowCount
+from apps.core.pagination.counting import (
+    COUNT_ROWS,
+    SQL,
+    CountRows,
+    CountStrategy,
+    RowCount,
+    counted,
+)
 from apps.core.pagination.cursors import CursorPage, CursorRequest
 from apps.core.pagination.page_numbers import NumberedPage, PageRequest
 
-from .attribute_filters import AttributeFilters
-from .facets import product_facets, summary_covers
+from .attribute_filters import AttributeFilters, matching_rows
+from .facets import product_facets, shoppers_by_tags_only, summary_covers
 from .models import Category, CategoryFacetCount, Product, Variant
 from .search import ProductSearch, corrected_search, fulltext_search, search_has_matches
 
@@ -253,6 +261,9 @@ def _fetch(
     """Fetch ``page`` of the ``filtered`` products that ``search`` matches, in the query's
     order, with the count that the list shows."""
     ordering = query.ordering_in_effect
+    if search is None and _paged_by_read_model(query, products, page, ordering):
+        assert isinstance(page, PageRequest)
+        return _read_model_page(query, products, page=page, ordering=ordering, columns=columns)
     if search is None:
         counting: CountStrategy = (
             CountFromSummary(query.category) if summary_covers(query, products) else COUNT_ROWS
@@ -274,3 +285,74 @@ def _fetch(
         best = matches.order_by("-review_count", "-id").values("pk")
         listed = listed.filter(pk__in=best[: settings.CATALOGUE_SEARCH_RANKED_MATCHES])
     return page.fetch(listed.values(*columns, "rank", "matched_variant"), counting)
+
+
+# The orderings the read model's rows carry the key of (VariantTags.created_at).
+_READ_MODEL_ORDERINGS = frozenset({"created_at", "-created_at"})
+
+
+def _paged_by_read_model(
+    query: ProductListQuery,
+    products: Products,
+    page: PageRequest | CursorRequest,
+    ordering: str,
+) -> bool:
+    """Return whether the page is read from the filtering read model's rows: a page by number
+    (the last page needs its count first) of a shopper's list narrowed by the category and
+    attribute filters on tags alone, at least one, newest or oldest first."""
+    return (
+        isinstance(page, PageRequest)
+        and page.number is not None
+        and ordering in _READ_MODEL_ORDERINGS
+        and query.attributes is not None
+        and query.attributes.has_tag_filters()
+        and shoppers_by_tags_only(query, products)
+    )
+
+
+def _read_model_page(
+    query: ProductListQuery,
+    products: Products,
+    *,
+    page: PageRequest,
+    ordering: str,
+    columns: Sequence[str],
+) -> NumberedPage:
+    """Fetch ``page`` of a shopper's list narrowed by the category and tag filters, from the
+    read model's matching rows (``listed``, the product's ``created_at`` on each): the newest
+    (or oldest) products up to the page's end are found in the rows alone, and only they are
+    read from the products; the count is of the rows' distinct products.
+
+    The products' own plan joined every match to the products to sort and count them: at a
+    million products, a department filtered by one genre read 30,000 products (0.5 s).
+    """
+    assert page.number is not None and query.attributes is not None
+    rows = matching_rows(
+        query.attributes.tag_alternatives(), category_id=query.attribute_category_id()
+    ).filter(listed=True)
+    direction = "-" if ordering.startswith("-") else ""
+    first = (
+        rows.values("product_id", "created_at")
+        .distinct()
+        .order_by(f"{direction}created_at", f"{direction}product_id")
+    )[: page.number * page.size + 1]
+    first_sql, params = first.query.sql_with_params()
+    # The ORM's own SQL and parameters, one column of it.
+    newest = RawSQL(f"SELECT product_id FROM ({first_sql}) AS first", params)  # noqa: S608, S611
+    listed = order_with_tie_breaker(products.filter(pk__in=newest), ORDERINGS, ordering)
+    return page.fetch(listed.values(*columns), CountDistinct(rows, "product_id"))
+
+
+@dataclass(frozen=True)
+class CountDistinct:
+    """Count the distinct values of ``column`` among ``rows`` (a read model's products),
+    exactly up to ``API_EXACT_COUNT_LIMIT``, past it PostgreSQL's estimate."""
+
+    rows: QuerySet[Any]
+    column: str
+
+    def count_sql(self, rows: QuerySet[Any]) -> SQL:
+        return counted(self.rows, distinct=self.column)
+
+    def listed_count_sql(self, rows: QuerySet[Any]) -> SQL:
+        return self.count_sql(rows)

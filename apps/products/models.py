@@ -886,6 +886,9 @@ class VariantTags(models.Model):
     )
     # The product's (ProductTags.listed): a shopper's count needs no join with the products.
     listed = models.BooleanField()
+    # The product's: a shopper's page filtered by tags, newest first, is the newest products of
+    # these rows, joined with the products for that page's rows only.
+    created_at = models.DateTimeField()
     option_ids = ArrayField(models.BigIntegerField())
     tags = ArrayField(models.BigIntegerField())
 

@@ -2,8 +2,8 @@
 -- products it touched (products_variant_tags_refresh):
 --   variants: inserted, deleted, or whose activity, options or product changed;
 --   attribute values: inserted, deleted or changed;
---   products: whose category or activity changed (an insert makes its first variant, which
---             refreshes it);
+--   products: whose category, activity or created_at changed (an insert makes its first
+--             variant, which refreshes it);
 --   categories: whose path (a move: their products' ancestors changed) or activity changed
 --               (their own products' listed).
 -- Writes of prices, stock, names and the like refresh nothing.
@@ -58,8 +58,8 @@ BEGIN
     ELSIF TG_TABLE_NAME = 'products_product' THEN
         touched := ARRAY(
             SELECT id FROM (
-                SELECT id, category_id, is_active FROM new_rows
-                EXCEPT SELECT id, category_id, is_active FROM old_rows
+                SELECT id, category_id, is_active, created_at FROM new_rows
+                EXCEPT SELECT id, category_id, is_active, created_at FROM old_rows
             ) AS changed
         );
     ELSE

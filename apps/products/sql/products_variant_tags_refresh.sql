@@ -2,8 +2,9 @@
 -- summaries from what they were to what they are now.
 --
 -- The read model (apps.products.models.VariantTags, ProductTags):
---   products_variant_tags  one row per active variant: its product's listed, its options
---                          (option_ids) and, in tags,
+--   products_variant_tags  one row per active variant: its product's listed and created_at
+--                          (a shopper's page filtered by tags is sorted on the rows), its
+--                          options (option_ids) and, in tags,
 --                          its options, its product's tags and minus the ids of the product's
 --                          category and of every ancestor, so that one GIN index answers "in
 --                          this subtree, with these options on one variant";
@@ -76,10 +77,12 @@ BEGIN
             SELECT FROM products_variant variant
             WHERE variant.product_id = product.id AND variant.is_active
         );
-    INSERT INTO products_variant_tags (variant_id, product_id, listed, option_ids, tags)
-    SELECT variant.id, product.product_id, product.listed, variant.option_ids,
+    INSERT INTO products_variant_tags
+        (variant_id, product_id, listed, created_at, option_ids, tags)
+    SELECT variant.id, product.product_id, product.listed, own.created_at, variant.option_ids,
            variant.option_ids || product.tags
     FROM products_product_tags product
+    JOIN products_product own ON own.id = product.product_id
     JOIN products_variant variant
         ON variant.product_id = product.product_id AND variant.is_active
     WHERE product.product_id IN (SELECT unnest(product_ids));

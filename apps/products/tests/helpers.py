@@ -115,7 +115,8 @@ def csv_bytes(rows: list[Row], header: Sequence[str] = HEADERS) -> bytes:
 
 def _product_facts() -> dict[int, dict[str, Any]]:
     """Return, per product with an active variant, what the read model makes of it, computed
-    in Python: listed, its own tags, its numbers and its active variants' options."""
+    in Python: listed, created_at, its own tags, its numbers and its active variants'
+    options."""
     values: dict[int, dict[str, Any]] = {}
     for (
         product_id,
@@ -134,14 +135,21 @@ def _product_facts() -> dict[int, dict[str, Any]]:
         if number is not None:
             facts["numbers"].add((attribute_id, number))
     products: dict[int, dict[str, Any]] = {}
-    for variant, product, is_active, category_active, path, option_ids in Variant.objects.filter(
-        is_active=True
-    ).values_list(
+    for (
+        variant,
+        product,
+        is_active,
+        category_active,
+        path,
+        created_at,
+        option_ids,
+    ) in Variant.objects.filter(is_active=True).values_list(
         "pk",
         "product_id",
         "product__is_active",
         "product__category__is_active",
         "product__category__path",
+        "product__created_at",
         "option_ids",
     ):
         own = values.get(product, {"tags": set(), "numbers": set()})
@@ -149,6 +157,7 @@ def _product_facts() -> dict[int, dict[str, Any]]:
             product,
             {
                 "listed": is_active and category_active,
+                "created_at": created_at,
                 "ancestors": path_ids(path),
                 "tags": own["tags"] | {-ancestor for ancestor in path_ids(path)},
                 "numbers": own["numbers"],
@@ -164,7 +173,13 @@ def expected_read_model() -> dict[str, Any]:
     products = _product_facts()
     return {
         "variants": {
-            variant: (product, facts["listed"], options, sorted({*options, *facts["tags"]}))
+            variant: (
+                product,
+                facts["listed"],
+                facts["created_at"],
+                options,
+                sorted({*options, *facts["tags"]}),
+            )
             for product, facts in products.items()
             for variant, options in facts["variants"].items()
         },
@@ -178,9 +193,11 @@ def expected_read_model() -> dict[str, Any]:
 def stored_read_model() -> dict[str, Any]:
     return {
         "variants": {
-            variant: (product, listed, sorted(options), sorted(tags))
-            for variant, product, listed, options, tags in VariantTags.objects.values_list(
-                "variant_id", "product_id", "listed", "option_ids", "tags"
+            variant: (product, listed, created_at, sorted(options), sorted(tags))
+            for variant, product, listed, created_at, options, tags in (
+                VariantTags.objects.values_list(
+                    "variant_id", "product_id", "listed", "created_at", "option_ids", "tags"
+                )
             )
         },
         "products": {

@@ -2,15 +2,18 @@
 the API: the options of every filter hold on one active variant, errors name what is wrong, the
 facets count products disjunctively, and the queries are pinned."""
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.attributes.models import Attribute, AttributeKind
+from apps.products.models import Product
 from apps.products.tests.attribute_catalogue import shirt
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 
@@ -274,3 +277,38 @@ def test_attribute_facets_take_a_fixed_number_of_queries(
     with django_assert_num_queries(queries):
         response = client.get(PRODUCTS, {**params, "facets": "true"})
     assert response.status_code == 200
+
+
+def test_a_shoppers_page_filtered_by_tags_is_sorted_and_counted_from_the_read_model(
+    apparel, django_assert_num_queries
+) -> None:
+    root = CategoryFactory()
+    child = CategoryFactory(parent=root)
+    now = timezone.now()
+    # Five red shirts, oldest first, with one to three red variants each (one product a row
+    # per variant in the read model, counted once); a blue one and a hidden red one besides.
+    reds = [
+        shirt(apparel, *(("red", size) for size in ("s", "m", "l")[: 1 + n % 3]), category=child)
+        for n in range(5)
+    ]
+    shirt(apparel, ("blue", "s"), category=child)
+    hidden = shirt(apparel, ("red", "s"), category=child, is_active=False)
+    for age, product in enumerate(reversed([*reds, hidden])):
+        Product.objects.filter(pk=product.pk).update(created_at=now - timedelta(days=age))
+    newest_first = [product.pk for product in reversed(reds)]
+
+    pages = [
+        listed("colour:red", category=root.slug, page_size="2", page=str(number))
+        for number in (1, 2, 3)
+    ]
+    assert [row["id"] for page in pages for row in page["results"]] == newest_first
+    assert [page["count"] for page in pages] == [5, 5, 5]
+    assert [page["next"] is not None for page in pages] == [True, True, False]
+    oldest = listed("colour:red", category=root.slug, page_size="2", ordering="created_at")
+    assert [row["id"] for row in oldest["results"]] == newest_first[::-1][:2]
+    # The category's attribute lookup; the filterable attributes; the page with its count.
+    cache.clear()
+    with django_assert_num_queries(3) as captured:
+        APIClient().get(PRODUCTS, {"attribute": "colour:red", "category": root.slug})
+    # The page's products are the read model's newest, not every match's.
+    assert '"products_variant_tags"."created_at"' in captured.captured_queries[-1]["sql"]

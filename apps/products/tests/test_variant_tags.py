@@ -3,6 +3,7 @@
 write that changes them, checked against what the catalogue makes of them, computed afresh in
 Python."""
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -128,6 +129,13 @@ def test_product_writes_keep_the_read_model_fresh(apparel) -> None:
     assert counts_of(elsewhere) == {}  # an inactive product is not counted, though it has rows
     assert VariantTags.objects.filter(product=product).count() == 2
     assert not ProductTags.objects.get(product=product).listed
+    assert_variant_tags_are_fresh()
+
+    # A raw rewrite of when it was created (as a restore might): the rows carry the new time.
+    Product.objects.filter(pk=product.pk).update(created_at=product.created_at - timedelta(days=3))
+    assert {row.created_at for row in VariantTags.objects.filter(product=product)} == {
+        product.created_at - timedelta(days=3)
+    }
     assert_variant_tags_are_fresh()
 
     Product.objects.filter(pk=product.pk).update(is_active=True)
