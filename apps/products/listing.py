@@ -17,21 +17,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage
+from django.db import connection
 from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
 
 from apps.core.lookups import any_of
 from apps.core.ordering import order_with_tie_breaker
-from apps.core.pagination.counting import (
-    COUNT_ROWS,
-    SQL,
-    CountRows,
-    CountStrategy,
-    RowCount,
-    counted,
-)
+from apps.core.pagination.counting import COUNT_ROWS, SQL, CountRows, CountStrategy, RowCount
 from apps.core.pagination.cursors import CursorPage, CursorRequest
-from apps.core.pagination.page_numbers import NumberedPage, PageRequest
+from apps.core.pagination.page_numbers import NumberedPage, PageRequest, found_page
 
 from .attribute_filters import AttributeFilters, matching_rows
 from .facets import product_facets, shoppers_by_tags_only, summary_covers
@@ -318,41 +311,38 @@ def _read_model_page(
     ordering: str,
     columns: Sequence[str],
 ) -> NumberedPage:
-    """Fetch ``page`` of a shopper's list narrowed by the category and tag filters, from the
-    read model's matching rows (``listed``, the product's ``created_at`` on each): the newest
-    (or oldest) products up to the page's end are found in the rows alone, and only they are
-    read from the products; the count is of the rows' distinct products.
+    """Fetch ``page`` of a shopper's list narrowed by the category and tag filters from the
+    read model's matching rows (``listed``, each with its product's ``created_at``): one query
+    finds the distinct matching products once, and gives their count and the page's ids in
+    order; a second reads those products.
 
-    The products' own plan joined every match to the products to sort and count them: at a
-    million products, a department filtered by one genre read 30,000 products (0.5 s).
+    The products' own plan joined every match to the products to sort it, and counted through
+    the same join again: at a million products, a department filtered by one genre read 30,000
+    products twice (0.5 s). Every match is found here anyway, so the count is exact.
     """
     assert page.number is not None and query.attributes is not None
     rows = matching_rows(
         query.attributes.tag_alternatives(), category_id=query.attribute_category_id()
     ).filter(listed=True)
-    direction = "-" if ordering.startswith("-") else ""
-    first = (
-        rows.values("product_id", "created_at")
-        .distinct()
-        .order_by(f"{direction}created_at", f"{direction}product_id")
-    )[: page.number * page.size + 1]
-    first_sql, params = first.query.sql_with_params()
-    # The ORM's own SQL and parameters, one column of it.
-    newest = RawSQL(f"SELECT product_id FROM ({first_sql}) AS first", params)  # noqa: S608, S611
-    listed = order_with_tie_breaker(products.filter(pk__in=newest), ORDERINGS, ordering)
-    return page.fetch(listed.values(*columns), CountDistinct(rows, "product_id"))
-
-
-@dataclass(frozen=True)
-class CountDistinct:
-    """Count the distinct values of ``column`` among ``rows`` (a read model's products),
-    exactly up to ``API_EXACT_COUNT_LIMIT``, past it PostgreSQL's estimate."""
-
-    rows: QuerySet[Any]
-    column: str
-
-    def count_sql(self, rows: QuerySet[Any]) -> SQL:
-        return counted(self.rows, distinct=self.column)
-
-    def listed_count_sql(self, rows: QuerySet[Any]) -> SQL:
-        return self.count_sql(rows)
+    matched_sql, params = (
+        rows.values("product_id", "created_at").distinct().order_by().query.sql_with_params()
+    )
+    direction = "DESC" if ordering.startswith("-") else "ASC"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The ORM's own SQL and parameters; the direction is one of two words.
+            f"WITH matched AS MATERIALIZED ({matched_sql}) "  # noqa: S608
+            "SELECT (SELECT count(*) FROM matched), ARRAY("
+            "SELECT product_id FROM matched"
+            f" ORDER BY created_at {direction}, product_id {direction} OFFSET %s LIMIT %s)",
+            [*params, max(page.number - 1, 0) * page.size, page.size + 1],
+        )
+        count, ids = cursor.fetchone()
+    listed = order_with_tie_breaker(products.filter(any_of("id", ids)), ORDERINGS, ordering)
+    return found_page(
+        list(listed.values(*columns)[: page.size]),
+        page,
+        listed=listed,
+        count=RowCount(count, is_estimate=False),
+        has_next=len(ids) > page.size,
+    )

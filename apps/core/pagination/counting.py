@@ -21,9 +21,8 @@ from psycopg import ClientCursor
 SQL = tuple[str, list[Any]]
 
 
-def counted(rows: QuerySet[Any], limit: int | None = None, *, distinct: str | None = None) -> SQL:
-    """Return SQL (and its parameters) for a row ``ARRAY[count, estimate]`` of ``rows``, or
-    of the distinct values of their column ``distinct``.
+def counted(rows: QuerySet[Any], limit: int | None = None) -> SQL:
+    """Return SQL (and its parameters) for a row ``ARRAY[count, estimate]`` of ``rows``.
 
     ``count`` is exact up to ``limit`` (``API_EXACT_COUNT_LIMIT`` by default): the COUNT runs
     over a LIMIT, so at most ``limit + 1`` rows are read, whatever the table's size. Past the
@@ -33,7 +32,7 @@ def counted(rows: QuerySet[Any], limit: int | None = None, *, distinct: str | No
     """
     limit = settings.API_EXACT_COUNT_LIMIT if limit is None else limit
     # Only the keys, unordered: annotations and ORDER BY would be computed for every row.
-    keys = rows.order_by().values(distinct).distinct() if distinct else rows.order_by().values("pk")
+    keys = rows.order_by().values("pk")
     capped_sql, capped_params = keys[: limit + 1].query.sql_with_params()
     full_sql, full_params = keys.query.sql_with_params()
     # The estimate EXPLAINs the query as text: psycopg quotes the parameters into it.

@@ -96,6 +96,27 @@ def numbered_page(
     return NumberedPage(fetched[:size], number, paginator, has_next=len(fetched) > size)
 
 
+def found_page(
+    rows: list[Any],
+    request: "PageRequest",
+    *,
+    listed: QuerySet[Any],
+    count: RowCount,
+    has_next: bool,
+) -> NumberedPage:
+    """Return the page ``request`` asks for made of ``rows``, found by the caller (the page's
+    own rows, in order) with the ``count`` of ``listed``, the list they are a page of, and
+    whether a next page exists. Raise ``EmptyPage`` for a page below the first, or past the
+    last."""
+    assert request.number is not None
+    if request.number < 1:
+        raise EmptyPage("That page number is less than 1.")
+    if not rows and request.number > 1:
+        raise EmptyPage("That page is empty.")
+    paginator = EstimatingPaginator(listed, request.size, known=count)
+    return NumberedPage(rows, request.number, paginator, has_next=has_next)
+
+
 def _last_page(rows: QuerySet[Any], size: int, counting: CountStrategy) -> NumberedPage:
     paginator = EstimatingPaginator(rows, size, counting=counting)
     page = paginator.page(paginator.num_pages)
