@@ -142,19 +142,15 @@ class ProductQuerySet(models.QuerySet["Product"]):
 
     def for_detail(self, *, every_variant: bool = False) -> "ProductQuerySet":
         """Return products with everything a product page shows, in one query: the category,
-        and as JSON its ancestors root first (``breadcrumbs_data``), the product's images in
-        order (``images_data``), its first ``DETAIL_MAX_VARIANTS`` variants by position
-        (``variants_data``): the active ones, or with ``every_variant`` all of them; its shown
-        attribute values (``attributes_data``) and its type's axes with the options of its
-        active variants (``options_data``)."""
-        variants_sql = _EVERY_VARIANT_SQL if every_variant else _ACTIVE_VARIANTS_SQL
+        and as one JSON object (``page_data``, read through ``breadcrumbs_data`` and the
+        like) its ancestors root first, the product's images in order, its first
+        ``DETAIL_MAX_VARIANTS`` variants by position (the active ones, or with
+        ``every_variant`` all of them), its shown attribute values and its type's axes with
+        the options of its active variants."""
         return self.select_related("category").annotate(
-            # Constant SQL, no parameters.
-            breadcrumbs_data=RawSQL(_BREADCRUMBS_SQL, [], output_field=models.JSONField()),  # noqa: S611
-            images_data=RawSQL(_IMAGES_SQL, [], output_field=models.JSONField()),  # noqa: S611
-            variants_data=RawSQL(variants_sql, [], output_field=models.JSONField()),  # noqa: S611
-            attributes_data=RawSQL(_ATTRIBUTES_SQL, [], output_field=models.JSONField()),  # noqa: S611
-            options_data=RawSQL(_OPTIONS_SQL, [], output_field=models.JSONField()),  # noqa: S611
+            page_data=RawSQL(  # noqa: S611 - constant SQL, the values as parameters
+                _PAGE_SQL, [every_variant, DETAIL_MAX_VARIANTS], output_field=models.JSONField()
+            )
         )
 
     def in_category(self, category: "Category") -> "ProductQuerySet":
@@ -162,132 +158,22 @@ class ProductQuerySet(models.QuerySet["Product"]):
         return self.filter(category__in=Category.objects.subtree_of(category).values("pk"))
 
 
-# Subqueries of for_detail(), on the tables of its query: the product and its category (joined
-# by select_related under the table's own name). The breadcrumbs are the ids on the category's
-# path: the root down to the category itself.
-_BREADCRUMBS_SQL = """
-    SELECT coalesce(jsonb_agg(
-        jsonb_build_object('id', ancestor.id, 'name', ancestor.name, 'slug', ancestor.slug)
-        ORDER BY length(ancestor.path)), '[]')
-    FROM products_category ancestor
-    WHERE ancestor.id = ANY(
-        string_to_array(btrim("products_category"."path", '/'), '/')::bigint[]
-    )
-"""
-_IMAGES_SQL = """
-    SELECT coalesce(jsonb_agg(
-        jsonb_build_object(
-            'id', image.id, 'image', image.image, 'alt_text', image.alt_text,
-            'position', image.position, 'width', image.width, 'height', image.height,
-            'created_at', image.created_at
-        ) ORDER BY image.position, image.id), '[]')
-    FROM products_productimage image
-    WHERE image.product_id = "products_product"."id"
-"""
-
-
-# Prices as text, as the serializers write them ("12.50"): a JSON number would lose the places.
-_VARIANTS_SQL = """
-    SELECT coalesce(jsonb_agg(
-        jsonb_build_object(
-            'id', variant.id, 'sku', variant.sku, 'price', variant.price::text,
-            'stock', variant.stock, 'in_stock', variant.stock > 0,
-            'is_active', variant.is_active, 'position', variant.position,
-            'options', ({options})
-        ) ORDER BY variant.position, variant.id), '[]')
-    FROM (
-        SELECT * FROM products_variant
-        WHERE products_variant.product_id = "products_product"."id" {condition}
-        ORDER BY products_variant.position, products_variant.id
-        LIMIT {limit}
-    ) AS variant
-"""
-# A variant's options as {axis_slug: option_slug}, from the row of products_variant named
-# {table}: one index lookup per option.
-_VARIANT_OPTIONS_SQL = """
-    SELECT coalesce(jsonb_object_agg(option_attribute.slug, option.slug), '{{}}')
+# A variant's options as {axis_slug: option_slug}, from its row of products_variant: one index
+# lookup per option.
+VARIANT_OPTIONS_SQL = """
+    SELECT coalesce(jsonb_object_agg(option_attribute.slug, option.slug), '{}')
     FROM attributes_attributeoption option
     JOIN attributes_attribute option_attribute ON option_attribute.id = option.attribute_id
-    WHERE option.id = ANY({table}.option_ids)
+    WHERE option.id = ANY("products_variant".option_ids)
 """
-VARIANT_OPTIONS_SQL = _VARIANT_OPTIONS_SQL.format(table='"products_variant"')
 DETAIL_MAX_VARIANTS = 100  # listed with the catalogue's limits (apps.products.limits)
-_EVERY_VARIANT_SQL = _VARIANTS_SQL.format(
-    condition="",
-    limit=DETAIL_MAX_VARIANTS,
-    options=_VARIANT_OPTIONS_SQL.format(table="variant"),
+# The product page's parts as one JSON object (apps/products/sql/products_product_page.sql), on
+# the tables of for_detail()'s query: the product and its category (joined by select_related
+# under the table's own name).
+_PAGE_SQL = (
+    'products_product_page("products_product"."id", "products_product"."product_type_id", '
+    '"products_category"."path", %s, %s)'
 )
-_ACTIVE_VARIANTS_SQL = _VARIANTS_SQL.format(
-    condition="AND products_variant.is_active",
-    limit=DETAIL_MAX_VARIANTS,
-    options=_VARIANT_OPTIONS_SQL.format(table="variant"),
-)
-
-# An option as the product page shows it (the swatch picture's file name, made a URL by the
-# API).
-_OPTION_JSON = """jsonb_build_object(
-    'slug', option.slug, 'value', option.value,
-    'swatch_colour', nullif(option.swatch_colour, ''),
-    'swatch_image', nullif(option.swatch_image, ''))"""
-_ATTRIBUTE_JSON = """jsonb_build_object(
-    'slug', attribute.slug, 'name', attribute.name, 'kind', attribute.kind,
-    'unit', attribute.unit)"""
-# The product's shown attribute values, in the type's order: {"attribute": {...}, "value": v}
-# where v is the typed value (a number as a decimal string, a date as YYYY-MM-DD), an option,
-# or for a multiple choice a list of options in the attribute's order.
-_ATTRIBUTES_SQL = f"""
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-        'attribute', {_ATTRIBUTE_JSON},
-        'value', CASE
-            WHEN attribute.kind = 'multiple_choice' THEN (
-                SELECT jsonb_agg({_OPTION_JSON} ORDER BY option.position, option.id)
-                FROM products_productattributevalue value
-                JOIN attributes_attributeoption option ON option.id = value.option_id
-                WHERE value.product_id = "products_product"."id"
-                    AND value.attribute_id = attribute.id)
-            WHEN attribute.kind IN ('choice', 'swatch') THEN (
-                SELECT {_OPTION_JSON}
-                FROM products_productattributevalue value
-                JOIN attributes_attributeoption option ON option.id = value.option_id
-                WHERE value.product_id = "products_product"."id"
-                    AND value.attribute_id = attribute.id)
-            ELSE (
-                SELECT coalesce(to_jsonb(value.value_text), to_jsonb(value.value_boolean),
-                    to_jsonb(value.value_date), to_jsonb(trim_scale(value.value_number)::text))
-                FROM products_productattributevalue value
-                WHERE value.product_id = "products_product"."id"
-                    AND value.attribute_id = attribute.id)
-        END
-    ) ORDER BY type_attribute.position, type_attribute.id), '[]')
-    FROM attributes_producttypeattribute type_attribute
-    JOIN attributes_attribute attribute ON attribute.id = type_attribute.attribute_id
-    WHERE type_attribute.product_type_id = "products_product"."product_type_id"
-        AND NOT type_attribute.is_axis AND attribute.is_shown
-        AND EXISTS (
-            SELECT FROM products_productattributevalue value
-            WHERE value.product_id = "products_product"."id"
-                AND value.attribute_id = attribute.id)
-"""
-# The type's variant axes, each with the options its active variants have, in option order.
-_OPTIONS_SQL = f"""
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-        'attribute', {_ATTRIBUTE_JSON},
-        'values', (
-            SELECT coalesce(jsonb_agg({_OPTION_JSON} ORDER BY option.position, option.id), '[]')
-            FROM attributes_attributeoption option
-            WHERE option.attribute_id = attribute.id AND EXISTS (
-                SELECT FROM products_variant variant
-                WHERE variant.product_id = "products_product"."id" AND variant.is_active
-                    AND option.id = ANY(variant.option_ids))
-        )
-    ) ORDER BY type_attribute.position, type_attribute.id), '[]')
-    FROM attributes_producttypeattribute type_attribute
-    JOIN attributes_producttype product_type
-        ON product_type.id = type_attribute.product_type_id AND product_type.has_variants
-    JOIN attributes_attribute attribute ON attribute.id = type_attribute.attribute_id
-    WHERE type_attribute.product_type_id = "products_product"."product_type_id"
-        AND type_attribute.is_axis
-"""
 
 
 def sees_every_variant(user: object) -> bool:
@@ -459,6 +345,27 @@ class Product(TimeStampedModel):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+    # The parts of a product page, from ``page_data``: only on products of ``for_detail()``.
+    @property
+    def breadcrumbs_data(self) -> list[dict[str, Any]]:
+        return self.page_data["breadcrumbs"]  # type: ignore[attr-defined]
+
+    @property
+    def images_data(self) -> list[dict[str, Any]]:
+        return self.page_data["images"]  # type: ignore[attr-defined]
+
+    @property
+    def variants_data(self) -> list[dict[str, Any]]:
+        return self.page_data["variants"]  # type: ignore[attr-defined]
+
+    @property
+    def attributes_data(self) -> list[dict[str, Any]]:
+        return self.page_data["attributes"]  # type: ignore[attr-defined]
+
+    @property
+    def options_data(self) -> list[dict[str, Any]]:
+        return self.page_data["options"]  # type: ignore[attr-defined]
 
     @property
     def has_several_variants(self) -> bool:

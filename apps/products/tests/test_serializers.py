@@ -233,7 +233,7 @@ def test_the_fast_renderers_give_the_serializers_json(spec: ProductSpec) -> None
         reference.category.breadcrumbs = category_breadcrumbs(reference.category)  # type: ignore[attr-defined]
         # Products of a type: test_attribute_values_api.py checks their attributes and options.
         assert reference.product_type_id is None
-        reference.attributes_data = reference.options_data = []  # type: ignore[attr-defined]
+        reference.page_data = {"attributes": [], "options": []}  # type: ignore[attr-defined]
         expected = json.render(
             ProductDetailSerializer(reference, context={"request": request}).data
         )
