@@ -70,6 +70,10 @@ class EventQuerySet(models.QuerySet["Event"]):
         """Return one entity's events (``product``, 42)."""
         return self.filter(entity=entity, entity_id=entity_id)
 
+    def unrelayed(self) -> "EventQuerySet":
+        """Return the events no relay has taken yet (``relayed_at`` unset)."""
+        return self.filter(relayed_at__isnull=True)
+
 
 class Event(models.Model):
     """Something changed and committed: an entity created, updated or deleted (a review hidden
@@ -91,6 +95,11 @@ class Event(models.Model):
     changes = ArrayField(models.TextField(), db_default="{}", blank=True)
     occurred_at = models.DateTimeField(db_default=StatementTimestamp())
     transaction_id = TransactionIdField(db_default=CurrentTransactionId())
+    # When a relay (apps.webhooks) took the event, in the transaction that enqueued its
+    # deliveries; null until then. The relay takes the unset ones in position order, never
+    # "after the last position seen" (docs/events.md, "Order"); the upkeep deletes taken ones
+    # after a retention period.
+    relayed_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[EventQuerySet] = EventQuerySet.as_manager()  # type: ignore[assignment]
 
@@ -102,6 +111,15 @@ class Event(models.Model):
             models.UniqueConstraint(
                 fields=["entity_id", "entity", "transaction_id"],
                 name="events_event_once_per_transaction",
+            ),
+        ]
+        indexes = [
+            # The relay's queue: the events not taken yet, in position order; small, as the
+            # relay empties it every few seconds.
+            models.Index(
+                fields=["position"],
+                condition=models.Q(relayed_at__isnull=True),
+                name="events_event_unrelayed",
             ),
         ]
 
