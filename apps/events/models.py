@@ -24,6 +24,7 @@ TYPES = [
     "review.hidden",
     "review.shown",
 ]
+EVENT_TYPE_CHOICES = [(name, name) for name in TYPES]
 
 
 class TransactionIdField(models.Field[int, int]):
@@ -84,7 +85,7 @@ class Event(models.Model):
     # transactions that change one entity get positions in their commit order (docs/events.md).
     position = models.BigAutoField(primary_key=True)
     id = models.UUIDField(unique=True, db_default=RandomUUID(), editable=False)
-    type = models.TextField(choices=[(name, name) for name in TYPES])
+    type = models.TextField(choices=EVENT_TYPE_CHOICES)
     entity = models.TextField(choices=[(name, name) for name in ENTITIES])
     entity_id = models.BigIntegerField()
     # The product of a variant, image or review (and of a product, itself): per-product
