@@ -13,6 +13,7 @@ from apps.core.fields import ID_PATH_PATTERN
 from apps.core.permissions import IsStaffWithModelPermission
 
 from .models import Delivery, DeliveryQuerySet, Subscription, SubscriptionQuerySet
+from .permissions import SubscriptionPermission
 from .serializers import (
     DeliverySerializer,
     SubscriptionCreatedSerializer,
@@ -32,7 +33,7 @@ class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
     on subscriptions. The secret that signs deliveries is shown once: in the answer to the
     creation, and to each rotation."""
 
-    permission_classes = [IsStaffWithModelPermission]
+    permission_classes = [SubscriptionPermission]
     lookup_value_regex = ID_PATH_PATTERN
 
     def get_queryset(self) -> SubscriptionQuerySet:

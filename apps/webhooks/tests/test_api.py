@@ -172,15 +172,16 @@ def test_each_action_needs_its_own_permission(
     staff_with_perms: Callable[..., User], client_for: Callable[[User], APIClient]
 ) -> None:
     subscription = SubscriptionFactory()
+    rotate = reverse("v1:webhook-subscription-rotate-secret", args=[subscription.pk])
     viewer = client_for(staff_with_perms("webhooks.view_subscription"))
     assert viewer.get(LIST).status_code == 200
     assert viewer.patch(detail(subscription), {}, format="json").status_code == 403
-    assert (
-        viewer.post(
-            reverse("v1:webhook-subscription-rotate-secret", args=[subscription.pk])
-        ).status_code
-        == 403
-    )
+    assert viewer.post(rotate).status_code == 403
+    # Rotating is a change of the subscription, whatever its method.
+    adder = client_for(staff_with_perms("webhooks.add_subscription"))
+    assert adder.post(rotate).status_code == 403
+    changer = client_for(staff_with_perms("webhooks.change_subscription"))
+    assert changer.post(rotate).status_code == 200
     assert viewer.get(deliveries_url(subscription)).status_code == 403
     log_reader = client_for(staff_with_perms("webhooks.view_delivery"))
     delivery = Delivery.objects.create(subscription=subscription, event=_an_event())
