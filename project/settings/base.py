@@ -454,8 +454,7 @@ METRICS_PUBLIC = False
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS: list[str] = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 # Scrape-time collectors, as dotted paths to classes (apps.core.metrics.collectors says how to
-# write one). To come: the job queue's depth (catalogue_job_queue_depth) and the events outbox's
-# lag (catalogue_outbox_lag_seconds).
+# write one). To come: the job queue's depth (catalogue_job_queue_depth).
 METRICS_COLLECTORS: list[str] = [
     # catalogue_outbox_lag_seconds: the oldest event the webhook relay has not taken.
     "apps.webhooks.metrics.OutboxLagCollector",
