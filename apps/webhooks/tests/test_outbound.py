@@ -2,7 +2,15 @@
 checked (no second lookup for a DNS rebinding to answer), with the URL's host in Host."""
 
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,3 +98,63 @@ def test_credentials_and_other_schemes_are_refused() -> None:
     for url in ("http://user:pass@example.com/", "file:///etc/passwd", "gopher://x/", "http:///x"):
         with pytest.raises(TargetRefused):
             target_addresses(url)
+
+
+def make_certificate(folder: Path, hostname: str) -> tuple[Path, Path]:
+    """Return a self-signed certificate for ``hostname`` and its key, made with openssl."""
+    certificate, key = folder / "certificate.pem", folder / "key.pem"
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command")
+    subprocess.run(  # noqa: S603 (our own arguments)
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", f"/CN={hostname}", "-addext", f"subjectAltName=DNS:{hostname}",
+         "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return certificate, key
+
+
+@contextmanager
+def https_receiver(certificate: Path, key: Path) -> Iterator[tuple[int, list[str]]]:
+    """Serve HTTPS on loopback; yield the port and the SNI names the clients sent."""
+    server_names: list[str] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name or "")  # type: ignore[assignment, misc]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port, server_names
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_to_the_checked_address_sends_sni_and_checks_the_hosts_certificate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    certificate, key = make_certificate(tmp_path, "hooks.example.com")
+    monkeypatch.setattr(outbound, "TLS_VERIFY", str(certificate))
+    resolving(monkeypatch, ["127.0.0.1"])
+
+    with https_receiver(certificate, key) as (port, server_names):
+        good = outbound.post(f"https://hooks.example.com:{port}/in", body=b"{}", headers={})
+        # The same server, named otherwise: its certificate does not match.
+        wrong = outbound.post(f"https://other.example.com:{port}/in", body=b"{}", headers={})
+
+    assert good.status == 204, good.error
+    assert server_names[0] == "hooks.example.com"
+    assert wrong.status is None
+    assert "SSLError" in wrong.error
