@@ -16,6 +16,7 @@ from apps.attributes.urls import router as attributes_router
 from apps.products.urls import router as products_router
 from apps.reviews.urls import router as reviews_router
 from apps.users.urls import urlpatterns as users_urlpatterns
+from apps.webhooks.urls import router as webhooks_router
 
 
 class APIRootView(routers.APIRootView):
@@ -30,7 +31,7 @@ class APIRouter(routers.DefaultRouter):
 
 # One router for every app's ViewSets, so that /api/v1/ lists them all in the browsable API.
 api_router = APIRouter()
-for app_router in (attributes_router, products_router, reviews_router):
+for app_router in (attributes_router, products_router, reviews_router, webhooks_router):
     api_router.registry.extend(app_router.registry)
 
 api_v1 = [*api_router.urls, *users_urlpatterns]

@@ -51,8 +51,7 @@ class ExponentialBackoff(BaseRetryStrategy):
                 exception,
             )
             return None
-        wait = min(policy["first_wait_seconds"] * 2**job.attempts, policy["max_wait_seconds"])
-        wait *= 1 + random.random() / 10  # noqa: S311 (spreading retries, not a secret)
+        wait = backoff_wait(policy, retries_done=job.attempts)
         logger.warning(
             "Job %s (%s) failed (%r); retry %d of %d in %.0f s",
             job.id,
@@ -65,14 +64,24 @@ class ExponentialBackoff(BaseRetryStrategy):
         return RetryDecision(retry_in={"seconds": int(wait)})
 
 
-def job_defer(task: Task[Any, Any, Any], **arguments: Any) -> int:
+def backoff_wait(policy: dict[str, int], *, retries_done: int) -> float:
+    """Return the seconds to wait before retry number ``retries_done + 1`` under ``policy``
+    (``first_wait_seconds``, doubling, at most ``max_wait_seconds``), stretched by up to a
+    tenth at random."""
+    wait = min(policy["first_wait_seconds"] * 2**retries_done, policy["max_wait_seconds"])
+    return wait * (1 + random.random() / 10)  # noqa: S311 (spreading retries, not a secret)
+
+
+def job_defer(task: Task[Any, Any, Any], *, lock: str | None = None, **arguments: Any) -> int:
     """Defer ``task`` on the current transaction, and return the job's id.
 
     The job exists, and a worker runs it, only once the transaction commits. With
     ``JOBS_RUN_ON_COMMIT`` (tests), this process runs it right after the commit instead.
+    Jobs deferred with the same ``lock`` run one at a time, in the order they were deferred: a
+    later one waits while an earlier one is running or waiting for a retry.
     """
     try:
-        job_id = task.defer(**arguments)
+        job_id = task.configure(lock=lock).defer(**arguments)
     except ConnectorException as error:
         # procrastinate turns the database's error into its own; give Django's back, so that an
         # outage is a 503 and a deadlock is retried, as for any other statement of the request.

@@ -17,6 +17,7 @@ EVENT_FIELDS = (
     "changes",
     "occurred_at",
     "transaction_id",
+    "relayed_at",
 )
 
 

@@ -24,6 +24,7 @@ TYPES = [
     "review.hidden",
     "review.shown",
 ]
+EVENT_TYPE_CHOICES = [(name, name) for name in TYPES]
 
 
 class TransactionIdField(models.Field[int, int]):
@@ -70,6 +71,10 @@ class EventQuerySet(models.QuerySet["Event"]):
         """Return one entity's events (``product``, 42)."""
         return self.filter(entity=entity, entity_id=entity_id)
 
+    def unrelayed(self) -> "EventQuerySet":
+        """Return the events no relay has taken yet (``relayed_at`` unset)."""
+        return self.filter(relayed_at__isnull=True)
+
 
 class Event(models.Model):
     """Something changed and committed: an entity created, updated or deleted (a review hidden
@@ -80,7 +85,7 @@ class Event(models.Model):
     # transactions that change one entity get positions in their commit order (docs/events.md).
     position = models.BigAutoField(primary_key=True)
     id = models.UUIDField(unique=True, db_default=RandomUUID(), editable=False)
-    type = models.TextField(choices=[(name, name) for name in TYPES])
+    type = models.TextField(choices=EVENT_TYPE_CHOICES)
     entity = models.TextField(choices=[(name, name) for name in ENTITIES])
     entity_id = models.BigIntegerField()
     # The product of a variant, image or review (and of a product, itself): per-product
@@ -91,6 +96,11 @@ class Event(models.Model):
     changes = ArrayField(models.TextField(), db_default="{}", blank=True)
     occurred_at = models.DateTimeField(db_default=StatementTimestamp())
     transaction_id = TransactionIdField(db_default=CurrentTransactionId())
+    # When a relay (apps.webhooks) took the event, in the transaction that enqueued its
+    # deliveries; null until then. The relay takes the unset ones in position order, never
+    # "after the last position seen" (docs/events.md, "Order"); the upkeep deletes taken ones
+    # after a retention period.
+    relayed_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[EventQuerySet] = EventQuerySet.as_manager()  # type: ignore[assignment]
 
@@ -102,6 +112,15 @@ class Event(models.Model):
             models.UniqueConstraint(
                 fields=["entity_id", "entity", "transaction_id"],
                 name="events_event_once_per_transaction",
+            ),
+        ]
+        indexes = [
+            # The relay's queue: the events not taken yet, in position order; small, as the
+            # relay empties it every few seconds.
+            models.Index(
+                fields=["position"],
+                condition=models.Q(relayed_at__isnull=True),
+                name="events_event_unrelayed",
             ),
         ]
 

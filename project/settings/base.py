@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "apps.reviews",
     # The outbox, filled by PostgreSQL from the tables of the apps above.
     "apps.events",
+    # Webhooks: subscriptions, and the delivery of the outbox's events to them.
+    "apps.webhooks",
     # The admin's front page and the demo catalogue, which read or fill all of the above.
     "apps.dashboard",
     "apps.demo",
@@ -232,6 +234,35 @@ JOBS_RUN_ON_COMMIT = False
 # counts (AccessAttempt) go once their cool-off has passed.
 LOGIN_RECORDS_KEEP_DAYS = env.int("LOGIN_RECORDS_KEEP_DAYS", default=30)
 
+# --- Webhooks ---------------------------------------------------------------------------------
+
+# docs/webhooks.md. Outbound requests: a receiver must connect within the first timeout and
+# answer (its status line and headers) within the second, in seconds; redirects are never
+# followed (a 3xx is a failed attempt).
+WEBHOOKS_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", default=5)
+WEBHOOKS_READ_TIMEOUT_SECONDS = env.float("WEBHOOKS_READ_TIMEOUT_SECONDS", default=10)
+# False (production): no target that resolves to a loopback, private, link-local, multicast,
+# reserved or unspecified address, checked when a subscription is saved and at every send (the
+# request connects to the address checked). dev and test allow them, for local receivers.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+# True: subscriptions must use https (prod's default).
+WEBHOOKS_HTTPS_ONLY = env.bool("WEBHOOKS_HTTPS_ONLY", default=False)
+# A failed attempt (not 2xx, a timeout, a refused connection) is retried after 5 s, 10 s,
+# 20 s ... doubling up to 3 h apart, each wait stretched by up to a tenth at random: 18 retries,
+# 19 attempts over about a day (docs/webhooks.md has the table); then the delivery is failed.
+WEBHOOKS_RETRY = {
+    "retries": env.int("WEBHOOKS_RETRIES", default=18),
+    "first_wait_seconds": env.int("WEBHOOKS_RETRY_FIRST_SECONDS", default=5),
+    "max_wait_seconds": env.int("WEBHOOKS_RETRY_MAX_SECONDS", default=3 * 60 * 60),
+}
+# After a rotation, the previous secret still signs deliveries for this many hours.
+WEBHOOKS_SECRET_OVERLAP_HOURS = env.int("WEBHOOKS_SECRET_OVERLAP_HOURS", default=24)
+# Days ended deliveries (delivered or failed, with their attempts) and relayed events are kept.
+WEBHOOKS_KEEP_DAYS = env.int("WEBHOOKS_KEEP_DAYS", default=30)
+# The API's public origin (https://catalogue.example.com), for the absolute image URLs of
+# payloads, which the worker builds without a request; empty: URLs are paths.
+WEBHOOKS_PUBLIC_URL = env.str("WEBHOOKS_PUBLIC_URL", default="").rstrip("/")
+
 # --- Static and media files -------------------------------------------------------------------
 
 STATIC_URL = "static/"
@@ -331,7 +362,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # The outbox's event types: a webhook subscription's and a delivery's event share one enum.
+    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "apps.events.models.EVENT_TYPE_CHOICES"},
     # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: pinned versions that
     # work offline and under CONTENT_SECURITY_POLICY (the default is a CDN at @latest).
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -422,9 +454,11 @@ METRICS_PUBLIC = False
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS: list[str] = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 # Scrape-time collectors, as dotted paths to classes (apps.core.metrics.collectors says how to
-# write one). To come: the job queue's depth (catalogue_job_queue_depth) and the events outbox's
-# lag (catalogue_outbox_lag_seconds).
-METRICS_COLLECTORS: list[str] = []
+# write one). To come: the job queue's depth (catalogue_job_queue_depth).
+METRICS_COLLECTORS: list[str] = [
+    # catalogue_outbox_lag_seconds: the oldest event the webhook relay has not taken.
+    "apps.webhooks.metrics.OutboxLagCollector",
+]
 
 # --- Catalogue --------------------------------------------------------------------------------
 

@@ -52,6 +52,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Catalogue <no-reply@
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The storefront that account emails link to (verification, password reset).
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+# Webhooks to receivers on this machine or its network (a local test server).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=True)
+WEBHOOKS_PUBLIC_URL = env.str("WEBHOOKS_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # /metrics open to anyone (prod needs METRICS_TOKEN or METRICS_ALLOWED_NETWORKS).
 METRICS_PUBLIC = True
 # Serve static files straight from the apps while developing, without collectstatic.

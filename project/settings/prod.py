@@ -76,3 +76,8 @@ LOGGING = {
 # Python's warnings (a library's UserWarning) through logging too, as records of "py.warnings":
 # else they are written to stderr as two bare lines, the one thing in the log that is not JSON.
 logging.captureWarnings(True)
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+# Subscriptions must use https unless this says otherwise (base.py has the other settings).
+WEBHOOKS_HTTPS_ONLY = env.bool("WEBHOOKS_HTTPS_ONLY", default=True)

@@ -16,15 +16,15 @@ Each is built once per process and run by the worker that answers the scrape, so
 cheap: one bounded query, no network calls. One that raises is left out of that scrape (the rest
 is still served) and logged, and ``catalogue_metrics_collector_up{collector="<path>"}`` is 0.
 
+The webhooks export ``catalogue_outbox_lag_seconds`` (a collector: the oldest event not relayed)
+and ``catalogue_webhook_deliveries_total{outcome}`` (``apps.webhooks.metrics``).
+
 Names reserved for the collectors and instruments still to come, so that dashboards can be
 written against them now (none is exported until its app adds it):
 
 - ``catalogue_job_queue_depth{queue}`` (gauge, collector): jobs waiting to run.
 - ``catalogue_job_latency_seconds{queue}`` (histogram, instrument in the job runner): time from
   a job being enqueued to it starting.
-- ``catalogue_outbox_lag_seconds`` (gauge, collector): age of the oldest undelivered event.
-- ``catalogue_webhook_deliveries_total{outcome}`` (counter, instrument): webhook deliveries by
-  outcome (delivered, failed, retried, gave_up).
 
 A process other than a gunicorn worker (a job runner) with the same ``PROMETHEUS_MULTIPROC_DIR``
 on the same host adds its instruments' figures to every scrape; on another host or in another

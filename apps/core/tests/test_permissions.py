@@ -15,12 +15,15 @@ from django.urls import reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
+from apps.events.models import Event
 from apps.products.models import Category, Product, ProductImage
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.reviews.models import Review
 from apps.reviews.tests.factories import ReviewFactory
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
+from apps.webhooks.models import Delivery
+from apps.webhooks.tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +170,48 @@ ROUTES = [
         lambda c, w: c.patch(reverse("v1:users-me"), {"first_name": "Ada"}),
         {"anonymous": 401, "customer": 200, "other": 200, "staff": 200, "permitted": 200},
     ),
+    Route(
+        "create webhook subscription",
+        "webhooks.add_subscription",
+        lambda c, w: c.post(
+            reverse("v1:webhook-subscription-list"),
+            {"target_url": "http://127.0.0.1/hook", "event_types": ["product.updated"]},
+            format="json",
+        ),
+        staff_only(201),
+    ),
+    Route(
+        "edit webhook subscription",
+        "webhooks.change_subscription",
+        lambda c, w: c.patch(
+            reverse("v1:webhook-subscription-detail", args=[SubscriptionFactory().pk]),
+            {"is_active": False},
+            format="json",
+        ),
+        staff_only(200),
+    ),
+    Route(
+        "delete webhook subscription",
+        "webhooks.delete_subscription",
+        lambda c, w: c.delete(
+            reverse("v1:webhook-subscription-detail", args=[SubscriptionFactory().pk])
+        ),
+        staff_only(204),
+    ),
+    Route(
+        "rotate webhook secret",
+        "webhooks.change_subscription",
+        lambda c, w: c.post(
+            reverse("v1:webhook-subscription-rotate-secret", args=[SubscriptionFactory().pk])
+        ),
+        staff_only(200),
+    ),
+    Route(
+        "resend webhook delivery",
+        "webhooks.add_delivery",
+        lambda c, w: c.post(reverse("v1:webhook-delivery-resend", args=_a_delivery(w))),
+        staff_only(201),
+    ),
 ]
 
 
@@ -201,6 +246,13 @@ def test_write_route_permissions(
     response = route.call(client, world)
 
     assert response.status_code == route.expected[caller], response.data
+
+
+def _a_delivery(world: World) -> list[int]:
+    """Return the URL arguments of a delivery of the world's product's creation."""
+    event = Event.objects.of_entity("product", world.product.pk).get()
+    delivery = Delivery.objects.create(subscription=SubscriptionFactory(), event=event)
+    return [delivery.subscription_id, delivery.pk]
 
 
 def _stored_png() -> Any:
