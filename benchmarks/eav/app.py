@@ -147,8 +147,13 @@ def connection() -> psycopg.Connection[Any]:
     """Return this worker's connection, opening it on first use (after gunicorn's fork)."""
     global _connection  # noqa: PLW0603  # one connection per process, like a sync worker's
     if _connection is None or _connection.closed:
+        # client_connection_check_interval: a query whose worker the runner stopped is
+        # cancelled within a second, instead of running on (EAV facets take minutes at M) and
+        # taking the CPUs from the next server's timed run.
         _connection = psycopg.connect(
-            os.environ["DATABASE_URL"], autocommit=True, options="-c TimeZone=UTC"
+            os.environ["DATABASE_URL"],
+            autocommit=True,
+            options="-c TimeZone=UTC -c client_connection_check_interval=1000",
         )
     return _connection
 

@@ -145,15 +145,28 @@ class Server:
         return self.errorlog.read_text(errors="replace").count("Booting worker")
 
     def stop(self) -> None:
-        """Stop gunicorn gracefully, and kill it if it takes over 30 seconds."""
+        """Stop gunicorn gracefully, and kill it and its workers if it takes over 30 seconds.
+
+        A worker left busy (a comparator's query that runs for minutes) would otherwise go on
+        after its master is killed, and take the CPUs from the next timed run; killed, its
+        connection closes, and PostgreSQL cancels the query (the comparators' connections set
+        ``client_connection_check_interval``).
+        """
         if self.process is None or self.process.poll() is not None:
             return
+        workers = self.workers()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        left = [worker for worker in workers if worker.is_running()]
+        for worker in left:
+            with contextlib.suppress(psutil.Error):
+                worker.kill()
+        if left:
+            time.sleep(2)  # PostgreSQL checks the closed connections every second
 
 
 class RssSampler(threading.Thread):
