@@ -131,6 +131,22 @@ class Server:
             time.sleep(0.3)
         raise BenchmarkError(f"{self.name} not ready after {timeout} s; see {self.errorlog}")
 
+    def wait_listening(self, timeout: float = 90) -> None:
+        """Wait until gunicorn accepts connections, sending no request (a comparator's page
+        can take minutes, and a request wrk did not send would run into the next timed run)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise BenchmarkError(f"{self.name} exited; see {self.errorlog}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
+            ):
+                return
+            time.sleep(0.3)
+        raise BenchmarkError(f"{self.name} not listening after {timeout} s; see {self.errorlog}")
+
     def workers(self) -> list[psutil.Process]:
         """Return gunicorn's worker processes (none once it has stopped)."""
         assert self.process is not None

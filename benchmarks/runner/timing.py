@@ -73,7 +73,7 @@ def run_scenario(
                 # on taking the CPUs from the next server's run.
                 server.stop()
                 server.start()
-                server.wait_ready(ready_path(name))
+                server.wait_listening()
                 print(
                     f"  round {round_number + 1} {name}: {run.requests_per_second:,.0f} req/s, "
                     f"p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms, {run.errors} errors, "
