@@ -232,6 +232,14 @@ JOBS_RUN_ON_COMMIT = False
 # counts (AccessAttempt) go once their cool-off has passed.
 LOGIN_RECORDS_KEEP_DAYS = env.int("LOGIN_RECORDS_KEEP_DAYS", default=30)
 
+# Product imports from the admin run as jobs (apps/products/import_jobs.py): a sheet may have at
+# most this many rows, and its file this many bytes (the upload is stored in the database, in
+# parts, until it is imported, discarded, or this many days old). The command line
+# (`manage.py import_products`) has no row bound.
+PRODUCTS_IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+PRODUCTS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=1024 * 2**20)
+PRODUCTS_IMPORT_UPLOAD_KEEP_DAYS = env.int("IMPORT_UPLOAD_KEEP_DAYS", default=2)
+
 # --- Static and media files -------------------------------------------------------------------
 
 STATIC_URL = "static/"
