@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.http import HttpResponse
 from django.test import Client, TestCase
 from django.urls import reverse
@@ -808,3 +808,47 @@ def test_an_export_of_typed_products_reimports_unchanged(admin_client: Client) -
     preview = upload(admin_client, file)
     report = preview.context["report"]
     assert (report.new, report.changed, report.unchanged) == (0, 0, 2), report.errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_of_an_import_is_seen_while_its_transaction_is_open(
+    staff: User, settings: Any, monkeypatch: Any
+) -> None:
+    """As a worker runs it (autocommit, the jobs' own transactions): another connection sees
+    the import's phase and rows while it writes, and none of its products until it commits."""
+    settings.JOBS_RUN_ON_COMMIT = False
+    CategoryFactory(slug="lamps")
+    rows = [[f"LAMP-{n}", "Lamp", "", "", "1.00", "1", "true", "lamps"] for n in range(30)]
+    dry_run = import_jobs.import_dry_run_start(
+        file=csv_upload(rows), filename="lamps.csv", file_format="csv", user=staff
+    )
+    import_job_run(import_job_id=dry_run.pk)
+    apply = import_jobs.import_apply_start(dry_run=dry_run, user=staff)
+    seen: list[tuple[Any, ...]] = []
+    write_rows = sheet_importing.write_rows
+
+    def write_and_look(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        created_changed = write_rows(*args, **kwargs)
+        onlooker = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with onlooker.cursor() as cursor:
+                cursor.execute(
+                    "SELECT state, phase, rows_done, rows_total FROM products_importjob"
+                    " WHERE id = %s",
+                    [apply.pk],
+                )
+                seen.append(cursor.fetchone())
+                cursor.execute("SELECT count(*) FROM products_product")
+                seen.append(cursor.fetchone())
+        finally:
+            onlooker.close()
+        return created_changed
+
+    monkeypatch.setattr(sheet_importing, "write_rows", write_and_look)
+
+    import_job_run(import_job_id=apply.pk)
+
+    assert seen == [("running", "writing", 30, 30), (0,)]
+    apply.refresh_from_db()
+    assert (apply.state, apply.phase, apply.new) == (ImportState.SUCCEEDED, "", 30)
+    assert Product.objects.count() == 30
