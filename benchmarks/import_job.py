@@ -37,10 +37,11 @@ from apps.products.models import Category, ImportJob
 from apps.products.sheets import HEADERS
 from apps.users.models import User
 
-WORDS = (
-    "oak linen brass lamp shade table chair soft warm bright matte glossy small large round "
-    "square tall narrow wide light dark classic modern rustic woven ceramic glass steel"
-).split()
+WORDS = [
+    *("oak", "linen", "brass", "lamp", "shade", "table", "chair", "soft", "warm", "bright"),
+    *("matte", "glossy", "small", "large", "round", "square", "tall", "narrow", "wide"),
+    *("light", "dark", "classic", "modern", "rustic", "woven", "ceramic", "glass", "steel"),
+]
 
 
 def peak_rss_mb() -> float:
@@ -86,15 +87,18 @@ def main() -> None:
         started = time.monotonic()
         write_sheet(sheet, arguments.rows, arguments.prefix)
         size = sheet.stat().st_size
-        print(f"sheet: {arguments.rows:,} rows, {size / 2**20:,.1f} MB, written in "
-              f"{time.monotonic() - started:.1f} s; peak RSS {peak_rss_mb():,.0f} MB")
+        print(
+            f"sheet: {arguments.rows:,} rows, {size / 2**20:,.1f} MB, written in "
+            f"{time.monotonic() - started:.1f} s; peak RSS {peak_rss_mb():,.0f} MB"
+        )
 
         started = time.monotonic()
         with sheet.open("rb") as file:
             upload = import_upload_store(
                 file=file, filename=sheet.name, file_format="csv", user=staff
             )
-        print(f"upload stored: {time.monotonic() - started:.1f} s; peak RSS {peak_rss_mb():,.0f} MB")
+        seconds = time.monotonic() - started
+        print(f"upload stored: {seconds:.1f} s; peak RSS {peak_rss_mb():,.0f} MB")
 
     dry_run = ImportJob.objects.create(upload=upload, dry_run=True, created_by=staff)
     started = time.monotonic()
