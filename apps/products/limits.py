@@ -42,7 +42,7 @@ VARIANT_MAX_OPTIONS = 10
 # --- sheets: import and export --------------------------------------------------------------------
 
 # An import in the admin runs as jobs (apps/products/import_jobs.py), bounded by the settings
-# PRODUCTS_IMPORT_MAX_ROWS (2,000,000) and PRODUCTS_IMPORT_MAX_BYTES (1 GB); the command line has
+# PRODUCTS_IMPORT_MAX_ROWS (2,000,000) and PRODUCTS_IMPORT_MAX_BYTES (400 MB); the command line has
 # no bound. The check keeps every parsed row in memory (about 1.1 KB a row of 20-word
 # descriptions), so a worker needs about 1.25 GB for a million rows: benchmarks/RESULTS.md.
 # A sample sheet (import_products --generate-sample) has at most this many rows.

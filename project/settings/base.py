@@ -237,7 +237,9 @@ LOGIN_RECORDS_KEEP_DAYS = env.int("LOGIN_RECORDS_KEEP_DAYS", default=30)
 # parts, until it is imported, discarded, or this many days old). The command line
 # (`manage.py import_products`) has no row bound.
 PRODUCTS_IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
-PRODUCTS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=1024 * 2**20)
+# The upload is stored by its request, which must end within gunicorn's 30 s: about 20 MB/s
+# on 2 shared cores (benchmarks/RESULTS.md), so 400 MB (2,000,000 rows of 200 bytes).
+PRODUCTS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=400 * 2**20)
 PRODUCTS_IMPORT_UPLOAD_KEEP_DAYS = env.int("IMPORT_UPLOAD_KEEP_DAYS", default=2)
 
 # --- Static and media files -------------------------------------------------------------------

