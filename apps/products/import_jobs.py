@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 PART_BYTES = 2**20
 # Progress is written at most this often (seconds), besides once per phase.
 PROGRESS_INTERVAL_SECONDS = 0.5
+# A workbook's dry run first converts it to CSV (then reading, checking: see sheets.importing).
+PHASE_CONVERTING = "converting"
 
 _NOT_ALLOWED_ERRORS = "This dry run found errors: fix the file and upload it again."
 
@@ -125,11 +127,20 @@ def import_uploads_prune(*, keep_days: int) -> int:
     return count
 
 
-def _transcribe_workbook(upload: ImportUpload, *, max_rows: int) -> None:
+def _transcribe_workbook(
+    upload: ImportUpload, *, max_rows: int, progress: "ImportProgress"
+) -> None:
     """Replace a workbook by its cells as CSV: read once, it is checked (and applied) at CSV
     speed. Raise ImportFileError if it cannot be read, or has too many rows."""
     with import_upload_open(upload) as workbook, tempfile.TemporaryFile() as transcript:
-        sheet_to_csv(workbook, "xlsx", transcript, max_rows=max_rows)
+        progress(PHASE_CONVERTING, 0)
+        sheet_to_csv(
+            workbook,
+            "xlsx",
+            transcript,
+            max_rows=max_rows,
+            progress=lambda rows: progress(PHASE_CONVERTING, rows),
+        )
         transcript.seek(0)
         with transaction.atomic():
             ImportUploadPart.objects.filter(upload=upload).delete()
@@ -288,8 +299,7 @@ def import_job_run(*, import_job_id: int) -> None:
     max_rows = settings.PRODUCTS_IMPORT_MAX_ROWS
     try:
         if job.dry_run and job.upload.file_format != "csv":
-            progress("reading", 0)
-            _transcribe_workbook(job.upload, max_rows=max_rows)
+            _transcribe_workbook(job.upload, max_rows=max_rows, progress=progress)
         with import_upload_open(job.upload) as file, transaction.atomic():
             report = product_import(
                 file=file,

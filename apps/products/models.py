@@ -1074,7 +1074,8 @@ class ImportJob(models.Model):
     state = models.CharField(max_length=10, choices=ImportState, default=ImportState.QUEUED)
     # The queue's job (procrastinate_jobs.id), to cancel it while it waits.
     queue_job_id = models.BigIntegerField(null=True, blank=True)
-    phase = models.CharField(max_length=20, blank=True)  # reading, checking, writing
+    # converting (a workbook, its dry run), reading, checking, writing
+    phase = models.CharField(max_length=20, blank=True)
     rows_done = models.BigIntegerField(default=0)
     rows_total = models.BigIntegerField(null=True, blank=True)  # known once read (or checked)
     # The outcome.

@@ -397,6 +397,7 @@ def test_xlsx_upload_imports(staff_client: Client, category: Category) -> None:
     # Read once: the dry run keeps the workbook's cells as CSV for the import.
     upload_row = preview.context["upload"]
     assert (upload_row.uploaded_format, upload_row.file_format) == ("xlsx", "csv")
+    assert set(preview.context["job"].timings) == {"converting", "reading", "checking"}
 
     confirm(staff_client, preview)
 
