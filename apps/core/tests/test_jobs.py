@@ -220,6 +220,7 @@ def test_every_periodic_job_is_registered_on_a_schedule() -> None:
         "users.refresh_tokens_flush": "20 3 * * *",
         "users.login_records_prune": "30 3 * * *",
         "reviews.rating_figures_check": "0 4 * * *",
+        "products.import_uploads_prune": "40 3 * * *",
     }
 
 
