@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('products', '0016_variant_tags_follow_except'),
+        ('products', '0017_variant_tags_created_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
