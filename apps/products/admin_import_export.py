@@ -1,16 +1,17 @@
-"""Import and export of products in the admin: upload a sheet, read its dry-run report, confirm;
-or download the changelist as it is filtered, in the same columns.
+"""Import and export of products in the admin: upload a sheet, watch its dry run, read its
+report, confirm, watch the import; or download the changelist as it is filtered, in the same
+columns.
 
-The views only: the sheet is read, checked and written by ``apps.products.sheets``, and the
-upload waits between the preview and the confirmation in ``apps.products.pending_uploads``.
+The views only: the upload is stored, and the dry run and the import run as jobs, by
+``apps.products.import_jobs``; the sheet is read, checked and written by ``apps.products.sheets``.
 """
 
 import tempfile
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
@@ -22,18 +23,28 @@ from django.http import (
     HttpResponse,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 
-from .limits import EXPORT_XLSX_MAX_ROWS, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS
-from .models import Product, Variant
-from .pending_uploads import PendingUpload, PendingUploads, open_upload
+from .import_jobs import (
+    ImportNotAllowed,
+    import_apply_start,
+    import_dry_run_start,
+    import_job_cancel,
+    import_job_report,
+    import_job_status,
+    import_upload_discard,
+)
+from .limits import EXPORT_XLSX_MAX_ROWS
+from .models import ImportJob, ImportState, Product, Variant
 from .sheets import (
     FORMATS,
     HEADERS,
@@ -43,10 +54,12 @@ from .sheets import (
     detect_format,
     export_csv,
     export_xlsx,
-    product_import,
 )
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A job's page reloads itself this often (seconds) while the job waits or runs: a <meta
+# refresh>, which the Content-Security-Policy allows (no script).
+IMPORT_JOB_REFRESH_SECONDS = 2
 
 
 class ProductImportForm(forms.Form):
@@ -78,17 +91,15 @@ class ProductImportForm(forms.Form):
 class ProductImportExportMixin(admin.ModelAdmin[Product]):
     """Add "Import" and "Export" to the product changelist.
 
-    Import: upload → dry-run report (per-row errors; new, changed, unchanged counts) →
-    "Confirm import", which writes every row in one transaction, or nothing if any row is wrong.
+    Import: upload → the dry run, a job (its page shows its progress, then its report: per-cell
+    errors; new, changed, unchanged counts) → "Confirm import", a job that writes every row in
+    one transaction, or nothing if any row is wrong → its page shows the outcome.
     Export: the changelist's current search, filters and ordering, as CSV (streamed) or XLSX.
     """
 
     change_list_template = "admin/products/import_export_change_list.html"
     import_form_template = "admin/products/import_form.html"
-    import_preview_template = "admin/products/import_preview.html"
-    # See apps.products.limits: sized to gunicorn's 30 s timeout, and to openpyxl's speed.
-    import_max_rows = IMPORT_MAX_ROWS
-    import_max_bytes = IMPORT_MAX_BYTES
+    import_job_template = "admin/products/import_job.html"
     export_xlsx_max_rows = EXPORT_XLSX_MAX_ROWS
 
     def has_import_permission(self, request: HttpRequest) -> bool:
@@ -107,18 +118,19 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
         # Before the default URLs, whose "<path:object_id>/" would take "import/" for an id.
         return [
             path("import/", wrap(self.import_view), name=f"{info}_import"),
+            path("import/<int:job_id>/", wrap(self.import_job_view), name=f"{info}_import_job"),
             path(
-                "import/<uuid:token>/",
-                wrap(self.import_preview_view),
-                name=f"{info}_import_preview",
+                "import/<int:job_id>/status/",
+                wrap(self.import_job_status_view),
+                name=f"{info}_import_job_status",
             ),
             path(
-                "import/<uuid:token>/confirm/",
+                "import/<int:job_id>/confirm/",
                 wrap(self.import_confirm_view),
                 name=f"{info}_import_confirm",
             ),
             path(
-                "import/<uuid:token>/cancel/",
+                "import/<int:job_id>/cancel/",
                 wrap(self.import_cancel_view),
                 name=f"{info}_import_cancel",
             ),
@@ -138,79 +150,120 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
 
     # --- Import -------------------------------------------------------------------------------
 
+    def get_import_max_rows(self) -> int:
+        return int(settings.PRODUCTS_IMPORT_MAX_ROWS)
+
+    def get_import_max_bytes(self) -> int:
+        return int(settings.PRODUCTS_IMPORT_MAX_BYTES)
+
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Take the upload, keep it, and send the user to its dry-run report."""
+        """Take the upload, store it, queue its dry run and send the user to the job's page."""
         self._check_import_permission(request)
         form = ProductImportForm(
-            request.POST or None, request.FILES or None, max_bytes=self.import_max_bytes
+            request.POST or None, request.FILES or None, max_bytes=self.get_import_max_bytes()
         )
         if request.method != "POST" or not form.is_valid():
             return self._render_import_form(request, form)
         upload = form.cleaned_data["file"]
-        try:
-            token = PendingUploads(request.session).add(
-                upload, file_format=form.file_format, max_rows=self.import_max_rows
-            )
-        except ImportFileError as error:
-            return self._render_import_form(request, form, file_error=f"{upload.name}: {error}")
-        return HttpResponseRedirect(self._url("import_preview", token))
+        job = import_dry_run_start(
+            file=upload,
+            filename=upload.name or "",
+            file_format=form.file_format,
+            user=request.user,  # type: ignore[arg-type]
+        )
+        return HttpResponseRedirect(self._url("import_job", job.pk))
 
-    def import_preview_view(self, request: HttpRequest, token: uuid.UUID) -> HttpResponse:
-        """Check the uploaded file without writing anything and show what importing would do."""
+    def import_job_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        """Show a job: its progress while it waits or runs, then its report or its failure."""
         self._check_import_permission(request)
-        upload = PendingUploads(request.session).get(token)
-        if upload is None:
-            return self._upload_expired(request)
-        try:
-            report = self._import(request, upload, commit=False)
-        except ImportFileError as error:
-            return self._file_refused(request, token, upload, error)
-        return self._render_preview(request, token, upload, report)
+        job = self._job(job_id)
+        report = import_job_report(job) if job.row_count is not None else None
+        apply = None
+        if job.dry_run:
+            apply = ImportJob.objects.filter(checked_by=job).only("pk", "state").first()
+        context = {
+            **self._context(request, self._job_title(job)),
+            "job": job,
+            "upload": job.upload,
+            "report": report,
+            "apply": apply,
+            "refresh_seconds": None if job.is_finished else IMPORT_JOB_REFRESH_SECONDS,
+            "import_url": self._url("import"),
+            "status_url": self._url("import_job_status", job.pk),
+            "cancel_url": self._url("import_cancel", job.pk),
+            "confirm_url": self._url("import_confirm", job.pk),
+            "can_confirm": (
+                job.dry_run
+                and job.state == ImportState.SUCCEEDED
+                and not job.error_count
+                and apply is None
+                and job.upload.discarded_at is None
+            ),
+            "can_discard": (
+                job.dry_run
+                and job.is_finished
+                and apply is None
+                and job.upload.discarded_at is None
+            ),
+            "summary": self._import_summary(request, job, report) if report else "",
+            "dry_run_url": (
+                self._url("import_job", job.checked_by_id) if job.checked_by_id else None
+            ),
+        }
+        return TemplateResponse(request, self.import_job_template, context)
 
-    def import_confirm_view(self, request: HttpRequest, token: uuid.UUID) -> HttpResponse:
-        """Check the file again and write it in one transaction, if no row has an error."""
+    def import_job_status_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        """Answer a job's state and progress as JSON (for scripts, or a page that polls)."""
+        self._check_import_permission(request)
+        job = get_object_or_404(ImportJob.objects.defer("errors", "samples", "columns"), pk=job_id)
+        return JsonResponse(import_job_status(job))
+
+    def import_confirm_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        """Queue the import of a dry run without errors, and send the user to its page."""
         self._check_import_permission(request)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        upload = PendingUploads(request.session).get(token)
-        if upload is None:
-            return self._upload_expired(request)
+        dry_run = self._job(job_id)
         try:
-            report = self._import(request, upload, commit=True)
-        except ImportFileError as error:
-            return self._file_refused(request, token, upload, error)
-        if not report.committed:
-            # The catalogue changed since the preview (a category went, a slug was taken).
-            messages.error(request, "Nothing was written: the file has errors now. See below.")
-            return self._render_preview(request, token, upload, report)
-        PendingUploads(request.session).discard(token)
-        messages.success(request, self._import_summary(request, upload, report))
-        return HttpResponseRedirect(reverse(f"admin:{self._info}_changelist"))
+            job = import_apply_start(dry_run=dry_run, user=request.user)  # type: ignore[arg-type]
+        except ImportNotAllowed as error:
+            messages.error(request, f"Nothing was imported: {error}")
+            return HttpResponseRedirect(self._url("import_job", dry_run.pk))
+        return HttpResponseRedirect(self._url("import_job", job.pk))
 
-    def import_cancel_view(self, request: HttpRequest, token: uuid.UUID) -> HttpResponse:
+    def import_cancel_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        """Cancel a job that waits or runs; or, after a dry run, discard the file."""
         self._check_import_permission(request)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        PendingUploads(request.session).discard(token)
-        messages.info(request, "Import cancelled; nothing was written.")
+        job = self._job(job_id)
+        if import_job_cancel(job=job):
+            messages.info(request, "Import cancelled; nothing was written.")
+        elif job.dry_run and not ImportJob.objects.filter(checked_by=job).exists():
+            import_upload_discard(job.upload)
+            messages.info(request, "Import cancelled; nothing was written.")
+        else:
+            messages.error(request, "That import has finished; there is nothing to cancel.")
+            return HttpResponseRedirect(self._url("import_job", job.pk))
         return HttpResponseRedirect(reverse(f"admin:{self._info}_changelist"))
 
-    def _import(self, request: HttpRequest, upload: PendingUpload, *, commit: bool) -> ImportReport:
-        with open_upload(upload) as file:
-            return product_import(
-                file=file,
-                file_format=upload["file_format"],
-                created_by=request.user if commit else None,  # type: ignore[arg-type]
-                commit=commit,
-                max_rows=self.import_max_rows,
-            )
+    def _job(self, job_id: int) -> ImportJob:
+        return get_object_or_404(
+            ImportJob.objects.select_related("upload", "created_by"), pk=job_id
+        )
 
-    def _import_summary(
-        self, request: HttpRequest, upload: PendingUpload, report: ImportReport
-    ) -> str:
+    @staticmethod
+    def _job_title(job: ImportJob) -> str:
+        if job.dry_run:
+            return "Check the import" if job.is_finished else "Checking the import"
+        return "Import" if job.is_finished else "Importing"
+
+    def _import_summary(self, request: HttpRequest, job: ImportJob, report: ImportReport) -> str:
+        if job.dry_run or not report.committed:
+            return ""
         summary = format_html(
             "Imported {}: {} new, {} changed, {} unchanged.",
-            upload["filename"],
+            job.upload.filename,
             f"{report.new:,}",
             f"{report.changed:,}",
             f"{report.unchanged:,}",
@@ -229,17 +282,6 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
         if not self.has_import_permission(request):
             raise PermissionDenied
 
-    def _upload_expired(self, request: HttpRequest) -> HttpResponse:
-        messages.error(request, "That upload is no longer waiting to be imported; upload again.")
-        return HttpResponseRedirect(self._url("import"))
-
-    def _file_refused(
-        self, request: HttpRequest, token: uuid.UUID, upload: PendingUpload, error: Exception
-    ) -> HttpResponse:
-        PendingUploads(request.session).discard(token)
-        form = ProductImportForm(max_bytes=self.import_max_bytes)
-        return self._render_import_form(request, form, file_error=f"{upload['filename']}: {error}")
-
     def _render_import_form(
         self, request: HttpRequest, form: ProductImportForm, file_error: str = ""
     ) -> HttpResponse:
@@ -249,27 +291,11 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
             "file_error": file_error,
             "columns": HEADERS,
             "required_columns": REQUIRED_HEADERS,
-            "max_rows": self.import_max_rows,
-            "max_megabytes": self.import_max_bytes // 2**20,
+            "max_rows": self.get_import_max_rows(),
+            "max_megabytes": self.get_import_max_bytes() // 2**20,
+            "recent_jobs": ImportJob.objects.select_related("upload", "created_by")[:5],
         }
         return TemplateResponse(request, self.import_form_template, context)
-
-    def _render_preview(
-        self,
-        request: HttpRequest,
-        token: uuid.UUID,
-        upload: PendingUpload,
-        report: ImportReport,
-    ) -> HttpResponse:
-        context = {
-            **self._context(request, "Check the import"),
-            "upload": upload,
-            "report": report,
-            "confirm_url": self._url("import_confirm", token),
-            "cancel_url": self._url("import_cancel", token),
-            "import_url": self._url("import"),
-        }
-        return TemplateResponse(request, self.import_preview_template, context)
 
     # --- Export -------------------------------------------------------------------------------
 
@@ -331,3 +357,64 @@ class ProductImportExportMixin(admin.ModelAdmin[Product]):
             "has_view_permission": self.has_view_permission(request),
             "changelist_url": reverse(f"admin:{self._info}_changelist"),
         }
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin[ImportJob]):
+    """Past and running imports, newest first, read-only: who, when, which file, what it did.
+
+    Each links to its page (progress, report, confirmation); what an import wrote is in the
+    audit trail, under its batch.
+    """
+
+    list_display = [
+        "id",
+        "created_at",
+        "created_by",
+        "filename",
+        "kind",
+        "state",
+        "row_count",
+        "new",
+        "changed",
+        "unchanged",
+        "error_count",
+        "duration",
+        "page_link",
+    ]
+    list_filter = ["state", "dry_run"]
+    list_select_related = ["upload", "created_by"]
+    search_fields = ["upload__filename"]
+    show_full_result_count = False
+    actions = []
+    exclude = ["errors", "samples"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> list[str]:
+        return [field.name for field in self.opts.fields if field.name not in self.exclude]
+
+    @admin.display(description="file", ordering="upload__filename")
+    def filename(self, job: ImportJob) -> str:
+        return job.upload.filename
+
+    @admin.display(description="kind", ordering="dry_run")
+    def kind(self, job: ImportJob) -> str:
+        return "dry run" if job.dry_run else "import"
+
+    @admin.display(description="seconds")
+    def duration(self, job: ImportJob) -> str:
+        seconds = job.seconds
+        return "" if seconds is None else f"{seconds:,.1f}"
+
+    @admin.display(description="page")
+    def page_link(self, job: ImportJob) -> str:
+        url = reverse(f"{self.admin_site.name}:products_product_import_job", args=[job.pk])
+        return format_html('<a href="{}">open</a>', url)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+        return False

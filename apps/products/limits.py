@@ -41,14 +41,12 @@ VARIANT_MAX_OPTIONS = 10
 
 # --- sheets: import and export --------------------------------------------------------------------
 
-# An import in the admin is sized to gunicorn's 30 s timeout. Measured with 100,000 rows on the dev
-# machine (2 cores, embedded PostgreSQL 18, 1M products): upload 0.2 s (CSV) or 4-5 s (XLSX, read
-# once and kept as CSV); dry run 2-4 s; confirm 3-4 s for a re-import. On 2 shared cores with
-# PostgreSQL 15 and 100,000 products, audited (an entry a product, 3-5 s of each figure): confirm
-# 14-16 s for 100,000 new products, 13-15 s for 100,000 changed prices; with 30-word
-# descriptions, 24 s and 18-21 s.
-IMPORT_MAX_ROWS = 100_000
-IMPORT_MAX_BYTES = 50 * 2**20
+# An import in the admin runs as jobs (apps/products/import_jobs.py), bounded by the settings
+# PRODUCTS_IMPORT_MAX_ROWS (2,000,000) and PRODUCTS_IMPORT_MAX_BYTES (400 MB); the command line has
+# no bound. The check keeps every parsed row in memory (about 1.1 KB a row of 20-word
+# descriptions), so a worker needs about 1.25 GB for a million rows: benchmarks/RESULTS.md.
+# A sample sheet (import_products --generate-sample) has at most this many rows.
+SAMPLE_MAX_ROWS = 1_000_000
 # A sheet names a product's category by its slug or its id: longer than either can be.
 CATEGORY_REFERENCE_MAX_LENGTH = 255
 # openpyxl writes about 5,000 rows a second; past this, CSV is the way.

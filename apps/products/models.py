@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Upper
+from django.utils import timezone
 
 from apps.core.database_rules import register_database_rule
 from apps.core.models import TimeStampedModel
@@ -897,3 +898,130 @@ class CategoryNumberCount(models.Model):
 
     def __str__(self) -> str:
         return f"category {self.category_id}, {self.attribute_id} = {self.value}: {self.products}"
+
+
+# --- imports as jobs ------------------------------------------------------------------------------
+
+
+class ImportUpload(models.Model):
+    """A sheet uploaded for import, kept in the database (``ImportUploadPart``) until it is
+    imported, discarded, or ``PRODUCTS_IMPORT_UPLOAD_KEEP_DAYS`` old.
+
+    In the database rather than a file storage: workers may run on other hosts than the web
+    server that took the upload, and the default storage is the public media one.
+    """
+
+    filename = models.CharField(max_length=255)
+    uploaded_format = models.CharField(max_length=8)  # "csv" or "xlsx", as uploaded
+    # As stored now: a workbook's dry run replaces it by its CSV transcript, read faster after.
+    file_format = models.CharField(max_length=8)
+    size = models.BigIntegerField(default=0)  # bytes stored
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    # When its parts were deleted: imported, discarded or too old. Its jobs' rows stay.
+    discarded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ImportUploadPart(models.Model):
+    """One part of an uploaded file's bytes, in order: a file is read a part at a time."""
+
+    upload = models.ForeignKey(ImportUpload, on_delete=models.CASCADE, related_name="parts")
+    number = models.IntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "number"], name="importuploadpart_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id} part {self.number}"
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ImportJob(models.Model):
+    """One run of a product import, by a job worker: the dry run of an upload, or its apply.
+
+    An apply follows a dry run of the same upload that found no error (``checked_by``), and
+    writes every row or none. The worker reports its ``phase`` and ``rows_done`` as it goes,
+    and its outcome when it ends: counts, the first ``REPORTED_ERRORS_LIMIT`` errors (of
+    ``error_count``), a sample of the changes, or the ``message`` of a failure.
+    """
+
+    FINISHED = (ImportState.SUCCEEDED, ImportState.FAILED, ImportState.CANCELLED)
+
+    upload = models.ForeignKey(ImportUpload, on_delete=models.PROTECT, related_name="jobs")
+    dry_run = models.BooleanField()
+    checked_by = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="apply",
+        help_text="The dry run this apply follows.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=ImportState, default=ImportState.QUEUED)
+    # The queue's job (procrastinate_jobs.id), to cancel it while it waits.
+    queue_job_id = models.BigIntegerField(null=True, blank=True)
+    # converting (a workbook, its dry run), reading, checking, writing
+    phase = models.CharField(max_length=20, blank=True)
+    rows_done = models.BigIntegerField(default=0)
+    rows_total = models.BigIntegerField(null=True, blank=True)  # known once read (or checked)
+    # The outcome.
+    columns = models.JSONField(default=list, blank=True)
+    row_count = models.BigIntegerField(null=True, blank=True)
+    new = models.BigIntegerField(null=True, blank=True)
+    changed = models.BigIntegerField(null=True, blank=True)
+    unchanged = models.BigIntegerField(null=True, blank=True)
+    invalid = models.BigIntegerField(null=True, blank=True)
+    variants_removed = models.BigIntegerField(null=True, blank=True)
+    error_count = models.BigIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [[row, column, message], ...], capped
+    samples = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)  # why it failed
+    audit_batch = models.UUIDField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)  # seconds per phase
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dry_run=True, checked_by__isnull=True)
+                | Q(dry_run=False, checked_by__isnull=False),
+                name="importjob_apply_follows_dry_run",
+            )
+        ]
+
+    def __str__(self) -> str:
+        kind = "dry run" if self.dry_run else "import"
+        return f"{kind} #{self.pk} of {self.upload.filename}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED
+
+    @property
+    def seconds(self) -> float | None:
+        """Return how long the job ran, or has run so far."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()

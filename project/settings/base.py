@@ -263,6 +263,16 @@ WEBHOOKS_KEEP_DAYS = env.int("WEBHOOKS_KEEP_DAYS", default=30)
 # payloads, which the worker builds without a request; empty: URLs are paths.
 WEBHOOKS_PUBLIC_URL = env.str("WEBHOOKS_PUBLIC_URL", default="").rstrip("/")
 
+# Product imports from the admin run as jobs (apps/products/import_jobs.py): a sheet may have at
+# most this many rows, and its file this many bytes (the upload is stored in the database, in
+# parts, until it is imported, discarded, or this many days old). The command line
+# (`manage.py import_products`) has no row bound.
+PRODUCTS_IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+# The upload is stored by its request, which must end within gunicorn's 30 s: about 20 MB/s
+# on 2 shared cores (benchmarks/RESULTS.md), so 400 MB (2,000,000 rows of 200 bytes).
+PRODUCTS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=400 * 2**20)
+PRODUCTS_IMPORT_UPLOAD_KEEP_DAYS = env.int("IMPORT_UPLOAD_KEEP_DAYS", default=2)
+
 # --- Static and media files -------------------------------------------------------------------
 
 STATIC_URL = "static/"

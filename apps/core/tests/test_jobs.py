@@ -222,6 +222,7 @@ def test_every_periodic_job_is_registered_on_a_schedule() -> None:
         "reviews.rating_figures_check": "0 4 * * *",
         "webhooks.events_relay": "* * * * * */5",  # every 5 s (croniter's sixth field)
         "webhooks.prune": "40 3 * * *",
+        "products.import_uploads_prune": "50 3 * * *",
     }
 
 

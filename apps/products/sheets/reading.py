@@ -5,7 +5,7 @@ import contextlib
 import csv
 import gc
 import io
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import IO
 
 from .cells import shorten
@@ -61,7 +61,13 @@ def read_sheet(
 
 
 def sheet_to_csv(
-    file: IO[bytes], file_format: str, output: IO[bytes], *, max_rows: int | None = None
+    file: IO[bytes],
+    file_format: str,
+    output: IO[bytes],
+    *,
+    max_rows: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    progress_every: int = 5_000,
 ) -> None:
     """Write a sheet's cells into ``output`` as a UTF-8 CSV file that reads back the same.
 
@@ -69,17 +75,21 @@ def sheet_to_csv(
     transcribed once, a workbook is checked again on confirmation at CSV speed. Row numbers
     stay the spreadsheet's (a workbook's empty rows are written as empty lines). Raise
     ImportFileError if the file cannot be read, or has more than ``max_rows`` rows.
+    ``progress``, if given, is told how many rows were written every ``progress_every`` rows.
     """
     rows = _rows(file, file_format)
     text = io.TextIOWrapper(output, encoding="utf-8", newline="")
     writer = csv.writer(text)
-    written = 0
+    written = count = 0
     try:
         with cyclic_gc_paused():
             for number, cells in _filled_rows(rows, max_rows, with_header=True):
                 writer.writerows([[]] * (number - written - 1))
                 writer.writerow(cells)
                 written = number
+                count += 1
+                if progress is not None and count % progress_every == 0:
+                    progress(count - 1)  # the header is no row of products
     finally:
         rows.close()
         text.flush()

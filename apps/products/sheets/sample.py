@@ -15,7 +15,7 @@ from apps.attributes.models import (
     ProductTypeAttribute,
 )
 
-from ..limits import IMPORT_MAX_ROWS
+from ..limits import SAMPLE_MAX_ROWS
 from ..models import Category
 from .variant_columns import ATTRIBUTE_PREFIX, FIXED_HEADERS, OPTION_PREFIX
 
@@ -30,7 +30,7 @@ _ATTRIBUTES = {
 }
 _CARE = ["wash-30", "no-dryer", "iron"]
 VARIANTS_PER_PRODUCT = 4
-MAX_SAMPLE_PRODUCTS = IMPORT_MAX_ROWS // VARIANTS_PER_PRODUCT
+MAX_SAMPLE_PRODUCTS = SAMPLE_MAX_ROWS // VARIANTS_PER_PRODUCT
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 """Generating variants in a real browser (Debian's Chromium, headless, driven by Playwright),
-then finding the product by one of the new options in the changelist's filter, under the site's
-Content-Security-Policy."""
+then finding the product by one of the new options in the changelist's filter; and importing a
+sheet through its jobs' pages; under the site's Content-Security-Policy."""
 
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,8 +19,9 @@ from apps.attributes.tests.factories import (
 )
 from apps.core.models import AuditEntry
 from apps.core.tests.conftest import browser  # noqa: F401 (the fixture, as the core tests have it)
-from apps.products.models import Product
-from apps.products.tests.factories import ProductFactory
+from apps.products.import_jobs import import_job_run
+from apps.products.models import ImportJob, Product
+from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.users.models import User
 from apps.users.tests.factories import TEST_PASSWORD, UserFactory
 
@@ -114,4 +115,47 @@ def test_staff_generate_variants_then_filter_the_changelist_by_an_option(
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     expect(page.locator("#result_list")).to_contain_text("Linen tee")
     assert large.pk not in tee.variants.values_list("option_ids", flat=True)
+    assert problems == []
+
+
+def test_staff_import_a_sheet_through_its_progress_pages(
+    page: Page, problems: list[str], settings: Any
+) -> None:
+    """Upload, the dry run's page waiting for a worker and reloading itself, its report, the
+    confirmation, the import's page, its outcome; the jobs run as a worker runs them."""
+    settings.JOBS_RUN_ON_COMMIT = False  # a worker's, run below when the test says
+    CategoryFactory(slug="lamps")
+    sheet = "sku,name,slug,description,price,stock,is_active,category\r\n"
+    sheet += "LAMP-1,Desk lamp,,Brass.,19.99,3,true,lamps\r\n"
+
+    page.goto("/admin/products/product/")
+    page.click("a.product-import-link")
+    page.set_input_files(
+        "#id_file",
+        files=[{"name": "lamps.csv", "mimeType": "text/csv", "buffer": sheet.encode()}],
+    )
+    page.click("input[type=submit][value='Upload and check']")
+    expect(page.locator(".import-job-state")).to_contain_text("Queued")
+    expect(page.locator(".import-job-state")).to_contain_text("Waiting for a worker")
+    dry_run = ImportJob.objects.get()
+
+    import_job_run(import_job_id=dry_run.pk)  # the worker; the page reloads itself
+
+    expect(page.locator(".import-job-state")).to_contain_text("Succeeded")
+    expect(page.locator(".import-new")).to_have_text("1")
+    assert not Product.objects.exists()
+    page.click("input[type=submit][value='Confirm import']")
+    expect(page.locator(".import-job-state")).to_contain_text("Import #")
+    expect(page.locator(".import-job-state")).to_contain_text("Queued")
+    apply = ImportJob.objects.get(dry_run=False)
+
+    import_job_run(import_job_id=apply.pk)
+
+    expect(page.locator(".import-job-summary")).to_contain_text(
+        "Imported lamps.csv: 1 new, 0 changed, 0 unchanged."
+    )
+    assert Product.objects.get(sku="LAMP-1").name == "Desk lamp"
+    assert AuditEntry.objects.filter(action="products.import").count() == 1
+    page.click("text=Every change, in the audit trail")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
     assert problems == []

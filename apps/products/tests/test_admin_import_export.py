@@ -1,24 +1,41 @@
-"""Import (upload, dry-run preview, confirm) and export of products in the admin."""
+"""Import (upload, the dry run as a job, its report, confirm, the import as a job) and export of
+products in the admin.
+
+The test settings run a deferred job in this process once its transaction commits
+(``JOBS_RUN_ON_COMMIT``): ``upload`` and ``confirm`` capture the commit's callbacks, so the job
+has run when they follow to its page.
+"""
 
 import csv
 import io
-import os
-import time
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.files.storage import default_storage
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from apps.attributes.models import Attribute
 from apps.core.models import AuditEntry
+from apps.products import import_jobs
 from apps.products.admin import ProductAdmin
-from apps.products.models import Category, Product, ProductAttributeValue
+from apps.products.import_jobs import import_job_run, import_uploads_prune
+from apps.products.models import (
+    Category,
+    ImportJob,
+    ImportState,
+    ImportUpload,
+    ImportUploadPart,
+    Product,
+    ProductAttributeValue,
+)
 from apps.products.sheets import HEADERS, VARIANT_HEADERS
+from apps.products.sheets import importing as sheet_importing
 from apps.products.tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -37,11 +54,8 @@ pytestmark = [
 
 CHANGELIST = "admin:products_product_changelist"
 IMPORT = "admin:products_product_import"
-
-
-@pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings.MEDIA_ROOT = tmp_path
+JOB = "admin:products_product_import_job"
+STATUS = "admin:products_product_import_job_status"
 
 
 @pytest.fixture
@@ -60,25 +74,38 @@ def csv_upload(rows: list[list[str]], name: str = "products.csv") -> io.BytesIO:
 
 
 def upload(client: Client, file: io.BytesIO) -> HttpResponse:
-    """Upload ``file`` and follow to its preview."""
-    response = client.post(reverse(IMPORT), {"file": file}, follow=True)
-    assert response.status_code == 200
-    return response
+    """Upload ``file``, let its dry run (a job) run, and follow to the job's page."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(reverse(IMPORT), {"file": file})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    return page
+
+
+def confirm(client: Client, page: HttpResponse) -> HttpResponse:
+    """Confirm the dry run shown on ``page``, let the import (a job) run, and follow."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(confirm_url(page))
+    assert response.status_code == 302
+    followed = client.get(response["Location"])
+    assert followed.status_code == 200
+    followed.redirect_chain = [(response["Location"], 302)]  # type: ignore[attr-defined]
+    return followed
 
 
 def confirm_url(response: HttpResponse) -> str:
     return str(response.context["confirm_url"])
 
 
-def stored_uploads() -> list[str]:
-    try:
-        return default_storage.listdir("imports")[1]
-    except FileNotFoundError:
-        return []
+def kept_uploads() -> int:
+    """Return how many uploaded files are kept (not imported, discarded or pruned)."""
+    assert not ImportUploadPart.objects.filter(upload__discarded_at__isnull=False).exists()
+    return ImportUpload.objects.filter(discarded_at__isnull=True).count()
 
 
-def test_preview_lists_row_errors_writes_nothing_and_offers_no_confirmation(
-    staff_client: Client, category: Category
+def test_the_dry_run_lists_cell_errors_writes_nothing_and_offers_no_confirmation(
+    staff_client: Client, staff: User, category: Category
 ) -> None:
     response = upload(
         staff_client,
@@ -92,12 +119,13 @@ def test_preview_lists_row_errors_writes_nothing_and_offers_no_confirmation(
     )
 
     content = response.content.decode()
-    assert response.templates[0].name == "admin/products/import_preview.html"
+    assert response.templates[0].name == "admin/products/import_job.html"
     assert "Price cannot be negative." in content
     assert "The name is required." in content
     assert "nowhere" in content
     assert "nothing can be imported until every error is fixed" in content
     assert "Confirm import" not in content
+    assert 'http-equiv="refresh"' not in content  # finished: the page stops reloading
     report = response.context["report"]
     assert (report.row_count, report.new, report.invalid) == (3, 1, 2)
     assert [(error.row, error.column) for error in report.errors] == [
@@ -105,16 +133,55 @@ def test_preview_lists_row_errors_writes_nothing_and_offers_no_confirmation(
         (4, "name"),
         (4, "category"),
     ]
+    job = response.context["job"]
+    assert (job.dry_run, job.state, job.created_by, job.error_count) == (
+        True,
+        ImportState.SUCCEEDED,
+        staff,
+        3,
+    )
+    assert (job.rows_done, job.rows_total, job.upload.filename) == (3, 3, "products.csv")
+    assert job.started_at <= job.finished_at
+    assert set(job.timings) == {"reading", "checking"}
     assert not Product.objects.exists()
 
     # Posting the confirmation anyway writes nothing either.
-    confirmed = staff_client.post(confirm_url(response))
-    assert confirmed.status_code == 200
-    assert "Nothing was written" in confirmed.content.decode()
+    confirmed = confirm(staff_client, response)
+    assert "This dry run found errors" in confirmed.content.decode()
+    assert not ImportJob.objects.filter(dry_run=False).exists()
     assert not Product.objects.exists()
 
 
-def test_confirm_upserts_by_sku_in_one_go_and_forgets_the_file(
+def test_a_waiting_job_shows_its_state_and_reloads_itself(
+    staff_client: Client, category: Category, settings: Any
+) -> None:
+    settings.JOBS_RUN_ON_COMMIT = False  # left for a worker
+    response = staff_client.post(
+        reverse(IMPORT),
+        {"file": csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])},
+        follow=True,
+    )
+
+    content = response.content.decode()
+    assert 'http-equiv="refresh" content="2"' in content
+    assert "Queued" in content and "Waiting for a worker" in content
+    assert "Confirm import" not in content
+    job = response.context["job"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT task_name, status::text FROM procrastinate_jobs WHERE id = %s",
+            [job.queue_job_id],
+        )
+        assert cursor.fetchone() == ("products.import_run", "todo")
+
+    # What a worker does, then the page shows the report.
+    import_job_run(import_job_id=job.pk)
+    page = staff_client.get(reverse(JOB, args=[job.pk]))
+    assert "Confirm import" in page.content.decode()
+    assert 'http-equiv="refresh"' not in page.content.decode()
+
+
+def test_confirm_imports_as_a_job_and_forgets_the_file(
     staff_client: Client, staff: User, category: Category
 ) -> None:
     existing = ProductFactory(sku="LAMP-1", price=Decimal("10.00"))
@@ -137,29 +204,40 @@ def test_confirm_upserts_by_sku_in_one_go_and_forgets_the_file(
         ),
     )
     content = preview.content.decode()
-    assert "nothing has been written yet" in content
+    assert "nothing is written" in content
     assert "Confirm import" in content
     assert "10.00 → <strong>12.00</strong>" in content
     assert not Product.objects.filter(sku="LAMP-2").exists()
-    assert len(stored_uploads()) == 1
+    assert kept_uploads() == 1
 
-    response = staff_client.post(confirm_url(preview), follow=True)
+    response = confirm(staff_client, preview)
 
-    assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
+    apply = response.context["job"]
+    assert response.redirect_chain[-1][0] == reverse(JOB, args=[apply.pk])
+    assert (apply.dry_run, apply.state, apply.checked_by, apply.created_by) == (
+        False,
+        ImportState.SUCCEEDED,
+        preview.context["job"],
+        staff,
+    )
+    assert (apply.new, apply.changed, apply.unchanged) == (1, 1, 0)
+    assert set(apply.timings) == {"reading", "checking", "writing"}
     assert "1 new, 1 changed, 0 unchanged" in response.content.decode()
     existing.refresh_from_db()
     assert existing.price == Decimal("12.00")
     created = Product.objects.get(sku="LAMP-2")
     assert (created.created_by, created.category) == (staff, category)
-    assert stored_uploads() == []
-    # The upload is spent: confirming again is refused, not applied twice.
-    again = staff_client.post(confirm_url(preview), follow=True)
-    assert "no longer waiting" in again.content.decode()
+    assert kept_uploads() == 0
+    # The dry run is spent: its page links the import, and confirming again is refused.
+    again = confirm(staff_client, preview)
+    assert "imported already" in again.content.decode()
+    assert f"import #{apply.pk}" in again.content.decode()
+    assert ImportJob.objects.filter(dry_run=False).count() == 1
 
 
 def test_confirm_audits_each_product_under_the_importer_and_links_the_batch(
-    client: Client, staff_with_perms, category: Category
-) -> None:  # type: ignore[no-untyped-def]
+    client: Client, staff_with_perms: Any, category: Category
+) -> None:
     importer = staff_with_perms(
         "products.add_product", "products.change_product", "core.view_auditentry"
     )
@@ -173,7 +251,7 @@ def test_confirm_audits_each_product_under_the_importer_and_links_the_batch(
         row.append("lamps")
     Product.objects.filter(pk=existing.pk).update(stock=3, category=category)
 
-    response = client.post(confirm_url(upload(client, csv_upload(rows))), follow=True)
+    response = confirm(client, upload(client, csv_upload(rows)))
 
     entries = AuditEntry.objects.order_by("object_id")
     assert [entry.object_repr for entry in entries] == [str(existing), "Floor lamp (LAMP-2)"]
@@ -182,6 +260,7 @@ def test_confirm_audits_each_product_under_the_importer_and_links_the_batch(
     }
     assert (entries[0].before, entries[0].after) == ({"price": "10.00"}, {"price": "12.00"})
     (batch,) = {entry.batch for entry in entries}
+    assert response.context["job"].audit_batch == batch
     link = f"{reverse('admin:core_auditentry_changelist')}?batch={batch}"
     assert f'<a href="{link}">' in response.content.decode()
     trail = client.get(link)
@@ -196,11 +275,11 @@ def test_the_same_file_twice_reports_nothing_changed_and_keeps_updated_at(
         ["LAMP-1", "Desk lamp", "", "", "19.99", "3", "true", "lamps"],
         ["LAMP-2", "Floor lamp", "", "", "80.00", "2", "false", "lamps"],
     ]
-    staff_client.post(confirm_url(upload(staff_client, csv_upload(rows))))
+    confirm(staff_client, upload(staff_client, csv_upload(rows)))
     stamps = dict(Product.objects.values_list("sku", "updated_at"))
 
     preview = upload(staff_client, csv_upload(rows))
-    response = staff_client.post(confirm_url(preview), follow=True)
+    response = confirm(staff_client, preview)
 
     assert (preview.context["report"].changed, preview.context["report"].unchanged) == (0, 2)
     assert "already as the file says" in preview.content.decode()
@@ -208,18 +287,106 @@ def test_the_same_file_twice_reports_nothing_changed_and_keeps_updated_at(
     assert dict(Product.objects.values_list("sku", "updated_at")) == stamps
 
 
-def test_confirm_checks_the_file_again(staff_client: Client) -> None:
+def test_the_import_checks_the_file_again(staff_client: Client) -> None:
     doomed = CategoryFactory(slug="doomed")
     preview = upload(
         staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1.00", "1", "true", "doomed"]])
     )
     assert not preview.context["report"].has_errors
-    doomed.delete()  # the catalogue changes between the preview and the confirmation
+    doomed.delete()  # the catalogue changes between the dry run and the confirmation
 
-    response = staff_client.post(confirm_url(preview))
+    response = confirm(staff_client, preview)
 
-    assert response.status_code == 200
-    assert "No category has the slug or id" in response.content.decode()
+    job = response.context["job"]
+    assert (job.state, job.error_count) == (ImportState.FAILED, 1)
+    content = response.content.decode()
+    assert "the file has errors now" in content
+    assert "No category has the slug or id" in content
+    assert not Product.objects.exists()
+
+
+def test_a_failing_import_writes_nothing_and_says_why(
+    staff_client: Client, category: Category, monkeypatch: Any
+) -> None:
+    ProductFactory(sku="LAMP-1", price=Decimal("10.00"))
+    rows = [["LAMP-1", "Lamp", "", "", "12.00", "1", "true", "lamps"]]
+    rows += [[f"NEW-{n}", "Lamp", "", "", "1.00", "1", "true", "lamps"] for n in range(20)]
+    preview = upload(staff_client, csv_upload(rows))
+    write_rows = sheet_importing.write_rows
+
+    def write_then_fail(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        write_rows(*args, **kwargs)
+        assert Product.objects.count() == 21  # every row was written, then:
+        raise OSError("the disk is full")
+
+    monkeypatch.setattr(sheet_importing, "write_rows", write_then_fail)
+
+    response = confirm(staff_client, preview)
+
+    job = response.context["job"]
+    assert job.state == ImportState.FAILED
+    assert job.message == "The import failed (OSError: the disk is full). Nothing was written."
+    assert "the disk is full" in response.content.decode()
+    assert list(Product.objects.values_list("sku", "price")) == [("LAMP-1", Decimal("10.00"))]
+    assert not AuditEntry.objects.exists()
+    assert job.audit_batch is None
+    assert kept_uploads() == 0  # upload again to retry: the catalogue may have moved on
+
+
+def test_a_job_run_again_does_nothing(staff_client: Client, category: Category) -> None:
+    preview = upload(
+        staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+    )
+    apply = confirm(staff_client, preview).context["job"]
+    Product.objects.all().delete()
+
+    # A worker that died after the commit: the queue runs the job again.
+    import_job_run(import_job_id=apply.pk)
+    import_job_run(import_job_id=preview.context["job"].pk)
+
+    assert not Product.objects.exists()
+    apply.refresh_from_db()
+    assert (apply.state, apply.new) == (ImportState.SUCCEEDED, 1)
+
+
+def test_cancel_a_waiting_job(staff_client: Client, category: Category, settings: Any) -> None:
+    settings.JOBS_RUN_ON_COMMIT = False
+    page = staff_client.post(
+        reverse(IMPORT),
+        {"file": csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])},
+        follow=True,
+    )
+    job = page.context["job"]
+
+    response = staff_client.post(page.context["cancel_url"], follow=True)
+
+    assert "Import cancelled; nothing was written." in response.content.decode()
+    job.refresh_from_db()
+    assert job.state == ImportState.CANCELLED
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status::text FROM procrastinate_jobs WHERE id = %s", [job.queue_job_id]
+        )
+        assert cursor.fetchone() == ("cancelled",)
+    import_job_run(import_job_id=job.pk)  # had a worker taken it meanwhile
+    job.refresh_from_db()
+    assert (job.state, job.row_count) == (ImportState.CANCELLED, None)
+
+
+def test_a_running_import_stops_at_its_next_report_once_cancelled(
+    staff_client: Client, category: Category, monkeypatch: Any
+) -> None:
+    preview = upload(
+        staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+    )
+
+    def cancelled(*args: Any, **kwargs: Any) -> None:
+        raise import_jobs.ImportCancelled
+
+    monkeypatch.setattr(import_jobs.ImportProgress, "_write", cancelled)
+    response = confirm(staff_client, preview)
+
+    assert response.context["job"].state == ImportState.CANCELLED
     assert not Product.objects.exists()
 
 
@@ -227,9 +394,13 @@ def test_xlsx_upload_imports(staff_client: Client, category: Category) -> None:
     preview = upload(
         staff_client, xlsx_upload([["LAMP-1", "Lamp", None, None, 19.99, 4, True, "lamps"]])
     )
-    staff_client.post(confirm_url(preview))
+    # Read once: the dry run keeps the workbook's cells as CSV for the import.
+    upload_row = preview.context["upload"]
+    assert (upload_row.uploaded_format, upload_row.file_format) == ("xlsx", "csv")
+    assert set(preview.context["job"].timings) == {"converting", "reading", "checking"}
 
-    assert preview.context["upload"]["uploaded_format"] == "xlsx"
+    confirm(staff_client, preview)
+
     assert Product.objects.get(sku="LAMP-1").price == Decimal("19.99")
 
 
@@ -262,17 +433,20 @@ def test_xlsx_errors_name_the_spreadsheets_rows(staff_client: Client, category: 
     assert "XLSX" in preview.content.decode()
 
 
-def test_a_workbook_over_the_row_limit_is_refused_on_upload(
-    staff_client: Client, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(ProductAdmin, "import_max_rows", 2)
-    rows: list[list[object]] = [[f"A-{n}", "Lamp", None, None, 1, 1, True, "x"] for n in range(3)]
+@pytest.mark.parametrize("make", [xlsx_upload, csv_upload], ids=["xlsx", "csv"])
+def test_a_sheet_over_the_row_limit_fails_its_dry_run(
+    staff_client: Client, settings: Any, make: Any
+) -> None:
+    settings.PRODUCTS_IMPORT_MAX_ROWS = 2
+    rows = [[f"A-{n}", "Lamp", "", "", "1", "1", "true", "x"] for n in range(3)]
 
-    response = staff_client.post(reverse(IMPORT), {"file": xlsx_upload(rows)})
+    response = upload(staff_client, make(rows))
 
-    assert response.status_code == 200
+    job = response.context["job"]
+    assert job.state == ImportState.FAILED
+    assert "more than 2 rows" in job.message
     assert "more than 2 rows" in response.content.decode()
-    assert stored_uploads() == []
+    assert "Confirm import" not in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -294,7 +468,19 @@ def test_a_file_that_is_no_sheet_is_refused_on_the_form(
 
     assert response.status_code == 200
     assert message in response.content.decode()
-    assert stored_uploads() == []
+    assert not ImportUpload.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_on_the_form(
+    staff_client: Client, settings: Any
+) -> None:
+    settings.PRODUCTS_IMPORT_MAX_BYTES = 2**20
+    file = csv_upload([["A", "Lamp", "", "x" * 2**20, "1", "1", "true", "x"]])
+
+    response = staff_client.post(reverse(IMPORT), {"file": file})
+
+    assert "upload at most 1 MB" in response.content.decode()
+    assert not ImportUpload.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -307,7 +493,7 @@ def test_a_file_that_is_no_sheet_is_refused_on_the_form(
     ],
     ids=["wrong-header", "header-only", "huge-cell", "broken-xlsx"],
 )
-def test_a_malformed_sheet_is_refused_on_the_preview(
+def test_a_malformed_sheet_fails_its_dry_run(
     staff_client: Client, content: bytes, message: str
 ) -> None:
     file = io.BytesIO(content)
@@ -315,54 +501,120 @@ def test_a_malformed_sheet_is_refused_on_the_preview(
 
     response = upload(staff_client, file)
 
-    assert response.templates[0].name == "admin/products/import_form.html"
+    job = response.context["job"]
+    assert job.state == ImportState.FAILED
     assert message in response.content.decode()
     assert "Nothing was written." in response.content.decode()
-    assert stored_uploads() == []
+    assert "Confirm import" not in response.content.decode()
 
 
-def test_cancel_deletes_the_upload(staff_client: Client, category: Category) -> None:
+def test_discard_deletes_the_upload(staff_client: Client, category: Category) -> None:
     preview = upload(
         staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
     )
+    assert kept_uploads() == 1
 
     response = staff_client.post(preview.context["cancel_url"], follow=True)
 
     assert "nothing was written" in response.content.decode()
-    assert stored_uploads() == []
+    assert kept_uploads() == 0
+    assert not Product.objects.exists()
+    refused = confirm(staff_client, preview)
+    assert "file is gone" in refused.content.decode()
     assert not Product.objects.exists()
 
 
-def test_another_user_cannot_confirm_my_upload(
-    staff_client: Client, client: Client, staff_with_perms, category: Category
-) -> None:  # type: ignore[no-untyped-def]
-    preview = upload(
-        staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+def test_old_uploads_are_pruned_but_their_jobs_stay(
+    staff_client: Client, category: Category
+) -> None:
+    old = upload(staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]]))
+    upload(staff_client, csv_upload([["LAMP-2", "Lamp", "", "", "1", "1", "true", "lamps"]]))
+    ImportUpload.objects.filter(pk=old.context["upload"].pk).update(
+        uploaded_at=timezone.now() - timedelta(days=3)
     )
-    other = Client()
-    other.force_login(staff_with_perms("products.add_product", "products.change_product"))
 
-    response = other.post(confirm_url(preview), follow=True)
+    assert import_uploads_prune(keep_days=2) == 1
 
-    assert "no longer waiting" in response.content.decode()
-    assert not Product.objects.exists()
+    assert kept_uploads() == 1
+    assert ImportJob.objects.count() == 2
 
 
 @pytest.mark.parametrize(
     "perms",
     [("products.view_product",), ("products.add_product",), ("products.change_product",)],
 )
-def test_import_needs_add_and_change(client: Client, staff_with_perms, perms) -> None:  # type: ignore[no-untyped-def]
+def test_import_needs_add_and_change(
+    client: Client, staff_with_perms: Any, staff_client: Client, category: Category, perms: Any
+) -> None:
+    preview = upload(
+        staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+    )
+    job = preview.context["job"]
     client.force_login(staff_with_perms(*perms))
 
     form = client.get(reverse(IMPORT))
     posted = client.post(reverse(IMPORT), {"file": csv_upload([])})
+    page = client.get(reverse(JOB, args=[job.pk]))
+    status = client.get(reverse(STATUS, args=[job.pk]))
+    confirmed = client.post(confirm_url(preview))
+    cancelled = client.post(preview.context["cancel_url"])
     changelist = client.get(reverse(CHANGELIST))
 
-    assert form.status_code == posted.status_code == 403
-    assert stored_uploads() == []
+    statuses = {response.status_code for response in (form, posted, page, status, confirmed)}
+    assert statuses | {cancelled.status_code} == {403}
+    assert ImportJob.objects.count() == 1
+    assert not Product.objects.exists()
     if changelist.status_code == 200:
         assert reverse(IMPORT) not in changelist.content.decode()
+
+
+# The status view: the session, the user, the user's permissions (two queries: their own and
+# their groups'), the job.
+STATUS_QUERIES = 5
+
+
+def test_the_status_view_answers_json_in_a_fixed_number_of_queries(
+    staff_client: Client, category: Category, django_assert_num_queries: Any
+) -> None:
+    preview = upload(
+        staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+    )
+    url = reverse(STATUS, args=[preview.context["job"].pk])
+
+    with django_assert_num_queries(STATUS_QUERIES):
+        response = staff_client.get(url)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["state"] == "succeeded"
+    assert body["finished"] is True
+    assert (body["rows_done"], body["rows_total"], body["new"], body["error_count"]) == (
+        1,
+        1,
+        1,
+        0,
+    )
+    assert staff_client.get(reverse(STATUS, args=[999_999])).status_code == 404
+
+
+def test_the_import_jobs_list_is_read_only(admin_client: Client, category: Category) -> None:
+    preview = upload(
+        admin_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]])
+    )
+    confirm(admin_client, preview)
+
+    response = admin_client.get(reverse("admin:products_importjob_changelist"))
+    detail = admin_client.get(
+        reverse("admin:products_importjob_change", args=[preview.context["job"].pk])
+    )
+    form = admin_client.get(reverse(IMPORT))
+
+    assert response.status_code == detail.status_code == 200
+    assert len(response.context["cl"].result_list) == 2
+    assert reverse(JOB, args=[preview.context["job"].pk]) in response.content.decode()
+    assert "Save" not in detail.content.decode()
+    assert admin_client.get(reverse("admin:products_importjob_add")).status_code == 403
+    assert "Recent imports" in form.content.decode()
 
 
 def test_export_needs_view(client: Client, staff_with_perms) -> None:  # type: ignore[no-untyped-def]
@@ -435,7 +687,7 @@ def test_an_export_reimports_unchanged(admin_client: Client, file_format: str) -
     stamps = dict(Product.objects.values_list("sku", "updated_at"))
 
     preview = upload(admin_client, file)
-    confirmed = admin_client.post(confirm_url(preview), follow=True)
+    confirmed = confirm(admin_client, preview)
 
     report = preview.context["report"]
     assert (report.new, report.changed, report.unchanged) == (0, 0, 3), report.samples
@@ -480,36 +732,12 @@ def test_changelist_shows_import_and_export_with_its_query(admin_client: Client)
     )
 
 
-def test_a_session_keeps_its_five_newest_uploads(staff_client: Client, category: Category) -> None:
-    rows = [["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]]
-    previews = [upload(staff_client, csv_upload(rows)) for _ in range(6)]
-
-    assert len(stored_uploads()) == 5
-    oldest = staff_client.post(confirm_url(previews[0]), follow=True)
-    assert "no longer waiting" in oldest.content.decode()
-    newest = staff_client.post(confirm_url(previews[-1]), follow=True)
-    assert "1 new, 0 changed, 0 unchanged" in newest.content.decode()
-
-
-def test_an_upload_deletes_the_uploads_abandoned_for_a_day(
-    staff_client: Client, category: Category
-) -> None:
-    abandoned = default_storage.save("imports/abandoned.csv", io.BytesIO(b"sku\r\n"))
-    default_storage.save("imports/recent.csv", io.BytesIO(b"sku\r\n"))
-    two_days_ago = time.time() - 2 * 24 * 3600
-    os.utime(default_storage.path(abandoned), (two_days_ago, two_days_ago))
-
-    upload(staff_client, csv_upload([["LAMP-1", "Lamp", "", "", "1", "1", "true", "lamps"]]))
-
-    assert "abandoned.csv" not in stored_uploads()
-    assert "recent.csv" in stored_uploads()
-    assert len(stored_uploads()) == 2
-
-
-# Upload and preview, confirm and the changelist it redirects to, of a variant sheet: the same
-# for 2 rows or 100,000 (the sheet's own queries: test_variant_sheets).
-PREVIEW_QUERIES = 20
-CONFIRM_QUERIES = 44
+# Of a variant sheet, the same for 2 rows or 100,000 (the sheet's own queries:
+# test_variant_sheets): the upload (its file stored a part a query, one part here), its dry run
+# (the job, run in this process) and the job's page; the confirmation, the import (the job)
+# and its page.
+PREVIEW_QUERIES = 40
+CONFIRM_QUERIES = 60
 
 
 def variant_upload(rows: list[list[str]], header: list[str]) -> io.BytesIO:
@@ -553,7 +781,7 @@ def test_a_variant_sheet_is_previewed_per_cell_then_confirmed(
         preview = upload(staff_client, good)
     assert (preview.context["report"].new, preview.context["report"].invalid) == (2, 0)
     with django_assert_max_num_queries(CONFIRM_QUERIES):
-        response = staff_client.post(confirm_url(preview), follow=True)
+        response = confirm(staff_client, preview)
 
     assert "2 new, 0 changed, 0 unchanged" in response.content.decode()
     product = Product.objects.get(slug="shade")
@@ -581,3 +809,47 @@ def test_an_export_of_typed_products_reimports_unchanged(admin_client: Client) -
     preview = upload(admin_client, file)
     report = preview.context["report"]
     assert (report.new, report.changed, report.unchanged) == (0, 0, 2), report.errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_of_an_import_is_seen_while_its_transaction_is_open(
+    staff: User, settings: Any, monkeypatch: Any
+) -> None:
+    """As a worker runs it (autocommit, the jobs' own transactions): another connection sees
+    the import's phase and rows while it writes, and none of its products until it commits."""
+    settings.JOBS_RUN_ON_COMMIT = False
+    CategoryFactory(slug="lamps")
+    rows = [[f"LAMP-{n}", "Lamp", "", "", "1.00", "1", "true", "lamps"] for n in range(30)]
+    dry_run = import_jobs.import_dry_run_start(
+        file=csv_upload(rows), filename="lamps.csv", file_format="csv", user=staff
+    )
+    import_job_run(import_job_id=dry_run.pk)
+    apply = import_jobs.import_apply_start(dry_run=dry_run, user=staff)
+    seen: list[tuple[Any, ...]] = []
+    write_rows = sheet_importing.write_rows
+
+    def write_and_look(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        created_changed = write_rows(*args, **kwargs)
+        onlooker = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with onlooker.cursor() as cursor:
+                cursor.execute(
+                    "SELECT state, phase, rows_done, rows_total FROM products_importjob"
+                    " WHERE id = %s",
+                    [apply.pk],
+                )
+                seen.append(cursor.fetchone())
+                cursor.execute("SELECT count(*) FROM products_product")
+                seen.append(cursor.fetchone())
+        finally:
+            onlooker.close()
+        return created_changed
+
+    monkeypatch.setattr(sheet_importing, "write_rows", write_and_look)
+
+    import_job_run(import_job_id=apply.pk)
+
+    assert seen == [("running", "writing", 30, 30), (0,)]
+    apply.refresh_from_db()
+    assert (apply.state, apply.phase, apply.new) == (ImportState.SUCCEEDED, "", 30)
+    assert Product.objects.count() == 30
