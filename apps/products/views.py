@@ -119,7 +119,8 @@ FACETS_SCHEMA = {
             "matching products (not variants) that have each (an axis option on an active "
             "variant matching the other option filters), listed when above 0 or selected; for "
             "a number, the `min` and `max` of the matching products' values. Each attribute is "
-            "counted over every filter but its own.",
+            "counted over every filter but its own. A listed product without an active variant "
+            "is counted by no attribute facet.",
             "items": {
                 "type": "object",
                 "required": ["slug", "name", "kind", "unit"],
