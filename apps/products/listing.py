@@ -254,10 +254,10 @@ def _fetch(
     """Fetch ``page`` of the ``filtered`` products that ``search`` matches, in the query's
     order, with the count that the list shows."""
     ordering = query.ordering_in_effect
-    if search is None and _paged_by_read_model(query, products, page, ordering):
-        assert isinstance(page, PageRequest)
-        return _read_model_page(query, products, page=page, ordering=ordering, columns=columns)
     if search is None:
+        if _paged_by_read_model(query, products, page, ordering):
+            assert isinstance(page, PageRequest)
+            return _read_model_page(query, products, page=page, ordering=ordering, columns=columns)
         counting: CountStrategy = (
             CountFromSummary(query.category) if summary_covers(query, products) else COUNT_ROWS
         )
