@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import DecimalField, IntegerField, Max, Min, QuerySet, Sum, Value
+from django.db.models import Max, Min, QuerySet
 
 from apps.attributes.models import AttributeKind
 
@@ -33,21 +33,17 @@ from .attribute_filters import (
     yes_no_tag,
 )
 from .models import (
-    Category,
-    CategoryNumberCount,
-    CategoryTagCount,
     Product,
     ProductAttributeValue,
     ProductTags,
 )
 from .search import ProductSearch
+from .summaries import CategorySummary, Figures
 
 if TYPE_CHECKING:
     from .listing import ProductListQuery
 
 BOOLEAN_OPTIONS = (("true", "Yes", True), ("false", "No", False))
-
-Figures = dict[int, tuple[Decimal, Decimal]]  # attribute id: lowest and highest number
 
 
 def attribute_facets(
@@ -55,6 +51,7 @@ def attribute_facets(
     products: QuerySet[Product],
     search: ProductSearch | None,
     *,
+    summary: CategorySummary,
     summary_covers: Callable[[str | None], bool],
     shoppers_by_tags_only: Callable[[str | None], bool],
 ) -> list[dict[str, Any]]:
@@ -73,15 +70,11 @@ def attribute_facets(
     if not attributes:
         return []
     filtered = {each.slug for each in (query.attributes.filters if query.attributes else ())}
-    summary: tuple[dict[int, int], Figures] | None = None
 
     def summarized(excluding: str | None) -> tuple[dict[int, int], Figures] | None:
-        nonlocal summary
         if not summary_covers(excluding):
             return None
-        if summary is None:
-            summary = _summary_counts(query.category)
-        return summary
+        return summary.tag_counts, summary.number_ranges
 
     counts: dict[int, int] = {}
     ranges: Figures = {}
@@ -225,41 +218,6 @@ def _number_ranges(matching: QuerySet[Product], attribute_ids: Sequence[int]) ->
         .values_list("attribute_id", "low", "high")
     )
     return {attribute_id: (low, high) for attribute_id, low, high in rows}
-
-
-def _summary_counts(category: Category | None) -> tuple[dict[int, int], Figures]:
-    """Return the tags' counts and the numbers' ranges of ``category``'s subtree (the whole
-    catalogue with None) as shoppers see it, from the summaries: one query."""
-    covering: dict[str, Any] = (
-        {"category": category} if category else {"category__parent__isnull": True}
-    )
-    tags_sql, tags_params = (
-        CategoryTagCount.objects.filter(**covering)
-        .values("tag")
-        .annotate(
-            total=Sum("products"), low=Value(None, DecimalField()), high=Value(None, DecimalField())
-        )
-        .order_by()
-        .values_list("tag", "total", "low", "high")
-        .query.sql_with_params()
-    )
-    numbers_sql, numbers_params = (
-        CategoryNumberCount.objects.filter(**covering)
-        .values("attribute_id")
-        .annotate(total=Value(None, IntegerField()), low=Min("value"), high=Max("value"))
-        .order_by()
-        .values_list("attribute_id", "total", "low", "high")
-        .query.sql_with_params()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"({tags_sql}) UNION ALL ({numbers_sql})",
-            [*tags_params, *numbers_params],
-        )
-        rows = cursor.fetchall()
-    counts = {key: total for key, total, _low, _high in rows if total is not None}
-    ranges = {key: (low, high) for key, total, low, high in rows if total is None}
-    return counts, ranges
 
 
 def _number_text(number: Decimal) -> str:

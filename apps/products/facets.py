@@ -14,28 +14,27 @@ settings' differ, the facets are counted live until ``rebuild_facet_counts`` (or
 recounts it.
 """
 
+import functools
 from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import (
     Count,
     Func,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, StrIndex, Substr
+from django.db.models.functions import StrIndex, Substr
+from django.db.models.sql.where import WhereNode
 
 from .attribute_facets import attribute_facets
-from .models import Category, CategoryFacetCount, Product
+from .models import Category, Product
 from .search import ProductSearch
+from .summaries import CategorySummary
 
 if TYPE_CHECKING:
     # For annotations only: the listing's selector imports this module.
@@ -53,13 +52,17 @@ def product_facets(
     these products (two queries), else counted live; and the attribute facets
     (``apps.products.attribute_facets``), from their own summaries where those count the
     same products."""
-    facets = summary_facets(query.category) if summary_covers(query, products) else None
+    summary = CategorySummary(query.category)
+    facets = (
+        summary_facets(query.category, summary=summary) if summary_covers(query, products) else None
+    )
     if facets is None:
         facets = live_facets(query, products, search)
     facets["attributes"] = attribute_facets(
         query,
         products,
         search,
+        summary=summary,
         summary_covers=lambda excluding: summary_covers(
             query, products, excluding_attribute=excluding
         ),
@@ -80,10 +83,9 @@ def shoppers_by_tags_only(
     ``excluding_attribute``'s filter) is what shoppers see narrowed by nothing but the category
     and attribute filters on tags (options, yes or no): the read model's ``listed`` rows
     carrying those tags are then exactly its products, with no join."""
-    return (
-        query.narrows_by_category_only(excluding_attribute=excluding_attribute, but_tags=True)
-        and products.query.where == Product.objects.active().query.where
-    )
+    return query.narrows_by_category_only(
+        excluding_attribute=excluding_attribute, but_tags=True
+    ) and _shows_shoppers_products(products)
 
 
 def summary_covers(
@@ -96,70 +98,48 @@ def summary_covers(
     attribute ``excluding_attribute``'s filter, a facet's own): the products shoppers see
     (``active()``, not staff's everything), in the category's subtree or the whole catalogue,
     narrowed by no other filter and no search."""
-    return (
-        query.narrows_by_category_only(excluding_attribute=excluding_attribute)
-        and products.query.where == Product.objects.active().query.where
-    )
+    return query.narrows_by_category_only(
+        excluding_attribute=excluding_attribute
+    ) and _shows_shoppers_products(products)
 
 
-def summary_facets(category: Category | None) -> dict[str, Any] | None:
+def _shows_shoppers_products(products: QuerySet[Product]) -> bool:
+    """Return whether ``products`` are the ones shoppers see (``active()``), narrowed by
+    nothing else."""
+    return products.query.where == _shoppers_where()
+
+
+@functools.cache
+def _shoppers_where() -> WhereNode:
+    """Return the WHERE clause of the products shoppers see, built once: its expressions keep
+    their identities (cached on them), where one built for each comparison (a list page makes
+    over a dozen) computed them again through ``inspect``, 3 ms a page."""
+    return Product.objects.active().query.where
+
+
+def summary_facets(
+    category: Category | None, *, summary: CategorySummary | None = None
+) -> dict[str, Any] | None:
     """Return the four facets of ``category``'s subtree (the whole catalogue with None) as
-    shoppers see it, from the summary: two queries. Return None, after one, when the summary
-    was counted with other price buckets than the settings'.
+    shoppers see it, from the summary (``summary``, if read already): one query, shared with
+    the attribute facets. Return None when the summary was counted with other price buckets
+    than the settings'.
     """
-    rows_sql, params = (
-        CategoryFacetCount.objects.covering(category)
-        .values_list("in_stock", "rating_floor", "price_bucket")
-        .annotate(total=Sum("products"))
-        .order_by()
-        .query.sql_with_params()
-    )
-    with connection.cursor() as cursor:
-        # The edges in the same query, so in the same snapshot, as the counts: a recount that
-        # commits in between cannot pair old edges with new counts, nor the reverse.
-        cursor.execute(
-            f"SELECT stored.edges, counted.* FROM {PRICE_EDGES_TABLE} AS stored"  # noqa: S608
-            f" LEFT JOIN ({rows_sql}) AS counted ON true",
-            params,
-        )
-        rows = cursor.fetchall()
-    if not rows or rows[0][0] != configured_price_edges():
+    summary = summary or CategorySummary(category)
+    if summary.price_edges != configured_price_edges():
         return None
     counts: Counter[str] = Counter()
-    for _edges, in_stock, rating_floor, price_bucket, products in rows:
-        if in_stock is None:
-            continue  # no rows: nothing visible in the subtree
+    for in_stock, rating_floor, price_bucket, products in summary.facet_rows:
         counts["in_stock" if in_stock else "out_of_stock"] += products
         for stars in range(1, rating_floor + 1):
             counts[f"rating_{stars}"] += products
         counts[f"price_{price_bucket}"] += products
     return {
-        "categories": _summary_category_facet(category),
+        "categories": summary.children,
         "ratings": _rating_facet(counts),
         "prices": _price_facet(counts),
         "stock": {"in_stock": counts["in_stock"], "out_of_stock": counts["out_of_stock"]},
     }
-
-
-def _summary_category_facet(current: Category | None) -> list[dict[str, Any]]:
-    """Count the products under each active child of the current category (or each root) from
-    their summary rows: one query."""
-    totals = (
-        CategoryFacetCount.objects.filter(category=OuterRef("pk"))
-        .values("category")
-        .annotate(total=Sum("products"))
-        .values("total")
-    )
-    children = (
-        Category.objects.active()
-        .filter(parent=current)
-        .order_by("name", "id")
-        .annotate(count=Coalesce(Subquery(totals), 0))
-        .values_list("pk", "name", "slug", "count")
-    )
-    return [
-        {"id": pk, "name": name, "slug": slug, "count": count} for pk, name, slug, count in children
-    ]
 
 
 def live_facets(

@@ -246,9 +246,10 @@ def test_a_bare_category_page_reads_the_option_summary_and_agrees_with_a_live_co
 @pytest.mark.parametrize(
     ("params", "queries"),
     [
-        # category lookup; the page with its count; the summary with its edges; the child
-        # categories; the filterable attributes; the attribute summaries (tags and numbers)
-        ({"category": "root"}, 6),
+        # category lookup; the page with its count; the summaries (products_category_summary:
+        # the column facets with their edges, the child categories, the attributes' tags and
+        # numbers); the filterable attributes
+        ({"category": "root"}, 4),
         # the attribute lookup; the read model's matches (the count and the page's ids); the
         # page's products; live: the categories (2), one aggregate of the column facets; the
         # attributes; the tags of the unfiltered attributes; colour's own, from the summaries
