@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, JSONField, OuterRef, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db import connection
+from django.db.models import QuerySet
 
 from apps.attributes.models import (
     KINDS_WITH_OPTIONS,
     Attribute,
     AttributeKind,
-    ProductTypeAttribute,
 )
 
 from .limits import LIST_MAX_ATTRIBUTE_FILTERS, LIST_MAX_ATTRIBUTE_OPTIONS
@@ -46,17 +46,6 @@ YES_NO_TAG_BASE = 2**60
 def yes_no_tag(attribute_id: int, value: bool) -> int:
     """Return the read model's tag of ``attribute_id``'s value ``value``."""
     return YES_NO_TAG_BASE + 2 * attribute_id + int(value)
-
-
-# Each filterable attribute with its options in order, as JSON: one query for any number.
-_OPTIONS_SQL = """
-SELECT coalesce(jsonb_agg(jsonb_build_object(
-           'id', option.id, 'slug', option.slug, 'value', option.value,
-           'swatch_colour', nullif(option.swatch_colour, '')
-       ) ORDER BY option.position, option.id), '[]')
-FROM attributes_attributeoption option
-WHERE option.attribute_id = attributes_attribute.id
-"""
 
 
 @dataclass(frozen=True)
@@ -96,37 +85,26 @@ class FilterableAttribute:
 
 def filterable_attributes(slugs: Iterable[str] | None = None) -> list[FilterableAttribute]:
     """Return the filterable attributes of a kind the list filters by (those named by
-    ``slugs``, else all), by position then name, with their options: one query."""
-    attributes = Attribute.objects.filterable().filter(kind__in=FILTERABLE_KINDS)
-    if slugs is not None:
-        attributes = attributes.filter(slug__in=list(slugs))
-    rows = (
-        attributes.order_by("position", "name", "id")
-        .annotate(
-            option_list=RawSQL(_OPTIONS_SQL, [], output_field=JSONField()),  # noqa: S611
-            on_variants=Exists(
-                ProductTypeAttribute.objects.filter(attribute=OuterRef("pk"), is_axis=True)
-            ),
-            on_products=Exists(
-                ProductTypeAttribute.objects.filter(attribute=OuterRef("pk"), is_axis=False)
-            ),
-        )
-        .values_list(
-            "id", "slug", "name", "kind", "unit", "option_list", "on_variants", "on_products"
-        )
-    )
+    ``slugs``, else all), by position then name, with their options: one query (the SQL
+    function ``products_filterable_attributes``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT products_filterable_attributes(%s)", [sorted(FILTERABLE_KINDS)])
+        # As text: Django has psycopg leave jsonb undecoded (JSONField decodes its own).
+        rows = orjson.loads(cursor.fetchone()[0])
+    wanted = None if slugs is None else set(slugs)
     return [
         FilterableAttribute(
-            id=pk,
-            slug=slug,
-            name=name,
-            kind=kind,
-            unit=unit,
-            options=tuple(FacetOption(**option) for option in options),
-            on_variants=on_variants,
-            on_products=on_products,
+            id=row["id"],
+            slug=row["slug"],
+            name=row["name"],
+            kind=row["kind"],
+            unit=row["unit"],
+            options=tuple(FacetOption(**option) for option in row["options"]),
+            on_variants=row["on_variants"],
+            on_products=row["on_products"],
         )
-        for pk, slug, name, kind, unit, options, on_variants, on_products in rows
+        for row in rows
+        if wanted is None or row["slug"] in wanted
     ]
 
 
