@@ -513,10 +513,14 @@ class Variant(TimeStampedModel):
                 name="products_variant_stock_not_negative",
                 violation_error_message="Stock cannot be negative.",
             ),
+            # Deferrable, checked at the end of each statement rather than row by row: one
+            # UPDATE may swap two variants' combinations (an import does). Still immediate:
+            # the statement that breaks it fails, not the commit.
             models.UniqueConstraint(
                 fields=["product", "option_ids"],
                 name=VARIANT_UNIQUE_OPTIONS_RULE,
                 violation_error_message=VARIANT_UNIQUE_OPTIONS_MESSAGE,
+                deferrable=models.Deferrable.IMMEDIATE,
             ),
         ]
         indexes = [

@@ -548,3 +548,27 @@ def test_two_imports_of_one_new_product_at_once_create_it_once(
     ), other
     assert Variant.objects.filter(product__slug="tee").count() == 3
     assert AuditEntry.objects.filter(batch=created[0].audit_batch).count() == 4
+
+
+def test_two_variants_swap_their_combinations_in_one_import(
+    category: Category, tshirt: ProductType
+) -> None:
+    run(sheet(tshirt_rows()), commit=True)
+    rows = tshirt_rows()
+    # TEE-M-RED becomes the blue M, TEE-M-BLUE the red M: one UPDATE of both rows, checked for
+    # unique combinations at its end, not row by row.
+    rows[1][12], rows[2][12] = "blue", "red"
+
+    preview = run(sheet(rows))
+    assert preview.errors == []
+    assert (preview.new, preview.changed, preview.unchanged) == (0, 2, 1)
+
+    report = run(sheet(rows), commit=True)
+    assert report.errors == []
+    options = dict(
+        Variant.objects.filter(product__slug="tee")
+        .with_options()
+        .values_list("sku", "options")
+    )
+    assert options["TEE-M-RED"] == {"size": "m", "colour": "blue"}
+    assert options["TEE-M-BLUE"] == {"size": "m", "colour": "red"}
