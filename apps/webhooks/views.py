@@ -37,13 +37,17 @@ def subscription_history_log(
     """Record a change made through the API in the subscription's admin history, as the admin
     records its own: who, when, and which fields (``message``, the admin's JSON format), never
     their values, so never a secret."""
-    LogEntry.objects.log_actions(
-        request.user.pk, [subscription], action_flag, message, single_object=True
-    )
+    user_id = request.user.pk
+    assert user_id is not None, "only staff change subscriptions (SubscriptionPermission)"
+    LogEntry.objects.log_actions(user_id, [subscription], action_flag, message, single_object=True)
 
 
 def _field_labels(names: list[str]) -> list[str]:
-    return [str(capfirst(Subscription._meta.get_field(name).verbose_name)) for name in names]
+    labels = {
+        field.name: str(capfirst(field.verbose_name))
+        for field in Subscription._meta.concrete_fields
+    }
+    return [labels[name] for name in names]
 
 
 class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
