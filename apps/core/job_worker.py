@@ -36,15 +36,21 @@ async def job_observed(call_next: AsyncCallNext, context: JobContext, worker: Wo
             result = await call_next()
         outcome = "succeeded"
         return result
-    except (JobAborted, asyncio.CancelledError):
+    except JobAborted:
         outcome = "aborted"
         raise
+    except asyncio.CancelledError:  # the worker's shutdown gave up waiting for the job
+        outcome = "cancelled"
+        raise
     finally:
-        job_duration.labels(job.queue, job.task_name, outcome).observe(
-            time.perf_counter() - started
-        )
-        with job_context(job.id, job.task_name):
-            await job_latency_observe(context.app.connector, job)
+        # procrastinate records a cancelled job as aborted.
+        job_duration.labels(
+            job.queue, job.task_name, "aborted" if outcome == "cancelled" else outcome
+        ).observe(time.perf_counter() - started)
+        # Not for a job cancelled by the worker's shutdown: it would hold the shutdown for a query.
+        if outcome != "cancelled":
+            with job_context(job.id, job.task_name):
+                await job_latency_observe(context.app.connector, job)
 
 
 def jobs_app_ready(app: App) -> None:
