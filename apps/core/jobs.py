@@ -7,9 +7,11 @@ jobs with ``SELECT ... FOR UPDATE SKIP LOCKED``, woken by LISTEN/NOTIFY. Each ap
 its ``tasks.py``; see docs/jobs.md.
 """
 
+import contextlib
 import json
 import logging
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from inspect import iscoroutinefunction
@@ -19,11 +21,14 @@ import psycopg
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db.backends.utils import CursorWrapper
 from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Job
 from procrastinate.tasks import Task
+
+from .logging import job_context
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,11 @@ class ExponentialBackoff(BaseRetryStrategy):
     setting: str
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        # Decided by the worker after the job's own run (and its job_context) ended.
+        with job_context(job.id, job.task_name):
+            return self._decide(exception=exception, job=job)
+
+    def _decide(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         policy = getattr(settings, self.setting)
         # job.attempts: how many times the job was retried already (0 on its first failure).
         if job.attempts >= policy["retries"]:
@@ -112,15 +122,16 @@ def job_run_now(job_id: int) -> None:
         # Django has psycopg hand JSON over as text (its JSONField decodes it).
         task_name, arguments = row[0], json.loads(row[1])
         function = app.tasks[task_name].func
-        try:
-            with transaction.atomic():
-                if iscoroutinefunction(function):
-                    async_to_sync(function)(**arguments)
-                else:
-                    function(**arguments)
-        except Exception:
-            logger.exception("Job %s (%s) failed; it stays queued", job_id, task_name)
-            return
+        with job_context(job_id, task_name):
+            try:
+                with transaction.atomic():
+                    if iscoroutinefunction(function):
+                        async_to_sync(function)(**arguments)
+                    else:
+                        function(**arguments)
+            except Exception:
+                logger.exception("Job %s (%s) failed; it stays queued", job_id, task_name)
+                return
         cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job_id])
 
 
@@ -146,7 +157,16 @@ SELECT
      WHERE last_heartbeat > now() - make_interval(secs => %s))
 """
 # A worker beats every 10 s (procrastinate's default); three missed beats and it is not counted.
-_WORKER_ALIVE_SECONDS = 30
+WORKER_ALIVE_SECONDS = 30
+
+
+@contextlib.contextmanager
+def bounded_cursor() -> Iterator[CursorWrapper]:
+    """Yield a cursor whose statements PostgreSQL cancels after a second: for reads of the
+    queue's figures by probes and scrapes, which must answer quickly whatever the backlog."""
+    with transaction.atomic(), connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = '1s'")
+        yield cursor
 
 
 def queue_figures() -> dict[str, Any]:
@@ -155,9 +175,8 @@ def queue_figures() -> dict[str, Any]:
     Bounded to a second, and never raises: ``{"error": ...}`` when the tables cannot be read.
     """
     try:
-        with transaction.atomic(), connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = '1s'")
-            cursor.execute(_QUEUE_FIGURES_SQL, [_WORKER_ALIVE_SECONDS])
+        with bounded_cursor() as cursor:
+            cursor.execute(_QUEUE_FIGURES_SQL, [WORKER_ALIVE_SECONDS])
             waiting, oldest, running, workers = cursor.fetchone()
     except DatabaseError as error:
         return {"error": f"unavailable: {error.__class__.__name__}"}

@@ -1,16 +1,21 @@
 """Log records as JSON lines (production), and the job id that a job's log lines carry.
 
 ``JsonFormatter`` writes one JSON object per line: ``time`` (UTC, ISO 8601), ``level``,
-``logger``, ``message``, ``request_id`` and ``job_id`` (null outside a request or a job), then
-whatever the call passed as ``extra``, and ``exception`` (the formatted traceback) when there is
-one. The request id comes from ``apps.core.middleware.RequestIdLogFilter``, the job id from
-``JobIdLogFilter``: both filters sit on the console handler (``LOGGING`` in
-``project/settings/base.py``).
+``logger``, ``message``, ``request_id``, ``job_id`` and ``job_task`` (null outside a request or
+a job), then whatever the call passed as ``extra``, and ``exception`` (the formatted traceback)
+when there is one. The request id comes from ``apps.core.middleware.RequestIdLogFilter``, the
+job's id and task name from ``JobIdLogFilter``: both filters sit on the console handler
+(``LOGGING`` in ``project/settings/base.py``).
 
-A job runner tags the lines logged while it runs a job::
+A job runner tags the lines logged while it runs a job, in its thread or asyncio task and in
+the threads it hands work to with asgiref's ``sync_to_async`` (which copies the context)::
 
-    with job_context(job.pk):
+    with job_context(job.id, job.task_name):
         run(job)
+
+procrastinate's workers do so through ``apps.core.jobs.job_observed`` (a worker middleware);
+the worker's own lines about a job before and after it runs ("Starting job", "ended with
+status") name the job in their ``extra``, which ``JobIdLogFilter`` reads.
 
 Our own formatter rather than python-json-logger: orjson (already the API's renderer) writes
 dates, UUIDs and decimals as they are, it is some twenty lines, and the fields are ours to name.
@@ -25,33 +30,52 @@ from typing import Any
 
 import orjson
 
-_job_id: ContextVar[str | None] = ContextVar("job_id", default=None)
+# The running job's id and task name (both text), or None outside a job.
+_job: ContextVar[tuple[str, str | None] | None] = ContextVar("job", default=None)
 
 # What every LogRecord has; the rest of its attributes came from ``extra``.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
-_RECORD_ATTRIBUTES = _STANDARD_ATTRIBUTES | {"message", "asctime", "request_id", "job_id"}
+_RECORD_ATTRIBUTES = _STANDARD_ATTRIBUTES | {
+    "message",
+    "asctime",
+    "request_id",
+    "job_id",
+    "job_task",
+}
 
 
 def get_job_id() -> str | None:
     """Return the id of the job being run, or None outside a job."""
-    return _job_id.get()
+    job = _job.get()
+    return job[0] if job is not None else None
 
 
 @contextlib.contextmanager
-def job_context(job_id: object) -> Iterator[None]:
-    """Tag every line logged inside the block (in this thread or task) with ``job_id``."""
-    token = _job_id.set(str(job_id))
+def job_context(job_id: object, task_name: str | None = None) -> Iterator[None]:
+    """Tag every line logged inside the block (in this thread or task) with ``job_id`` and
+    ``task_name``."""
+    token = _job.set((str(job_id), task_name))
     try:
         yield
     finally:
-        _job_id.reset(token)
+        _job.reset(token)
+
+
+def _job_named_by(record: logging.LogRecord) -> tuple[str, str | None] | None:
+    # procrastinate's worker passes the job it logs about as extra={"job": job.log_context()}.
+    job = getattr(record, "job", None)
+    if record.name.startswith("procrastinate.") and isinstance(job, dict) and job.get("id"):
+        return str(job["id"]), job.get("task_name")
+    return None
 
 
 class JobIdLogFilter(logging.Filter):
-    """Add ``job_id`` to every log record: the running job's id, or None."""
+    """Add ``job_id`` and ``job_task`` to every log record: the job being run, or the one the
+    record names (procrastinate's worker, before and after it runs one), else None."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.job_id = _job_id.get()
+        job = _job.get() or _job_named_by(record)
+        record.job_id, record.job_task = job if job is not None else (None, None)
         return True
 
 
@@ -71,6 +95,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": None if request_id in (None, "-") else request_id,
             "job_id": getattr(record, "job_id", None),
+            "job_task": getattr(record, "job_task", None),
         }
         fields.update(self.extra_fields(record))
         for name, value in vars(record).items():

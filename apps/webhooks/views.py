@@ -1,7 +1,10 @@
 from functools import cached_property
 from typing import Any
 
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.text import capfirst
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -28,10 +31,30 @@ from .services import (
 )
 
 
+def subscription_history_log(
+    request: Request, subscription: Subscription, action_flag: int, message: list[Any] | str
+) -> None:
+    """Record a change made through the API in the subscription's admin history, as the admin
+    records its own: who, when, and which fields (``message``, the admin's JSON format), never
+    their values, so never a secret."""
+    user_id = request.user.pk
+    assert user_id is not None, "only staff change subscriptions (SubscriptionPermission)"
+    LogEntry.objects.log_actions(user_id, [subscription], action_flag, message, single_object=True)
+
+
+def _field_labels(names: list[str]) -> list[str]:
+    labels = {
+        field.name: str(capfirst(field.verbose_name))
+        for field in Subscription._meta.concrete_fields
+    }
+    return [labels[name] for name in names]
+
+
 class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
     """Webhook subscriptions (docs/webhooks.md), for staff with the ``webhooks`` permissions
     on subscriptions. The secret that signs deliveries is shown once: in the answer to the
-    creation, and to each rotation."""
+    creation, and to each rotation. Every change is logged in the subscription's admin
+    history, in the change's transaction, as the admin's own changes are."""
 
     permission_classes = [SubscriptionPermission]
     lookup_value_regex = ID_PATH_PATTERN
@@ -46,14 +69,27 @@ class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
             return SubscriptionSecretSerializer
         return SubscriptionSerializer
 
+    @transaction.atomic
     def perform_create(self, serializer: BaseSerializer[Subscription]) -> None:
         serializer.instance = subscription_create(**serializer.validated_data)
+        subscription_history_log(self.request, serializer.instance, ADDITION, [{"added": {}}])
 
+    @transaction.atomic
     def perform_update(self, serializer: BaseSerializer[Subscription]) -> None:
         assert serializer.instance is not None
-        serializer.instance = subscription_update(
-            subscription=serializer.instance, **serializer.validated_data
-        )
+        fields = serializer.validated_data
+        before = {name: getattr(serializer.instance, name) for name in fields}
+        serializer.instance = subscription_update(subscription=serializer.instance, **fields)
+        changed = [name for name in fields if fields[name] != before[name]]
+        # As the admin does, a save that changed nothing is logged too ("No fields changed.").
+        message = [{"changed": {"fields": _field_labels(changed)}}] if changed else []
+        subscription_history_log(self.request, serializer.instance, CHANGE, message)
+
+    @transaction.atomic
+    def perform_destroy(self, instance: Subscription) -> None:
+        # Logged before the row goes, as the admin does: the entry keeps its id and name.
+        subscription_history_log(self.request, instance, DELETION, "")
+        instance.delete()
 
     @extend_schema(request=None, responses=SubscriptionSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -61,7 +97,12 @@ class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
         """Give the subscription a new secret, shown in this answer only; the previous one
         keeps signing beside it until ``previous_secret_expires_at``
         (``WEBHOOKS_SECRET_OVERLAP_HOURS``)."""
-        subscription = subscription_secret_rotate(subscription=self.get_object())
+        with transaction.atomic():
+            subscription = subscription_secret_rotate(subscription=self.get_object())
+            # The field's name, as the admin's rotation logs it; the secret itself never.
+            subscription_history_log(
+                request, subscription, CHANGE, [{"changed": {"fields": ["secret"]}}]
+            )
         return Response(self.get_serializer(subscription).data)
 
 

@@ -223,6 +223,12 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     # On SIGTERM, running jobs get this long to finish; below compose's stop_grace_period.
     "shutdown_graceful_timeout": 25,
 }
+# Every worker runs each job inside apps.core.job_worker.job_observed: the job's id on every log
+# line meanwhile, and its wait and run time measured (catalogue_job_latency_seconds, ...).
+PROCRASTINATE_ON_APP_READY = "apps.core.job_worker.jobs_app_ready"
+# A port on which each worker serves its own /metrics (its jobs' times, its webhook deliveries;
+# the same METRICS_* access rules), or 0 for none. docs/deploy.md, "Metrics".
+JOBS_METRICS_PORT = env.int("JOBS_METRICS_PORT", default=0)
 # Days a failed or cancelled job's row is kept for inspection.
 JOBS_KEEP_FAILED_DAYS = env.int("JOBS_KEEP_FAILED_DAYS", default=30)
 # Tests only (test.py): run a job in this process once its transaction commits, instead of
@@ -464,8 +470,10 @@ METRICS_PUBLIC = False
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS: list[str] = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 # Scrape-time collectors, as dotted paths to classes (apps.core.metrics.collectors says how to
-# write one). To come: the job queue's depth (catalogue_job_queue_depth).
+# write one).
 METRICS_COLLECTORS: list[str] = [
+    # catalogue_job_queue_depth, catalogue_job_oldest_waiting_seconds, ...: the job queue.
+    "apps.core.metrics.jobs.JobQueueCollector",
     # catalogue_outbox_lag_seconds: the oldest event the webhook relay has not taken.
     "apps.webhooks.metrics.OutboxLagCollector",
 ]

@@ -6,7 +6,9 @@
 - ``collectors``: metrics computed when scraped (queue depth, outbox lag: figures the database
   holds), listed in the ``METRICS_COLLECTORS`` setting so that any app can add its own.
 - ``endpoint``: ``/metrics``, answered before host validation and the HTTPS redirect, only to
-  the scrapers that ``METRICS_TOKEN`` and ``METRICS_ALLOWED_NETWORKS`` allow.
+  the scrapers that ``METRICS_TOKEN`` and ``METRICS_ALLOWED_NETWORKS`` allow; and a job
+  worker's own, on ``JOBS_METRICS_PORT``.
+- ``jobs``: the job queue's backlog (a collector) and each job's wait and run time.
 
 Under gunicorn every worker writes its figures to files in ``PROMETHEUS_MULTIPROC_DIR``
 (prometheus_client's multi-process mode, set up by ``gunicorn.conf.py``), and a scrape of any

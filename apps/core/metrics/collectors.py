@@ -17,18 +17,15 @@ cheap: one bounded query, no network calls. One that raises is left out of that 
 is still served) and logged, and ``catalogue_metrics_collector_up{collector="<path>"}`` is 0.
 
 The webhooks export ``catalogue_outbox_lag_seconds`` (a collector: the oldest event not relayed)
-and ``catalogue_webhook_deliveries_total{outcome}`` (``apps.webhooks.metrics``).
+and ``catalogue_webhook_deliveries_total{outcome}`` (``apps.webhooks.metrics``); the job queue
+its backlog (``catalogue_job_queue_depth{queue,task}`` and the rest of
+``apps.core.metrics.jobs.JobQueueCollector``) and each job's wait and run time
+(``catalogue_job_latency_seconds``, ``catalogue_job_duration_seconds``).
 
-Names reserved for the collectors and instruments still to come, so that dashboards can be
-written against them now (none is exported until its app adds it):
-
-- ``catalogue_job_queue_depth{queue}`` (gauge, collector): jobs waiting to run.
-- ``catalogue_job_latency_seconds{queue}`` (histogram, instrument in the job runner): time from
-  a job being enqueued to it starting.
-
-A process other than a gunicorn worker (a job runner) with the same ``PROMETHEUS_MULTIPROC_DIR``
-on the same host adds its instruments' figures to every scrape; on another host or in another
-container, it must serve its own endpoint (``prometheus_client.start_http_server``).
+Instruments that a job worker updates (job times, webhook deliveries) live in the worker's
+process, which gunicorn's scrapes never read. With ``JOBS_METRICS_PORT`` set, each worker
+serves them on that port at ``/metrics`` (``endpoint.serve_process_metrics``, same access
+rules), from ``process_registry``: its instruments only, the collectors being the web's.
 """
 
 import functools
@@ -95,6 +92,15 @@ def scrape_registry() -> CollectorRegistry:
     else:
         registry.register(ProcessInstruments())
     registry.register(ScrapeCollectors(list(settings.METRICS_COLLECTORS)))
+    return registry
+
+
+@functools.cache
+def process_registry() -> CollectorRegistry:
+    """Return a registry of this process's own instruments only, for a job worker's endpoint:
+    the figures the database holds are the web's to export (``scrape_registry``), once."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProcessInstruments())
     return registry
 
 

@@ -14,17 +14,26 @@ Who may read it (``project/settings``):
 
 A client outside the networks gets 404 too; one inside them with a missing or wrong token
 gets 403.
+
+A job worker (``manage.py procrastinate worker``) answers no HTTP. With ``JOBS_METRICS_PORT``
+set, ``serve_process_metrics`` serves its own instruments (job times, webhook deliveries) on
+that port, at the same path, to the same scrapers (``apps.core.job_worker``).
 """
 
 import hmac
 import ipaddress
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from prometheus_client.exposition import choose_encoder
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseNotFound
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import ThreadingWSGIServer, choose_encoder
 
-from .collectors import scrape_registry
+from .collectors import process_registry, scrape_registry
 
 METRICS_PATH = "/metrics"
 
@@ -70,15 +79,16 @@ def metrics_access(request: HttpRequest) -> int | None:
     return None
 
 
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Return every process's metrics in the format the scraper asks for, or a refusal."""
+def metrics_view(request: HttpRequest, registry: CollectorRegistry | None = None) -> HttpResponse:
+    """Return the metrics of ``registry`` (by default every process's and the collectors') in
+    the format the scraper asks for, or a refusal."""
     refusal = metrics_access(request)
     if refusal is not None:
         return HttpResponse(status=refusal, content_type="text/plain")
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     encoder, content_type = choose_encoder(request.META.get("HTTP_ACCEPT", ""))
-    response = HttpResponse(encoder(scrape_registry()), content_type=content_type)
+    response = HttpResponse(encoder(registry or scrape_registry()), content_type=content_type)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -93,3 +103,33 @@ class MetricsEndpointMiddleware:
         if request.path_info == METRICS_PATH:
             return metrics_view(request)
         return self.get_response(request)
+
+
+def process_metrics_app(
+    environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    """A WSGI application answering ``/metrics`` with this process's instruments, under the
+    rules of ``metrics_access``; 404 on any other path."""
+    request = WSGIRequest(environ)
+    if request.path_info == METRICS_PATH:
+        response = metrics_view(request, process_registry())
+    else:
+        response = HttpResponseNotFound(content_type="text/plain")
+    start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+    return [] if request.method == "HEAD" else [response.content]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Log nothing: a line per scrape (every 15 s) would be noise in the worker's log."""
+
+
+def serve_process_metrics(port: int, address: str = "0.0.0.0") -> WSGIServer:  # noqa: S104
+    """Serve ``process_metrics_app`` on ``address:port`` from a daemon thread, and return the
+    server (``shutdown()`` stops it). Bound to every interface, as gunicorn is: Prometheus
+    scrapes each worker by its address; the access rules keep everyone else out."""
+    server = make_server(
+        address, port, process_metrics_app, ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server

@@ -4,9 +4,10 @@ Labels take values from small, fixed sets only (a route pattern, a method, a sta
 throttle scope), so that the number of series stays bounded whatever clients send: one series
 per label combination, kept by every worker for as long as the process runs.
 
-Metrics that other apps update (webhook deliveries by outcome, job latency) are declared in
-those apps, with the same ``catalogue_`` prefix; figures read from the database when scraped
-(queue depth, outbox lag) are collectors (``apps.core.metrics.collectors``).
+Metrics that other parts update (webhook deliveries by outcome in ``apps.webhooks.metrics``, job
+wait and run times in ``apps.core.metrics.jobs``) are declared beside them, with the same
+``catalogue_`` prefix; figures read from the database when scraped (queue depth, outbox lag)
+are collectors (``apps.core.metrics.collectors``).
 """
 
 from prometheus_client import Counter, Histogram, disable_created_metrics

@@ -1,5 +1,5 @@
-"""The job queue: retry policy, jobs run after commit in tests, the queue's own upkeep, and the
-readiness probe's queue figures."""
+"""The job queue: retry policy, jobs run after commit in tests, the queue's own upkeep, the
+readiness probe's queue figures and the queue's metrics."""
 
 import json
 from types import SimpleNamespace
@@ -11,11 +11,15 @@ from asgiref.sync import async_to_sync
 from django.db import OperationalError, connection
 from django.db.backends.postgresql import base as postgresql_base
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from procrastinate.contrib.django import app
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 from apps.core.jobs import ExponentialBackoff, job_defer, job_run_now, queue_figures
 from apps.core.tasks import jobs_prune_job, jobs_retry_stalled_job
+from apps.core.tests.test_database_outage import database_unreachable
 
 POLICY = {"retries": 4, "first_wait_seconds": 10, "max_wait_seconds": 50}
 
@@ -242,3 +246,106 @@ def test_a_database_error_while_deferring_is_djangos_own(settings: Any) -> None:
             job_defer(task, kind="verify_email", user_id=1)
 
     assert isinstance(raised.value.__cause__, psycopg.OperationalError)
+
+
+# --- the queue's metrics (apps.core.metrics.jobs.JobQueueCollector) --------------------------
+
+JOB_QUEUE_COLLECTOR = "apps.core.metrics.jobs.JobQueueCollector"
+
+
+def scraped(client: Client) -> dict[str, Metric]:
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.status_code
+    return {
+        family.name: family for family in text_string_to_metric_families(response.content.decode())
+    }
+
+
+def by_queue_and_task(family: Metric) -> dict[tuple[str, str], float]:
+    return {(s.labels["queue"], s.labels["task"]): s.value for s in family.samples}
+
+
+@pytest.mark.django_db
+def test_the_queue_metrics_count_jobs_by_queue_and_task_in_one_statement(
+    client: Client, settings: Any
+) -> None:
+    settings.JOBS_RUN_ON_COMMIT = False
+    insert_worker(1)
+    insert_worker(600)  # dead: not counted
+    email = app.tasks["users.account_email_send"]
+    first = job_defer(email, kind="verify_email", user_id=1)
+    job_defer(email, kind="verify_email", user_id=2)
+    set_job(job_defer(email, kind="verify_email", user_id=3), status="doing")
+    email.configure(schedule_in={"hours": 1}).defer(kind="verify_email", user_id=4)  # not due
+    # A job of a task the code no longer has, on a queue no task uses.
+    app.configure_task("gone.task", queue="gone").defer()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE procrastinate_events SET at = now() - interval '120 seconds'"
+            " WHERE job_id = %s AND type = 'deferred'",
+            [first],
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        families = scraped(client)
+
+    email_key = (email.queue, email.name)
+    depth = by_queue_and_task(families["catalogue_job_queue_depth"])
+    assert depth[email_key] == 2
+    assert depth["gone", "gone.task"] == 1
+    # Every registered task has its series, 0 while none of its jobs waits.
+    assert depth["upkeep", "core.jobs_prune"] == 0
+    assert {task for _, task in depth} >= {name for name in app.tasks if "builtin" not in name}
+    assert by_queue_and_task(families["catalogue_job_running"])[email_key] == 1
+    oldest = by_queue_and_task(families["catalogue_job_oldest_waiting_seconds"])
+    assert oldest[email_key] == 120.0
+    assert oldest["upkeep", "core.jobs_prune"] == 0
+    assert families["catalogue_job_workers"].samples[0].value == 1
+    up = {
+        s.labels["collector"]: s.value for s in families["catalogue_metrics_collector_up"].samples
+    }
+    assert up[JOB_QUEUE_COLLECTOR] == 1
+    # One statement reads the queue (beside the statement timeout it runs under).
+    assert len([q for q in queries if "procrastinate_jobs" in q["sql"]]) == 1
+
+
+@pytest.mark.django_db
+def test_the_oldest_wait_of_a_retried_job_counts_from_its_retry_time(
+    client: Client, settings: Any
+) -> None:
+    settings.JOBS_RUN_ON_COMMIT = False
+    email = app.tasks["users.account_email_send"]
+    retried = job_defer(email, kind="verify_email", user_id=1)
+    with connection.cursor() as cursor:
+        # Deferred an hour ago, failed, due again for a retry 30 s ago.
+        cursor.execute(
+            "UPDATE procrastinate_events SET at = now() - interval '1 hour' WHERE job_id = %s",
+            [retried],
+        )
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() - interval '30 seconds',"
+            " attempts = 1 WHERE id = %s",
+            [retried],
+        )
+
+    oldest = by_queue_and_task(scraped(client)["catalogue_job_oldest_waiting_seconds"])
+
+    assert oldest[email.queue, email.name] == 30.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scrape_while_the_database_is_down_still_answers_without_the_queue(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    client.get("/health/live/")  # a request to count
+
+    with database_unreachable():
+        families = scraped(client)
+
+    up = {
+        s.labels["collector"]: s.value for s in families["catalogue_metrics_collector_up"].samples
+    }
+    assert up[JOB_QUEUE_COLLECTOR] == 0
+    assert "catalogue_job_queue_depth" not in families
+    assert "catalogue_http_requests" in families  # the rest is served
+    assert "Metrics collector apps.core.metrics.jobs.JobQueueCollector failed" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -37,22 +38,34 @@ def record(message: str = "hello", *args: Any, **extra: Any) -> logging.LogRecor
     return made
 
 
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Every record of the ``django`` and ``apps`` loggers, as prod's console handler writes it."""
+@contextlib.contextmanager
+def production_log(*names: str, level: int | None = None) -> Iterator[io.StringIO]:
+    """Collect every record of the loggers ``names`` (set to ``level``, if given), as prod's
+    console handler writes it."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdLogFilter())
     handler.addFilter(JobIdLogFilter())
-    loggers = [logging.getLogger(name) for name in ("django", "apps")]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)
+        if level is not None:
+            logger.setLevel(level)
     try:
         yield stream
     finally:
-        for logger in loggers:
+        for logger, before in zip(loggers, levels, strict=True):
             logger.removeHandler(handler)
+            logger.setLevel(before)
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Every record of the ``django`` and ``apps`` loggers, as prod's console handler writes it."""
+    with production_log("django", "apps") as stream:
+        yield stream
 
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -81,6 +94,7 @@ def test_a_record_is_one_json_object_on_one_line() -> None:
         "message": "two\nlines from here",
         "request_id": "abc",
         "job_id": None,
+        "job_task": None,
         "product_id": 5,
         "price": "9.50",
         "day": "2026-01-02",
@@ -126,20 +140,42 @@ def test_a_requests_lines_carry_its_request_id(captured: io.StringIO) -> None:
 def test_a_jobs_lines_carry_its_job_id(captured: io.StringIO) -> None:
     logger = logging.getLogger("apps.jobs")
 
-    with job_context(17):
+    with job_context(17, "core.jobs_prune"):
         logger.warning("running")
         with job_context("inner"):
             logger.warning("nested")
         logger.warning("again")
     logger.warning("outside")
 
-    assert [(line["message"], line["job_id"]) for line in lines(captured)] == [
-        ("running", "17"),
-        ("nested", "inner"),
-        ("again", "17"),
-        ("outside", None),
+    assert [(line["message"], line["job_id"], line["job_task"]) for line in lines(captured)] == [
+        ("running", "17", "core.jobs_prune"),
+        ("nested", "inner", None),
+        ("again", "17", "core.jobs_prune"),
+        ("outside", None, None),
     ]
     assert get_job_id() is None
+
+
+def test_a_procrastinate_line_about_a_job_carries_its_id_outside_the_job_too() -> None:
+    job = {"id": 42, "task_name": "core.jobs_prune", "queue": "upkeep"}
+    worker_line = logging.getLogger("procrastinate.worker").makeRecord(
+        "procrastinate.worker",
+        logging.INFO,
+        "w.py",
+        1,
+        "Starting job",
+        (),
+        None,
+        extra={"job": job},
+    )
+    # Only procrastinate's records are read so: another logger's "job" is its own business.
+    other_line = record("hello", job=job)
+
+    for made in (worker_line, other_line):
+        JobIdLogFilter().filter(made)
+
+    assert (worker_line.job_id, worker_line.job_task) == ("42", "core.jobs_prune")  # type: ignore[attr-defined]
+    assert (other_line.job_id, other_line.job_task) == (None, None)  # type: ignore[attr-defined]
 
 
 def test_access_lines_carry_their_parts_and_the_request_id() -> None:

@@ -7,6 +7,7 @@ email arrives, once. And two workers share one queue, each email sent by exactly
 """
 
 import email
+import json
 import time
 from collections.abc import Callable
 from email.message import Message
@@ -40,6 +41,11 @@ def wait_until(condition: Callable[[], bool], timeout: float, log: Callable[[], 
     while not condition():
         assert time.monotonic() < deadline, log()[-4000:]
         time.sleep(0.2)
+
+
+def json_lines(log: str) -> list[dict[str, Any]]:
+    """Return the JSON lines of a production log (``LOG_FORMAT=json``)."""
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
 
 def email_job() -> tuple[str, int] | None:
@@ -83,10 +89,18 @@ def test_a_registration_email_is_delivered_once_the_mail_server_is_back(
     )
     assert response.status_code == 202, response.content
     assert email_job() == ("todo", 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM procrastinate_jobs")
+        [(job_id,)] = cursor.fetchall()
 
     with worker:  # refused, and scheduled again
         wait_until(lambda: (email_job() or ("", 0))[1] >= 1, 30, worker.log_text)
     assert "ConnectionRefusedError" in worker.log_text()
+    # Each of the job's lines names it: the worker's, and our retry policy's.
+    of_job = [line for line in json_lines(worker.log_text()) if line["job_id"] == str(job_id)]
+    assert {line["job_task"] for line in of_job} == {"users.account_email_send"}
+    assert any(line["message"].startswith("Starting job") for line in of_job)
+    assert any("; retry 1 of" in line["message"] for line in of_job)
     assert email_job() == ("todo", 1) or email_job() == ("todo", 2)  # waiting, after a restart
 
     inbox = Inbox()

@@ -1,4 +1,4 @@
-"""The staff groups of migration users.0002: exact permissions, idempotent, reversible."""
+"""The staff groups of migrations users.0002-0004: exact permissions, idempotent, reversible."""
 
 import importlib
 from decimal import Decimal
@@ -21,9 +21,10 @@ from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-MIGRATION = "0003_staff_groups_variants"
+MIGRATION = "0004_staff_groups_event_log"
 staff_groups = importlib.import_module(f"apps.users.migrations.{MIGRATION}")
 first_staff_groups = importlib.import_module("apps.users.migrations.0002_staff_groups")
+variants_staff_groups = importlib.import_module("apps.users.migrations.0003_staff_groups_variants")
 
 EXPECTED = {
     "Catalogue managers": {
@@ -50,6 +51,7 @@ EXPECTED = {
         ),
         "reviews.view_review",
         "core.view_auditentry",
+        "events.view_event",
     },
     "Review moderators": {
         "reviews.view_review",
@@ -102,6 +104,17 @@ def test_running_the_migration_again_restores_exactly_the_permissions() -> None:
     assert Group.objects.filter(name__in=EXPECTED).count() == 2
 
 
+def test_reversing_the_event_log_migration_takes_back_only_what_it_gave() -> None:
+    variants_staff_groups.create_staff_groups(migration_state_apps(), SchemaEditor())
+
+    permissions = group_permissions()
+
+    assert permissions["Catalogue managers"] == EXPECTED["Catalogue managers"] - {
+        "events.view_event"
+    }
+    assert permissions["Review moderators"] == EXPECTED["Review moderators"]
+
+
 def test_reversing_the_variants_migration_takes_back_only_what_it_gave() -> None:
     first_staff_groups.create_staff_groups(migration_state_apps(), SchemaEditor())
 
@@ -110,7 +123,9 @@ def test_reversing_the_variants_migration_takes_back_only_what_it_gave() -> None
     assert permissions["Catalogue managers"] == {
         permission
         for permission in EXPECTED["Catalogue managers"]
-        if not permission.startswith("attributes.") and not permission.endswith("_variant")
+        if not permission.startswith("attributes.")
+        and not permission.endswith("_variant")
+        and permission != "events.view_event"
     }
     assert permissions["Review moderators"] == EXPECTED["Review moderators"]
 
@@ -241,3 +256,19 @@ def test_a_catalogue_manager_manages_attributes_types_and_variants(client: Clien
         variant.content,
     )
     assert Product.objects.get(pk=product.json()["id"]).variant_count == 2
+
+
+def test_a_catalogue_manager_reads_the_event_log_and_a_review_moderator_does_not(
+    client: Client,
+) -> None:
+    ProductFactory()
+    events = reverse("admin:events_event_changelist")
+
+    client.force_login(member_of("Catalogue managers"))
+    manager_page = client.get(events)
+    client.force_login(member_of("Review moderators"))
+    moderator_page = client.get(events)
+
+    assert manager_page.status_code == 200
+    assert "product.created" in manager_page.content.decode()
+    assert moderator_page.status_code == 403

@@ -3,6 +3,9 @@
 from collections.abc import Callable
 
 import pytest
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
@@ -266,3 +269,82 @@ def test_resend_makes_a_fresh_delivery_of_the_same_event(
         ).status_code
         == 404
     )
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def history(subscription_id: int) -> list[tuple[str, int, str, str]]:
+    """Return the subscription's admin history, oldest first: who, what, which fields."""
+    return [
+        (entry.user.email, entry.action_flag, entry.get_change_message(), entry.object_repr)
+        for entry in LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Subscription),
+            object_id=str(subscription_id),
+        )
+        .select_related("user")
+        .order_by("pk")
+    ]
+
+
+def test_each_change_through_the_api_is_in_the_admin_history_without_the_secret(
+    staff_with_perms: Callable[..., User], client_for: Callable[[User], APIClient]
+) -> None:
+    staff = staff_with_perms(*MANAGE)
+    manager = client_for(staff)
+
+    created = manager.post(
+        LIST,
+        {"target_url": "http://93.184.215.14/hook", "event_types": ["product.updated"]},
+        format="json",
+    ).json()
+    url = reverse("v1:webhook-subscription-detail", args=[created["id"]])
+    changed = manager.patch(
+        url, {"is_active": False, "event_types": ["product.updated"]}, format="json"
+    )
+    unchanged = manager.patch(url, {"description": ""}, format="json")
+    rotated = manager.post(
+        reverse("v1:webhook-subscription-rotate-secret", args=[created["id"]])
+    ).json()
+    deleted = manager.delete(url)
+
+    assert (changed.status_code, unchanged.status_code, deleted.status_code) == (200, 200, 204)
+    target = "http://93.184.215.14/hook"
+    assert history(created["id"]) == [
+        (staff.email, ADDITION, "Added.", target),
+        (staff.email, CHANGE, "Changed Is active.", target),
+        (staff.email, CHANGE, "No fields changed.", target),
+        (staff.email, CHANGE, "Changed secret.", target),
+        (staff.email, DELETION, "", target),
+    ]
+    logged = " ".join(
+        f"{entry.change_message} {entry.object_repr}" for entry in LogEntry.objects.all()
+    )
+    assert created["secret"] not in logged and rotated["secret"] not in logged
+
+
+def test_a_refused_change_leaves_no_history(manager: APIClient, settings: Settings) -> None:
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False  # refused by the service, in the transaction
+    subscription = SubscriptionFactory()
+
+    response = manager.patch(
+        detail(subscription), {"target_url": "http://10.1.2.3/hook"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert history(subscription.pk) == []
+
+
+def test_the_api_history_shows_on_the_admin_history_page(
+    staff_with_perms: Callable[..., User], client_for: Callable[[User], APIClient]
+) -> None:
+    staff = staff_with_perms(*MANAGE)
+    subscription = SubscriptionFactory()
+    client_for(staff).patch(detail(subscription), {"is_active": False}, format="json")
+    admin = Client()
+    admin.force_login(staff)
+
+    page = admin.get(reverse("admin:webhooks_subscription_history", args=[subscription.pk]))
+
+    assert page.status_code == 200
+    assert "Changed Is active." in page.content.decode()
