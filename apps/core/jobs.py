@@ -32,6 +32,12 @@ from .logging import job_context
 
 logger = logging.getLogger(__name__)
 
+# ``manage.py`` arguments that run a job worker, and those that check a worker's database access
+# (its container healthcheck). `make run`, compose.yaml, the Dockerfile and the docs run the same
+# commands; apps/core/tests/test_deploy.py holds them to these.
+WORKER_COMMAND = ("procrastinate", "worker")
+WORKER_HEALTHCHECK_COMMAND = ("procrastinate", "healthchecks")
+
 
 @dataclass(frozen=True)
 class ExponentialBackoff(BaseRetryStrategy):

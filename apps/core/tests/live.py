@@ -23,6 +23,8 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from apps.core.jobs import WORKER_COMMAND
+
 BASE_DIR = Path(settings.BASE_DIR)
 HOST = "catalogue.example.com"  # in .env.example's DJANGO_ALLOWED_HOSTS
 
@@ -192,8 +194,8 @@ class JobWorker:
     def start(self, timeout: float = 30) -> None:
         starts = self.log_text().count("Starting worker")
         self._log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # our own interpreter and manage.py
-            [sys.executable, "manage.py", "procrastinate", "worker"],
+        self.process = subprocess.Popen(  # noqa: S603  # our own interpreter and manage.py
+            [sys.executable, "manage.py", *WORKER_COMMAND],
             cwd=BASE_DIR,
             env=prod_environment(**dict(self.environment)),
             stdout=self._log,

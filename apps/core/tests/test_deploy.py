@@ -8,14 +8,18 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
+from psycopg import sql
 
+from apps.core.jobs import WORKER_COMMAND, WORKER_HEALTHCHECK_COMMAND
 from apps.products.limits import LIST_MAX_IDS
 
-from .live import free_port, prod_environment
+from .live import database_url, free_port, prod_environment
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -186,3 +190,87 @@ def test_a_web_worker_does_not_load_what_only_uploads_and_exports_use() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def seconds(duration: str) -> int:
+    """Return the seconds of a compose duration such as ``35s`` or ``1m30s``."""
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert parts is not None and duration, duration
+    minutes, secs = parts.groups()
+    return int(minutes or 0) * 60 + int(secs or 0)
+
+
+def test_compose_runs_the_worker_make_run_runs_and_lets_it_finish_its_jobs() -> None:
+    # The image with a worker was built and run by hand (docs/docker.md); this keeps compose.yaml
+    # to what was verified there, and to the command `make run` and the live tests start.
+    services = yaml.safe_load((BASE_DIR / "compose.yaml").read_text())["services"]
+    app, worker = services["app"], services["worker"]
+    gunicorn_conf = (BASE_DIR / "gunicorn.conf.py").read_text()
+    (graceful_timeout,) = map(int, re.findall(r"^graceful_timeout = (\d+)$", gunicorn_conf, re.M))
+    worker_graceful = settings.PROCRASTINATE_WORKER_DEFAULTS["shutdown_graceful_timeout"]
+
+    assert worker["command"] == ["python", "manage.py", *WORKER_COMMAND]
+    assert worker["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "manage.py",
+        *WORKER_HEALTHCHECK_COMMAND,
+    ]
+    # The same image and environment as the app: one build, one set of variables.
+    assert (worker["build"], worker["image"]) == (app["build"], app["image"])
+    assert worker["environment"] == app["environment"]
+    # Tables migrated before it starts; Redis up, for the cache generations its writes start.
+    assert worker["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
+    # A worker that loses its database exits: something must start it again.
+    assert worker["restart"] == "unless-stopped"
+    # SIGTERM gives running jobs (and requests) their grace before the engine's SIGKILL.
+    assert seconds(worker["stop_grace_period"]) > worker_graceful
+    assert seconds(app["stop_grace_period"]) > graceful_timeout
+
+
+def test_the_image_and_the_docs_run_the_same_worker_as_compose() -> None:
+    worker = "python manage.py " + " ".join(WORKER_COMMAND)
+    healthcheck = "python manage.py " + " ".join(WORKER_HEALTHCHECK_COMMAND)
+
+    for name in ("Dockerfile", "docs/docker.md", "docs/deploy.md"):
+        text = " ".join((BASE_DIR / name).read_text().replace("\\\n", " ").split())
+        assert worker in text, name
+        assert healthcheck in text, name
+
+
+@pytest.mark.django_db
+def test_the_worker_healthcheck_fails_on_a_database_not_migrated() -> None:
+    # (A database that cannot be reached fails too, but only when psycopg's pool gives up after
+    # 30 s: past compose's 20 s healthcheck timeout, which counts as a failure as well.)
+    command = [sys.executable, "manage.py", *WORKER_HEALTHCHECK_COMMAND]
+    unmigrated = f"catalogue_unmigrated_{os.getpid()}"
+    maintenance = database_url({**connection.settings_dict, "NAME": "postgres"})
+
+    def run(name: str) -> subprocess.CompletedProcess[str]:
+        url = database_url({**connection.settings_dict, "NAME": name})
+        return subprocess.run(  # noqa: S603  # our own interpreter and manage.py
+            command,
+            cwd=BASE_DIR,
+            env=prod_environment(DATABASE_URL=url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    healthy = run(connection.settings_dict["NAME"])
+    with psycopg.connect(maintenance, autocommit=True) as server:
+        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(unmigrated)))
+        try:
+            unhealthy = run(unmigrated)
+        finally:
+            server.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(unmigrated)))
+
+    assert healthy.returncode == 0, healthy.stderr[-1000:]
+    assert "Database connection: OK" in healthy.stdout
+    assert "Migrations: OK" in healthy.stdout
+    assert unhealthy.returncode != 0
+    assert "Missing procrastinate migrations" in unhealthy.stdout + unhealthy.stderr

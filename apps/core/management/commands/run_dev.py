@@ -18,6 +18,8 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.core.jobs import WORKER_COMMAND
+
 # Seconds a process gets to stop after SIGTERM (a worker finishes the job it is running) before
 # it is killed.
 STOP_TIMEOUT = 15
@@ -40,7 +42,7 @@ class Command(BaseCommand):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
             "web": [*manage, "runserver", addrport],
-            "worker": [*manage, "procrastinate", "worker"],
+            "worker": [*manage, *WORKER_COMMAND],
         }
         # Unbuffered, so that lines come out as they are written, not a pipe's buffer at a time.
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
