@@ -41,7 +41,7 @@ toggle() {
     psql -d "$copy" -Atc "
         SELECT format('ALTER TABLE %I %s TRIGGER %I;', tgrelid::regclass, '$1', tgname)
         FROM pg_trigger JOIN pg_proc ON pg_proc.oid = tgfoid
-        WHERE proname LIKE 'events\_%\_record'" | psql -d "$copy" -q
+        WHERE proname IN ('events_record', 'events_review_moderation', 'events_products_follow')" | psql -d "$copy" -q
 }
 
 for round in $(seq "$rounds"); do

@@ -14,13 +14,9 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Func
 
-ENTITIES = ["product", "variant", "category", "image", "review"]
+ENTITIES = ["product", "variant", "category", "image", "review", "attribute", "product_type"]
 TYPES = [
-    *(
-        f"{entity}.{action}"
-        for entity in ENTITIES[:4]
-        for action in ("created", "updated", "deleted")
-    ),
+    *(f"{entity}.{action}" for entity in ENTITIES for action in ("created", "updated", "deleted")),
     "review.hidden",
     "review.shown",
 ]
@@ -89,7 +85,8 @@ class Event(models.Model):
     entity = models.TextField(choices=[(name, name) for name in ENTITIES])
     entity_id = models.BigIntegerField()
     # The product of a variant, image or review (and of a product, itself): per-product
-    # grouping. Not a foreign key: the events of a deleted product stay.
+    # grouping; null for a category, an attribute or a product type. Not a foreign key: the
+    # events of a deleted product stay.
     product_id = models.BigIntegerField(null=True, blank=True)
     # What an update changed, by name (price, stock, name, ...: docs/events.md); empty for
     # the other types.

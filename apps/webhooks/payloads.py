@@ -11,6 +11,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework.renderers import JSONRenderer
 
+from apps.attributes.models import Attribute, ProductType
+from apps.attributes.serializers import AttributeSerializer, ProductTypeSerializer
 from apps.events.models import Event
 from apps.products.models import Category, Product, ProductImage, Variant
 from apps.products.selectors import category_with_details
@@ -65,12 +67,26 @@ def _review(entity_id: int, request: PublicOrigin) -> dict[str, Any] | None:
     return None if review is None else dict(ReviewReadSerializer(review).data)
 
 
+def _attribute(entity_id: int, request: PublicOrigin) -> dict[str, Any] | None:
+    attribute = Attribute.objects.for_detail().filter(pk=entity_id).first()
+    if attribute is None:
+        return None
+    return dict(AttributeSerializer(attribute, context={"request": request}).data)
+
+
+def _product_type(entity_id: int, request: PublicOrigin) -> dict[str, Any] | None:
+    product_type = ProductType.objects.for_detail().filter(pk=entity_id).first()
+    return None if product_type is None else dict(ProductTypeSerializer(product_type).data)
+
+
 ENTITY_DATA: dict[str, Callable[[int, PublicOrigin], dict[str, Any] | None]] = {
     "product": _product,
     "variant": _variant,
     "category": _category,
     "image": _image,
     "review": _review,
+    "attribute": _attribute,
+    "product_type": _product_type,
 }
 
 

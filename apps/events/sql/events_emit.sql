@@ -6,8 +6,11 @@
 --                                  never saw the entity ignores it)
 --   then created                   created (only after a deletion: the id inserted anew)
 --   created, then anything else    created
+--   deleted, then anything else    deleted (an update of a deleted entity's part, by a
+--                                  cascade that ran after it)
 --   updated, then updated          updated, the changes of both
 --   hidden or shown, then the other  the later
+--   hidden or shown, and updated   hidden or shown (whichever came first), the changes of both
 -- A merge that changes nothing (a created product updated by the summary trigger) writes
 -- nothing. The caller gives each entity once: one row per statement.
 -- A change of this file needs a migration: see docs/database.md.
@@ -25,21 +28,23 @@ BEGIN
     ON CONFLICT (entity_id, entity, transaction_id) DO UPDATE
     SET type = CASE
             WHEN split_part(excluded.type, '.', 2) IN ('created', 'deleted') THEN excluded.type
-            WHEN split_part(event.type, '.', 2) = 'created' THEN event.type
+            WHEN split_part(event.type, '.', 2) IN ('created', 'deleted') THEN event.type
+            WHEN split_part(excluded.type, '.', 2) = 'updated' THEN event.type
             ELSE excluded.type
         END,
         changes = CASE
             WHEN split_part(excluded.type, '.', 2) IN ('created', 'deleted')
-                OR split_part(event.type, '.', 2) = 'created'
+                OR split_part(event.type, '.', 2) IN ('created', 'deleted')
             THEN '{}'
             ELSE ARRAY(SELECT DISTINCT unnest(event.changes || excluded.changes) ORDER BY 1)
         END,
         product_id = excluded.product_id
     WHERE event.product_id IS DISTINCT FROM excluded.product_id
         OR NOT (
-            (split_part(event.type, '.', 2) = 'created'
+            (split_part(event.type, '.', 2) IN ('created', 'deleted')
                 AND split_part(excluded.type, '.', 2) NOT IN ('created', 'deleted'))
-            OR (event.type = excluded.type AND event.changes @> excluded.changes)
+            OR ((event.type = excluded.type OR split_part(excluded.type, '.', 2) = 'updated')
+                AND event.changes @> excluded.changes)
         );
 END;
 $$;

@@ -10,8 +10,8 @@ from django.db import connection, transaction
 from apps.core.testing import run_together
 from apps.events.models import Event
 from apps.events.tests.helpers import recorded
-from apps.products.models import Product
-from apps.products.tests.factories import ProductFactory
+from apps.products.models import Category, Product
+from apps.products.tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,3 +91,41 @@ def transaction_id() -> int:
         cursor.execute("SELECT pg_current_xact_id()::text::bigint")
         (current,) = cursor.fetchone()
     return int(current)
+
+
+def test_a_category_rename_and_a_product_delete_racing_keep_the_products_order() -> None:
+    """The rename's product.updated is drawn under the product's lock: a deletion that commits
+    first leaves it nothing to lock (no update after the deletion), and one that comes second
+    waits for the rename and is positioned after its update."""
+    category = CategoryFactory()
+    deleted_first, deleted_second = (
+        ProductFactory(category=category),
+        ProductFactory(category=category),
+    )
+    Event.objects.all().delete()
+
+    def delete(product_id: int, pause: float) -> None:
+        time.sleep(pause)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM products_product WHERE id = %s", [product_id])
+            time.sleep(0.4)  # the rename waits for this product's lock meanwhile
+
+    def rename() -> None:
+        time.sleep(0.2)
+        with transaction.atomic():
+            Category.objects.filter(pk=category.pk).update(name="Renamed")
+            time.sleep(1.2)  # holds the second product's lock: its deletion waits
+
+    run_together(
+        lambda: delete(deleted_first.pk, 0), rename, lambda: delete(deleted_second.pk, 1.0)
+    )
+
+    first = [
+        e.type for e in Event.objects.of_entity("product", deleted_first.pk).in_delivery_order()
+    ]
+    second = [
+        e.type for e in Event.objects.of_entity("product", deleted_second.pk).in_delivery_order()
+    ]
+    assert first == ["product.deleted"]
+    assert second == ["product.updated", "product.deleted"]

@@ -10,7 +10,7 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-from apps.events.models import Event
+from apps.events.models import TYPES, Event
 from apps.products.tests.factories import ProductFactory
 from apps.users.models import User
 from apps.webhooks.models import Delivery, DeliveryAttempt, Subscription
@@ -141,6 +141,16 @@ def test_event_types_are_checked(manager: APIClient) -> None:
         )
         assert response.status_code == 400
         assert list(response.json()["errors"]) == ["event_types"]
+
+
+def test_every_event_type_of_the_outbox_can_be_subscribed_to(manager: APIClient) -> None:
+    response = manager.post(
+        LIST, {"target_url": "http://127.0.0.1/h", "event_types": TYPES}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert {"review.created", "attribute.updated", "product_type.deleted"} <= set(TYPES)
+    assert sorted(Subscription.objects.get().event_types) == sorted(TYPES)
 
 
 def test_anonymous_is_401_and_customers_and_staff_without_permission_403(

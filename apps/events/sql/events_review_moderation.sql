@@ -1,10 +1,10 @@
 -- After each statement that updates reviews: review.hidden or review.shown for the reviews
--- whose is_hidden changed (moderation). Nothing else of a review is an event: its rating's
--- effect on the product is the product's (product.updated, rating). Each event carries the
--- review's product. The join of the old and new rows is hashed, as in events_product_record.
+-- whose is_hidden changed (moderation), each with its product. The review's other changes are
+-- events_record's review.updated, which events_emit merges into this event (hidden or shown
+-- stays the type). The join of the old and new rows is hashed, as in events_record.
 -- A change of this file needs a migration: see docs/database.md.
 
-CREATE OR REPLACE FUNCTION events_review_record() RETURNS trigger
+CREATE OR REPLACE FUNCTION events_review_moderation() RETURNS trigger
 LANGUAGE plpgsql
 SET enable_nestloop = off
 AS $$
@@ -21,7 +21,7 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE TRIGGER events_review_update
+CREATE OR REPLACE TRIGGER events_review_moderation
 AFTER UPDATE ON reviews_review
 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-FOR EACH STATEMENT EXECUTE FUNCTION events_review_record();
+FOR EACH STATEMENT EXECUTE FUNCTION events_review_moderation();
