@@ -165,7 +165,7 @@ class ProdServer:
 
 @dataclass
 class JobWorker:
-    """A job worker (``manage.py procrastinate worker``) with production settings, as a
+    """A job worker (``manage.py jobs worker``) with production settings, as a
     context manager.
 
     ``environment``: variables on top of ``.env.example``'s (``DATABASE_URL`` at least). The
@@ -193,7 +193,7 @@ class JobWorker:
         starts = self.log_text().count("Starting worker")
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # our own interpreter and manage.py
-            [sys.executable, "manage.py", "procrastinate", "worker"],
+            [sys.executable, "manage.py", "jobs", "worker"],
             cwd=BASE_DIR,
             env=prod_environment(**dict(self.environment)),
             stdout=self._log,

@@ -286,9 +286,7 @@ def test_an_unexpected_error_is_a_failed_attempt_and_ends_the_delivery_at_its_la
     assert receiver.received == []
 
     # Its last attempt fails it: it does not stay pending with no job left.
-    Delivery.objects.filter(pk=delivery.pk).update(
-        attempt_count=settings.WEBHOOKS_RETRY["retries"]
-    )
+    Delivery.objects.filter(pk=delivery.pk).update(attempt_count=settings.WEBHOOKS_RETRY["retries"])
     delivery_send_job(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED

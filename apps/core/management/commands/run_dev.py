@@ -40,7 +40,7 @@ class Command(BaseCommand):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
             "web": [*manage, "runserver", addrport],
-            "worker": [*manage, "procrastinate", "worker"],
+            "worker": [*manage, "jobs", "worker"],
         }
         # Unbuffered, so that lines come out as they are written, not a pipe's buffer at a time.
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
