@@ -170,11 +170,11 @@ def processes_start(
         PROCRASTINATE_WORKER_CONCURRENCY=str(arguments.concurrency),
         **dict(pair.split("=", 1) for pair in arguments.worker_env),
     )
-    command = "procrastinate" if arguments.no_wake else "jobs"
+    worker_command = "procrastinate" if arguments.no_wake else "jobs"
     for number in range(arguments.workers):
         processes.append(
             subprocess.Popen(  # noqa: S603 (our interpreter and manage.py)
-                [sys.executable, "manage.py", command, "worker"],
+                [sys.executable, "manage.py", worker_command, "worker"],
                 cwd=ROOT,
                 env=environment,
                 stdout=(work / f"worker{number}.log").open("wb"),
