@@ -5,7 +5,7 @@
 # The same image runs the job worker with another command (docs/jobs.md; compose.yaml's worker):
 #
 #   docker run --env-file .env --health-cmd "python manage.py procrastinate healthchecks" \
-#       --stop-timeout 35 --restart unless-stopped catalogue python manage.py procrastinate worker
+#       --stop-timeout 35 --restart unless-stopped catalogue python manage.py jobs worker
 #
 # (--restart: a worker that loses its database connection exits; docs/docker.md, "The worker".)
 

@@ -2,16 +2,22 @@
 
 A job is a row in PostgreSQL (procrastinate's tables), written on the request's own connection:
 deferred inside a transaction, it exists only if that transaction commits, and survives any
-restart once it has. Workers (``manage.py procrastinate worker``, any number, on any host) take
+restart once it has. Workers (``manage.py jobs worker``, any number, on any host) take
 jobs with ``SELECT ... FOR UPDATE SKIP LOCKED``, woken by LISTEN/NOTIFY. Each app's jobs live in
 its ``tasks.py``; see docs/jobs.md.
+
+A job can also be woken by a NOTIFY of the database's own (``job_wake_on``): the outbox's
+trigger notifies at each commit that wrote an event, and the workers defer the webhook relay at
+once instead of at its next periodic run.
 """
 
+import asyncio
 import contextlib
 import json
 import logging
 import random
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from inspect import iscoroutinefunction
@@ -22,11 +28,15 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.backends.utils import CursorWrapper
-from procrastinate import BaseRetryStrategy, RetryDecision
+from procrastinate import App, BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
-from procrastinate.exceptions import ConnectorException
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.contrib.django.utils import connector_params
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from procrastinate.jobs import Job
+from procrastinate.manager import JobManager
 from procrastinate.tasks import Task
+from psycopg import sql
 
 from .logging import job_context
 
@@ -35,7 +45,7 @@ logger = logging.getLogger(__name__)
 # ``manage.py`` arguments that run a job worker, and those that check a worker's database access
 # (its container healthcheck). `make run`, compose.yaml, the Dockerfile and the docs run the same
 # commands; apps/core/tests/test_deploy.py holds them to these.
-WORKER_COMMAND = ("procrastinate", "worker")
+WORKER_COMMAND = ("jobs", "worker")
 WORKER_HEALTHCHECK_COMMAND = ("procrastinate", "healthchecks")
 
 
@@ -88,16 +98,24 @@ def backoff_wait(policy: dict[str, int], *, retries_done: int) -> float:
     return wait * (1 + random.random() / 10)  # noqa: S311 (spreading retries, not a secret)
 
 
+# Jobs are always deferred through Django's connection, in its current transaction. A worker's
+# procrastinate app has a connector of its own (a pool): a job deferred by a job through it
+# committed at once, outside the job's transaction, so a webhook relay's delivery jobs could run
+# before their deliveries were committed, find none, and end, leaving the deliveries pending.
+_django_job_manager = JobManager(DjangoConnector(alias=settings.PROCRASTINATE_DATABASE_ALIAS))
+
+
 def job_defer(task: Task[Any, Any, Any], *, lock: str | None = None, **arguments: Any) -> int:
     """Defer ``task`` on the current transaction, and return the job's id.
 
     The job exists, and a worker runs it, only once the transaction commits. With
     ``JOBS_RUN_ON_COMMIT`` (tests), this process runs it right after the commit instead.
     Jobs deferred with the same ``lock`` run one at a time, in the order they were deferred: a
-    later one waits while an earlier one is running or waiting for a retry.
+    later one waits while an earlier one is running or waiting for a retry. The same in a
+    worker, where a job defers another: on Django's connection, never the worker's own.
     """
     try:
-        job_id = task.configure(lock=lock).defer(**arguments)
+        job = _django_job_manager.defer_job(task.configure(lock=lock).make_new_job(**arguments))
     except ConnectorException as error:
         # procrastinate turns the database's error into its own; give Django's back, so that an
         # outage is a 503 and a deadlock is retried, as for any other statement of the request.
@@ -105,6 +123,8 @@ def job_defer(task: Task[Any, Any, Any], *, lock: str | None = None, **arguments
             raise
         with connections[DEFAULT_DB_ALIAS].wrap_database_errors:
             raise error.__cause__ from error
+    assert job.id is not None
+    job_id = job.id
     if settings.JOBS_RUN_ON_COMMIT:
         transaction.on_commit(partial(job_run_now, job_id))
     return job_id
@@ -192,3 +212,113 @@ def queue_figures() -> dict[str, Any]:
         "running": running,
         "workers": workers,
     }
+
+
+# --- Wake-ups: a NOTIFY on a channel defers a job (docs/jobs.md, "Woken by the database") ---
+
+# Channel -> name of the task a worker defers when a notification comes on it.
+WAKE_CHANNELS: dict[str, str] = {}
+# After deferring a woken job, a worker waits this long before it defers it again, however many
+# notifications came meanwhile (they are remembered, not lost): at most ten a second per worker,
+# for at most this much lag.
+WAKE_INTERVAL_SECONDS = 0.1
+# How long the listener waits for a notification before checking that its connection is alive,
+# and before it connects again after losing it.
+WAKE_LISTEN_TIMEOUT_SECONDS = 30
+WAKE_RECONNECT_SECONDS = 5
+# A job with the task's queueing lock is waiting: it has not started, so it will see what the
+# notification announced. Reads procrastinate's partial unique index of waiting queueing locks.
+_WAITING_SQL = (
+    "SELECT EXISTS (SELECT FROM procrastinate_jobs"
+    " WHERE queueing_lock = %(queueing_lock)s AND status = 'todo') AS waiting"
+)
+
+
+def job_wake_on(channel: str) -> Callable[[Task[Any, Any, Any]], Task[Any, Any, Any]]:
+    """Register a task for workers to defer when a NOTIFY comes on ``channel``.
+
+    The task takes ``timestamp`` (as a periodic one does: keep a periodic run as the fallback,
+    for a worker that was not listening) and must have a ``queueing_lock``, so that however many
+    workers hear the notification, one job at most waits.
+    """
+
+    def register(task: Task[Any, Any, Any]) -> Task[Any, Any, Any]:
+        assert task.queueing_lock, (
+            f"{task.name}: a job woken by a notification needs a queueing_lock, or every worker "
+            "listening would queue one."
+        )
+        WAKE_CHANNELS[channel] = task.name
+        return task
+
+    return register
+
+
+async def jobs_wake_listen(job_app: App, *, queues: Iterable[str] | None = None) -> None:
+    """LISTEN on the channels of ``job_wake_on`` and defer their tasks (those of ``queues``, or
+    all) when notified; run until cancelled.
+
+    Never raises: a lost connection is opened again (deferring each task once then, for what
+    was committed meanwhile), and a failed deferral is logged; the periodic runs remain.
+    """
+    tasks = {
+        channel: job_app.tasks[name]
+        for channel, name in WAKE_CHANNELS.items()
+        if queues is None or job_app.tasks[name].queue in queues
+    }
+    if not tasks:
+        return
+    wakes = {channel: asyncio.Event() for channel in tasks}
+    deferrers = [
+        asyncio.create_task(_wake_defer(job_app, task, wakes[channel]), name=f"wake {channel}")
+        for channel, task in tasks.items()
+    ]
+    parameters = connector_params()
+    try:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    **parameters, autocommit=True
+                ) as connection:
+                    for channel in tasks:
+                        await connection.execute(
+                            sql.SQL("LISTEN {}").format(sql.Identifier(channel))
+                        )
+                    logger.info("Listening on %s", ", ".join(sorted(tasks)))
+                    for wake in wakes.values():
+                        wake.set()
+                    while True:
+                        async for notification in connection.notifies(
+                            timeout=WAKE_LISTEN_TIMEOUT_SECONDS
+                        ):
+                            wakes[notification.channel].set()
+                        await connection.execute("SELECT 1")
+            except psycopg.Error as error:
+                logger.warning(
+                    "Listening for wake-ups failed (%r); again in %d s",
+                    error,
+                    WAKE_RECONNECT_SECONDS,
+                )
+                await asyncio.sleep(WAKE_RECONNECT_SECONDS)
+    finally:
+        for deferrer in deferrers:
+            deferrer.cancel()
+        await asyncio.gather(*deferrers, return_exceptions=True)
+
+
+async def _wake_defer(job_app: App, task: Task[Any, Any, Any], wake: asyncio.Event) -> None:
+    """Defer ``task`` each time ``wake`` is set, at most once per ``WAKE_INTERVAL_SECONDS``,
+    unless one of its jobs is waiting already."""
+    while True:
+        await wake.wait()
+        wake.clear()
+        try:
+            waiting = await job_app.connector.execute_query_one_async(
+                query=_WAITING_SQL, queueing_lock=task.queueing_lock
+            )
+            if not waiting["waiting"]:
+                await job_app.configure_task(task.name).defer_async(timestamp=int(time.time()))
+        except AlreadyEnqueued:
+            pass  # another worker's, deferred since the check: it will see the same
+        except Exception:
+            logger.exception("Deferring %s on a wake-up failed", task.name)
+        await asyncio.sleep(WAKE_INTERVAL_SECONDS)

@@ -9,6 +9,7 @@ entity's events in order, each only once the one before it was delivered or give
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -44,8 +45,10 @@ class DeliveryRetry(BaseRetryStrategy):
     """Retry a failed attempt after ``WEBHOOKS_RETRY``'s wait for the delivery's attempt count.
 
     The delivery, not the job, decides when to give up (its last attempt does not raise), so
-    a job re-run after its worker died does not shorten the schedule. Any other error (the
-    database unreachable) is retried too, on the job's own count, as many times.
+    a job re-run after its worker died does not shorten the schedule. Any other error is one
+    the attempt could not even record (the database unreachable): the job is retried on its own
+    count and never given up, since its delivery would otherwise stay pending for ever; it ends
+    once the attempt is recorded.
     """
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
@@ -53,17 +56,19 @@ class DeliveryRetry(BaseRetryStrategy):
         return None if wait is None else RetryDecision(retry_in={"seconds": wait})
 
     def wait_seconds(self, *, exception: BaseException, job: Job) -> int | None:
-        """Return the seconds before the job runs again, or None to fail it for good."""
+        """Return the seconds before the job runs again (never None: the delivery decides)."""
         policy = settings.WEBHOOKS_RETRY
         if isinstance(exception, DeliveryFailed):
             retries_done = exception.attempts - 1
-        elif job.attempts < policy["retries"]:
-            retries_done = job.attempts
         else:
+            retries_done = job.attempts
             logger.error(
-                "Job %s (%s) failed for the last time: %r", job.id, job.task_name, exception
+                "Job %s (%s) failed before its attempt was recorded (retry %d): %r",
+                job.id,
+                job.task_name,
+                job.attempts + 1,
+                exception,
             )
-            return None
         return round(backoff_wait(policy, retries_done=retries_done))
 
 
@@ -86,19 +91,17 @@ def delivery_attempt(*, delivery_id: int) -> DeliveryFailed | None:
         )
         return None
 
-    body = event_body(delivery.event)
     attempted_at = timezone.now()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        **signature_headers(
-            secrets=subscription.signing_secrets(attempted_at),
-            message_id=str(delivery.event.id),
-            timestamp=int(time.time()),
-            body=body,
-        ),
-    }
-    answer = outbound.post(subscription.target_url, body=body, headers=headers)
+    try:
+        answer = delivery_post(delivery, attempted_at=attempted_at)
+    except Exception as error:
+        # Not the receiver's failure (post() returns those): a payload that cannot be built, a
+        # bug. Recorded as a failed attempt on the delivery's own schedule, so that it is tried
+        # again and, at its last attempt, failed: never left pending with no job.
+        logger.exception("Delivery %s: the attempt raised", delivery.pk)
+        answer = outbound.Answer(
+            None, f"internal error: {error.__class__.__name__}: {error}"[:1000], 0
+        )
     succeeded = answer.status is not None and 200 <= answer.status < 300
     attempts = delivery.attempt_count + 1
     last = not succeeded and attempts > settings.WEBHOOKS_RETRY["retries"]
@@ -128,6 +131,23 @@ def delivery_attempt(*, delivery_id: int) -> DeliveryFailed | None:
         return None
     webhook_deliveries.labels("retried").inc()
     return DeliveryFailed(delivery.pk, attempts, reason)
+
+
+def delivery_post(delivery: Delivery, *, attempted_at: datetime) -> outbound.Answer:
+    """Build ``delivery``'s body from its entity as it is now, sign it and POST it."""
+    subscription = delivery.subscription
+    body = event_body(delivery.event)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        **signature_headers(
+            secrets=subscription.signing_secrets(attempted_at),
+            message_id=str(delivery.event.id),
+            timestamp=int(time.time()),
+            body=body,
+        ),
+    }
+    return outbound.post(subscription.target_url, body=body, headers=headers)
 
 
 @app.task(name="webhooks.deliver", queue="webhooks", retry=DeliveryRetry())

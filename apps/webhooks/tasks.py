@@ -6,6 +6,8 @@ import logging
 from django.conf import settings
 from procrastinate.contrib.django import app
 
+from apps.core.jobs import job_wake_on
+
 from .delivery import delivery_send_job
 from .services import events_relay, webhooks_prune
 
@@ -15,9 +17,12 @@ __all__ = ["delivery_send_job", "events_relay_job", "webhooks_prune_job"]
 logger = logging.getLogger(__name__)
 
 
-# Every 5 seconds (croniter's sixth field is seconds): the lag of an event before its deliveries
-# are queued is at most that plus a relay's run. The queueing lock keeps one relay waiting at
-# most, however long one takes.
+# Woken by the outbox: events_emit sends a NOTIFY on events_outbox when a transaction that wrote
+# an event commits, and each worker (`manage.py jobs worker`) then defers this job, so an event
+# is relayed within a fraction of a second. Every 5 seconds as well (croniter's sixth field is
+# seconds), for what a worker that was not listening missed. The queueing lock keeps one relay
+# waiting at most, however many workers are woken and however long one relay takes.
+@job_wake_on("events_outbox")
 @app.periodic(cron="* * * * * */5")
 @app.task(name="webhooks.events_relay", queue="webhooks", queueing_lock="webhooks.relay")
 def events_relay_job(timestamp: int) -> None:

@@ -212,7 +212,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # procrastinate (issue 14; docs/jobs.md): jobs are rows in the default database, written on the
 # request's own connection, so a job deferred in a transaction exists only if it commits. Workers
-# (`manage.py procrastinate worker`, any number on any host) take them with FOR UPDATE SKIP LOCKED
+# (`manage.py jobs worker`, any number on any host) take them with FOR UPDATE SKIP LOCKED
 # and are woken by LISTEN/NOTIFY. Each app's jobs live in its `tasks.py` (found by this name).
 PROCRASTINATE_DATABASE_ALIAS = "default"
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"

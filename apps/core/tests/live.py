@@ -167,7 +167,7 @@ class ProdServer:
 
 @dataclass
 class JobWorker:
-    """A job worker (``manage.py procrastinate worker``) with production settings, as a
+    """A job worker (``manage.py jobs worker``) with production settings, as a
     context manager.
 
     ``environment``: variables on top of ``.env.example``'s (``DATABASE_URL`` at least). The

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.db.backends.postgresql import base as postgresql_base
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -246,6 +246,36 @@ def test_a_database_error_while_deferring_is_djangos_own(settings: Any) -> None:
             job_defer(task, kind="verify_email", user_id=1)
 
     assert isinstance(raised.value.__cause__, psycopg.OperationalError)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_deferred_in_a_worker_exists_only_if_its_transaction_commits(
+    settings: Any,
+) -> None:
+    # A worker runs with procrastinate's own connector (`manage.py jobs worker` replaces
+    # Django's), so a job that defers another (the webhook relay) must still defer on Django's
+    # connection, in its transaction.
+    settings.JOBS_RUN_ON_COMMIT = False
+    task = app.tasks["users.account_email_send"]
+
+    def queued() -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT (args->>'user_id')::int FROM procrastinate_jobs ORDER BY id")
+            return [row[0] for row in cursor.fetchall()]
+
+    @transaction.atomic
+    def defer_then_fail() -> None:
+        job_defer(task, kind="verify_email", user_id=1)
+        raise RuntimeError("rolled back")
+
+    with app.replace_connector(app.connector.get_worker_connector()), app.open():
+        with pytest.raises(RuntimeError):
+            defer_then_fail()
+        with transaction.atomic():
+            job_defer(task, kind="verify_email", user_id=2)
+            assert queued() == [2]  # in the transaction, before its commit
+
+    assert queued() == [2]
 
 
 # --- the queue's metrics (apps.core.metrics.jobs.JobQueueCollector) --------------------------

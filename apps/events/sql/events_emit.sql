@@ -13,6 +13,10 @@
 --   hidden or shown, and updated   hidden or shown (whichever came first), the changes of both
 -- A merge that changes nothing (a created product updated by the summary trigger) writes
 -- nothing. The caller gives each entity once: one row per statement.
+-- A statement that writes an event also sends a NOTIFY on the channel events_outbox (no
+-- payload): PostgreSQL delivers it when the transaction commits, once however many statements
+-- sent it, and never for one that rolls back. Job workers listen and wake the webhook relay
+-- (apps.core.jobs.job_wake_on, docs/webhooks.md); nothing depends on it but the relay's lag.
 -- A change of this file needs a migration: see docs/database.md.
 
 CREATE OR REPLACE FUNCTION events_emit(emitted events_change[]) RETURNS void
@@ -46,5 +50,8 @@ BEGIN
             OR ((event.type = excluded.type OR split_part(excluded.type, '.', 2) = 'updated')
                 AND event.changes @> excluded.changes)
         );
+    IF FOUND THEN
+        PERFORM pg_notify('events_outbox', '');
+    END IF;
 END;
 $$;

@@ -1,4 +1,4 @@
-"""An import's two jobs run by a real worker (``manage.py procrastinate worker``, production
+"""An import's two jobs run by a real worker (``manage.py jobs worker``, production
 settings): the dry run and the apply of a sheet, their outcome in their rows; and a worker
 killed while it writes."""
 

@@ -566,9 +566,7 @@ def test_two_variants_swap_their_combinations_in_one_import(
     report = run(sheet(rows), commit=True)
     assert report.errors == []
     options = dict(
-        Variant.objects.filter(product__slug="tee")
-        .with_options()
-        .values_list("sku", "options")
+        Variant.objects.filter(product__slug="tee").with_options().values_list("sku", "options")
     )
     assert options["TEE-M-RED"] == {"size": "m", "colour": "blue"}
     assert options["TEE-M-BLUE"] == {"size": "m", "colour": "red"}

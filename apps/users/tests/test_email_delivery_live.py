@@ -1,6 +1,6 @@
 """Issue 14's "done when": an account email is delivered after the mail server comes back.
 
-A real worker with production settings (``manage.py procrastinate worker``) and a real SMTP
+A real worker with production settings (``manage.py jobs worker``) and a real SMTP
 server on loopback (aiosmtpd). The mail server is down when the registration commits: the
 worker's attempts are refused and retried; the worker is restarted; the server comes up; the
 email arrives, once. And two workers share one queue, each email sent by exactly one of them.

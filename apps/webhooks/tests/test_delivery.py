@@ -15,7 +15,12 @@ from apps.events.models import Event
 from apps.products.models import Product
 from apps.products.services import product_delete, product_update
 from apps.products.tests.factories import ProductFactory
-from apps.webhooks.delivery import DeliveryFailed, DeliveryRetry, delivery_attempt
+from apps.webhooks.delivery import (
+    DeliveryFailed,
+    DeliveryRetry,
+    delivery_attempt,
+    delivery_send_job,
+)
 from apps.webhooks.models import Delivery, Subscription
 from apps.webhooks.services import subscription_secret_rotate
 from apps.webhooks.tests.factories import SubscriptionFactory
@@ -258,3 +263,42 @@ def test_a_deactivated_subscriptions_waiting_delivery_is_dropped(
     assert receiver.received == []
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED
+
+
+def test_an_unexpected_error_is_a_failed_attempt_and_ends_the_delivery_at_its_last(
+    receiver: Receiver, empty_outbox: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(event: Event) -> bytes:
+        raise RuntimeError("no payload")
+
+    monkeypatch.setattr("apps.webhooks.delivery.event_body", broken)
+    delivery = delivery_to(receiver, product_event(ProductFactory()))
+
+    # Retried on the delivery's schedule, as a receiver's failure is.
+    with pytest.raises(DeliveryFailed) as failed:
+        delivery_send_job(delivery_id=delivery.pk)
+    assert failed.value.attempts == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING
+    (attempt,) = delivery.attempts.all()
+    assert attempt.response_status is None
+    assert attempt.error == "internal error: RuntimeError: no payload"
+    assert receiver.received == []
+
+    # Its last attempt fails it: it does not stay pending with no job left.
+    Delivery.objects.filter(pk=delivery.pk).update(attempt_count=settings.WEBHOOKS_RETRY["retries"])
+    delivery_send_job(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.completed_at is not None
+
+
+def test_a_job_that_could_not_record_its_attempt_is_never_given_up(settings: Settings) -> None:
+    retries = settings.WEBHOOKS_RETRY["retries"]
+    for attempts in (0, retries, retries * 10):
+        wait = DeliveryRetry().wait_seconds(
+            exception=ConnectionError("database unreachable"),
+            job=SimpleNamespace(attempts=attempts, id=1, task_name="webhooks.deliver"),
+        )
+        assert wait is not None
+        assert wait <= settings.WEBHOOKS_RETRY["max_wait_seconds"] * 1.1
