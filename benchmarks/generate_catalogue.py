@@ -476,12 +476,13 @@ $$;
 """
 
 
-# The outbox's triggers (apps/events): a generated catalogue is a load, like a restore, that
-# no subscriber has to hear of; with them on it would also write a million events.
+# The outbox's triggers (apps/events: every trigger of an events_* function, events_record,
+# events_products_follow, events_review_moderation): a generated catalogue is a load, like a
+# restore, that no subscriber has to hear of; with them on it would also write a million events.
 OUTBOX_TRIGGERS_SQL = """
 SELECT format('ALTER TABLE %I {action} TRIGGER %I', tgrelid::regclass, tgname)
 FROM pg_trigger JOIN pg_proc ON pg_proc.oid = tgfoid
-WHERE proname LIKE 'events\\_%\\_record'
+WHERE proname LIKE 'events\\_%'
 ORDER BY 1
 """
 

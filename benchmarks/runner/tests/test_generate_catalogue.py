@@ -115,7 +115,7 @@ def assert_the_outbox_stayed_silent() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), count(*) FILTER (WHERE tgenabled = 'O') FROM pg_trigger"
-            " JOIN pg_proc ON pg_proc.oid = tgfoid WHERE proname LIKE 'events\\_%\\_record'"
+            " JOIN pg_proc ON pg_proc.oid = tgfoid WHERE proname LIKE 'events\\_%'"
         )
         outbox_triggers, enabled = cursor.fetchone()
     assert outbox_triggers and enabled == outbox_triggers
