@@ -16,6 +16,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    peer_port: int = 0  # the sender's port: which process sent it (psutil.net_connections)
 
 
 @dataclass
@@ -54,6 +55,7 @@ def receiver_running(path: str = "/hook") -> Iterator[Receiver]:
                 {name.lower(): value for name, value in self.headers.items()},
                 self.rfile.read(length),
                 time.monotonic(),
+                self.client_address[1],
             )
             with receiver.lock:
                 receiver.received.append(received)
