@@ -44,7 +44,7 @@ class CategorySummary:
     def facet_rows(self) -> list[tuple[bool, int, int, int]]:
         """Return ``(in_stock, rating_floor, price_bucket, products)`` for each combination
         that some product has."""
-        return [tuple(row) for row in self._parts["facets"]]  # type: ignore[misc]
+        return [tuple(row) for row in self._parts["facets"]]
 
     @property
     def children(self) -> list[dict[str, Any]]:
