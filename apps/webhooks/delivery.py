@@ -150,7 +150,15 @@ def delivery_post(delivery: Delivery, *, attempted_at: datetime) -> outbound.Ans
     return outbound.post(subscription.target_url, body=body, headers=headers)
 
 
-@app.task(name="webhooks.deliver", queue="webhooks", retry=DeliveryRetry())
+# Below every other job (procrastinate takes the highest priority first, then the oldest): a
+# backlog of thousands of deliveries does not hold up the relay, an import or an account email.
+# Deliveries keep their order among themselves (one priority) and per entity (their lock).
+DELIVERY_PRIORITY = -10
+
+
+@app.task(
+    name="webhooks.deliver", queue="webhooks", retry=DeliveryRetry(), priority=DELIVERY_PRIORITY
+)
 def delivery_send_job(*, delivery_id: int) -> None:
     """Send one delivery; a failed attempt with attempts left fails the job, to be retried."""
     failed = delivery_attempt(delivery_id=delivery_id)

@@ -6,8 +6,10 @@ import threading
 
 import pytest
 from django.db import connection, connections, transaction
+from procrastinate.contrib.django import app
 from pytest_django.fixtures import Settings
 
+from apps.core.jobs import job_defer
 from apps.events.models import Event
 from apps.products.services import product_update
 from apps.products.tests.factories import CategoryFactory, ProductFactory
@@ -186,3 +188,29 @@ def test_an_event_that_commits_after_a_later_position_was_relayed_is_not_skipped
 
     relayed = list(Delivery.objects.order_by("id").values_list("event__entity_id", flat=True))
     assert relayed == [late.pk, early.pk]
+
+
+def test_a_backlog_of_deliveries_does_not_hold_up_other_jobs(
+    empty_outbox: None, settings: Settings
+) -> None:
+    settings.JOBS_RUN_ON_COMMIT = False
+    SubscriptionFactory()
+    for _ in range(3):
+        ProductFactory()
+    events_relay()  # three deliveries waiting
+    # Deferred after them: the relay's next run, and an account email.
+    job_defer(app.tasks["webhooks.events_relay"], timestamp=0)
+    job_defer(app.tasks["users.account_email_send"], kind="verify_email", user_id=1)
+
+    taken = []
+    with connection.cursor() as cursor:
+        for _ in range(5):
+            cursor.execute("SELECT task_name FROM procrastinate_fetch_job_v2(NULL, NULL)")
+            taken.append(cursor.fetchone()[0])
+
+    # The others first, in the order they came; then the deliveries, in theirs.
+    assert taken == [
+        "webhooks.events_relay",
+        "users.account_email_send",
+        *["webhooks.deliver"] * 3,
+    ]
