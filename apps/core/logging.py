@@ -71,11 +71,14 @@ def _job_named_by(record: logging.LogRecord) -> tuple[str, str | None] | None:
 
 class JobIdLogFilter(logging.Filter):
     """Add ``job_id`` and ``job_task`` to every log record: the job being run, or the one the
-    record names (procrastinate's worker, before and after it runs one), else None."""
+    record names (procrastinate's worker, before and after it runs one), else None; and
+    ``job_mark`` for readable lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         job = _job.get() or _job_named_by(record)
         record.job_id, record.job_task = job if job is not None else (None, None)
+        # The readable line's mark (settings' "plain" format): " [job 17]", or nothing.
+        record.job_mark = f" [job {record.job_id}]" if job is not None else ""
         return True
 
 

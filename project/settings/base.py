@@ -439,7 +439,9 @@ LOGGING: dict[str, Any] = {
         "job_id": {"()": "apps.core.logging.JobIdLogFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]%(job_mark)s %(message)s"
+        },
         "json": {"()": "apps.core.logging.JsonFormatter"},
     },
     "handlers": {

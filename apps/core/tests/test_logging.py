@@ -156,6 +156,18 @@ def test_a_jobs_lines_carry_its_job_id(captured: io.StringIO) -> None:
     assert get_job_id() is None
 
 
+def test_a_readable_line_marks_its_job() -> None:
+    plain = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])
+    outside, inside = record("idle"), record("running")
+    inside.request_id = outside.request_id = "-"
+    JobIdLogFilter().filter(outside)
+    with job_context(17, "core.jobs_prune"):
+        JobIdLogFilter().filter(inside)
+
+    assert plain.format(outside).endswith("[-] idle")
+    assert plain.format(inside).endswith("[-] [job 17] running")
+
+
 def test_a_procrastinate_line_about_a_job_carries_its_id_outside_the_job_too() -> None:
     job = {"id": 42, "task_name": "core.jobs_prune", "queue": "upkeep"}
     worker_line = logging.getLogger("procrastinate.worker").makeRecord(
