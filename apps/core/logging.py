@@ -78,7 +78,7 @@ class JobIdLogFilter(logging.Filter):
         job = _job.get() or _job_named_by(record)
         record.job_id, record.job_task = job if job is not None else (None, None)
         # The readable line's mark (settings' "plain" format): " [job 17]", or nothing.
-        record.job_mark = f" [job {record.job_id}]" if job is not None else ""
+        record.job_mark = f" [job {job[0]}]" if job is not None else ""
         return True
 
 
