@@ -36,7 +36,7 @@ with open(sys.argv[1], newline="") as source, open(sys.argv[2], "w", newline="")
         writer.writerow(row)
 PYTHON
 
-# Every trigger of the outbox: the statement triggers whose function is an events_*_record.
+# Every trigger of the outbox: those of its trigger functions (events_record and the two others).
 toggle() {
     psql -d "$copy" -Atc "
         SELECT format('ALTER TABLE %I %s TRIGGER %I;', tgrelid::regclass, '$1', tgname)
