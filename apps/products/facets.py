@@ -49,13 +49,11 @@ def product_facets(
 ) -> dict[str, Any]:
     """Return the facets of what ``query`` and ``search`` (as resolved) select from
     ``products``: the four of the products' columns, from the summary when it counts exactly
-    these products (two queries), else counted live; and the attribute facets
+    these products (one query, ``CategorySummary``), else counted live; and the attribute facets
     (``apps.products.attribute_facets``), from their own summaries where those count the
     same products."""
     summary = CategorySummary(query.category)
-    facets = (
-        summary_facets(query.category, summary=summary) if summary_covers(query, products) else None
-    )
+    facets = summary_facets(summary) if summary_covers(query, products) else None
     if facets is None:
         facets = live_facets(query, products, search)
     facets["attributes"] = attribute_facets(
@@ -117,15 +115,11 @@ def _shoppers_where() -> WhereNode:
     return Product.objects.active().query.where
 
 
-def summary_facets(
-    category: Category | None, *, summary: CategorySummary | None = None
-) -> dict[str, Any] | None:
-    """Return the four facets of ``category``'s subtree (the whole catalogue with None) as
-    shoppers see it, from the summary (``summary``, if read already): one query, shared with
-    the attribute facets. Return None when the summary was counted with other price buckets
-    than the settings'.
+def summary_facets(summary: CategorySummary) -> dict[str, Any] | None:
+    """Return the four facets of ``summary``'s category subtree (the whole catalogue for
+    None) as shoppers see it: its one query, shared with the attribute facets. Return None
+    when the summary was counted with other price buckets than the settings'.
     """
-    summary = summary or CategorySummary(category)
     if summary.price_edges != configured_price_edges():
         return None
     counts: Counter[str] = Counter()

@@ -28,6 +28,7 @@ from apps.products.services import (
     stored_price_edges,
 )
 from apps.products.sheets import product_import
+from apps.products.summaries import CategorySummary
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.products.tests.helpers import assert_summary_is_fresh, expected_summary, stored_summary
 from apps.reviews.services import (
@@ -375,22 +376,22 @@ def test_with_other_price_buckets_the_facets_are_counted_live_until_rebuilt(
     catalogue: dict[str, Category],
 ) -> None:
     home = catalogue["home"]
-    assert summary_facets(home) is not None
+    assert summary_facets(CategorySummary(home)) is not None
 
     with override_settings(CATALOGUE_PRICE_BUCKETS=OTHER_BUCKETS):
-        assert summary_facets(home) is None
+        assert summary_facets(CategorySummary(home)) is None
         assert stored_summary() != expected_summary()
 
         call_command("rebuild_facet_counts", stdout=io.StringIO())
 
         assert stored_price_edges() == [Decimal(edge) for edge in OTHER_BUCKETS]
         assert_summary_is_fresh()
-        facets = summary_facets(home)
+        facets = summary_facets(CategorySummary(home))
         assert facets is not None
         assert [bucket["min"] for bucket in facets["prices"]] == ["0.00", "20.00", "200.00"]
 
     # Back to the settings' buckets: the summary is the other one's now.
-    assert summary_facets(home) is None
+    assert summary_facets(CategorySummary(home)) is None
 
 
 def test_migrate_rebuilds_the_summary_when_the_price_buckets_changed(
@@ -410,12 +411,12 @@ def test_migrate_rebuilds_the_summary_when_the_price_buckets_changed(
 def test_migrate_restores_missing_price_buckets(catalogue: dict[str, Category]) -> None:
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM products_facet_price_edges")
-    assert summary_facets(catalogue["home"]) is None
+    assert summary_facets(CategorySummary(catalogue["home"])) is None
 
     call_command("migrate", stdout=io.StringIO())
 
     assert stored_price_edges() == [Decimal(edge) for edge in settings.CATALOGUE_PRICE_BUCKETS]
-    assert summary_facets(catalogue["home"]) is not None
+    assert summary_facets(CategorySummary(catalogue["home"])) is not None
     assert_summary_is_fresh()
 
 
