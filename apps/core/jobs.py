@@ -105,17 +105,27 @@ def backoff_wait(policy: dict[str, int], *, retries_done: int) -> float:
 _django_job_manager = JobManager(DjangoConnector(alias=settings.PROCRASTINATE_DATABASE_ALIAS))
 
 
-def job_defer(task: Task[Any, Any, Any], *, lock: str | None = None, **arguments: Any) -> int:
+def job_defer(
+    task: Task[Any, Any, Any],
+    *,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    **arguments: Any,
+) -> int:
     """Defer ``task`` on the current transaction, and return the job's id.
 
     The job exists, and a worker runs it, only once the transaction commits. With
     ``JOBS_RUN_ON_COMMIT`` (tests), this process runs it right after the commit instead.
     Jobs deferred with the same ``lock`` run one at a time, in the order they were deferred: a
-    later one waits while an earlier one is running or waiting for a retry. The same in a
-    worker, where a job defers another: on Django's connection, never the worker's own.
+    later one waits while an earlier one is running or waiting for a retry. A job with the
+    ``queueing_lock`` of one waiting (not yet started) is refused with ``AlreadyEnqueued``,
+    which aborts the transaction as any failed statement does (defer it in a savepoint). The
+    same in a worker, where a job defers another: on Django's connection, never the worker's own.
     """
     try:
-        job = _django_job_manager.defer_job(task.configure(lock=lock).make_new_job(**arguments))
+        job = _django_job_manager.defer_job(
+            task.configure(lock=lock, queueing_lock=queueing_lock).make_new_job(**arguments)
+        )
     except ConnectorException as error:
         # procrastinate turns the database's error into its own; give Django's back, so that an
         # outage is a 503 and a deadlock is retried, as for any other statement of the request.

@@ -27,6 +27,7 @@ DELIVERY_FIELDS = (
     "event",
     "status",
     "attempt_count",
+    "next_attempt_at",
     "created_at",
     "completed_at",
     "resend_of",
@@ -180,10 +181,6 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     @admin.display(description="Event")
     def event_type(self, delivery: Delivery) -> str:
         return delivery.event.type
-
-    @admin.display(description="Entity id")
-    def entity_id(self, delivery: Delivery) -> int:
-        return delivery.event.entity_id
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

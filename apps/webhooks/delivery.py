@@ -1,173 +1,297 @@
-"""Sending one delivery: the job, its attempts, its retries.
+"""Sending deliveries: senders take them from the delivery table in batches.
 
-A delivery job is deferred by the relay (``services.events_relay``) with a procrastinate
-``lock`` per subscription and entity: jobs with one lock run one at a time, in the order they
-were deferred, and a job waiting for its retry holds back the later ones. So a receiver gets an
-entity's events in order, each only once the one before it was delivered or given up.
+The table is the queue. The relay (``services.events_relay``) makes the deliveries and wakes
+senders for their subscriptions (``senders_wake``). A sender job (``webhooks.send``) takes a
+batch of its subscription's due deliveries (``Delivery.objects.due``: each the first of its
+entity still pending), locked ``FOR UPDATE SKIP LOCKED`` in a transaction so that the other
+senders take others; builds their bodies together, sends them in parallel over connections kept
+alive, records every attempt and outcome, commits, and takes the next batch.
+
+A failed attempt with attempts left keeps its delivery pending with a ``next_attempt_at`` after
+the backoff, which holds back its entity's later deliveries: a receiver gets an entity's events
+in order, each only once the one before it was delivered or given up. The sweep
+(``webhooks.send_due``, every few seconds) wakes senders for what is due and has none coming:
+retries, and the batch of a sender that died (its row locks went with its connection).
 """
 
 import logging
+import math
+import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
-from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
-from procrastinate.jobs import Job
+from procrastinate.exceptions import AlreadyEnqueued
 
 from apps.core.jobs import backoff_wait, job_defer
 
 from . import outbound
 from .metrics import webhook_deliveries
-from .models import Delivery, DeliveryAttempt
-from .payloads import event_body
+from .models import Delivery, DeliveryAttempt, Subscription
+from .payloads import event_bodies
 from .signing import signature_headers
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "Catalogue-Webhooks/1"
-
-
-class DeliveryFailed(Exception):
-    """An attempt failed and the delivery has attempts left: the job is retried."""
-
-    def __init__(self, delivery_id: int, attempts: int, reason: str) -> None:
-        super().__init__(f"delivery {delivery_id}: attempt {attempts} failed ({reason})")
-        self.attempts = attempts
-
-
-@dataclass(frozen=True)
-class DeliveryRetry(BaseRetryStrategy):
-    """Retry a failed attempt after ``WEBHOOKS_RETRY``'s wait for the delivery's attempt count.
-
-    The delivery, not the job, decides when to give up (its last attempt does not raise), so
-    a job re-run after its worker died does not shorten the schedule. Any other error is one
-    the attempt could not even record (the database unreachable): the job is retried on its own
-    count and never given up, since its delivery would otherwise stay pending for ever; it ends
-    once the attempt is recorded.
-    """
-
-    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        wait = self.wait_seconds(exception=exception, job=job)
-        return None if wait is None else RetryDecision(retry_in={"seconds": wait})
-
-    def wait_seconds(self, *, exception: BaseException, job: Job) -> int | None:
-        """Return the seconds before the job runs again (never None: the delivery decides)."""
-        policy = settings.WEBHOOKS_RETRY
-        if isinstance(exception, DeliveryFailed):
-            retries_done = exception.attempts - 1
-        else:
-            retries_done = job.attempts
-            logger.error(
-                "Job %s (%s) failed before its attempt was recorded (retry %d): %r",
-                job.id,
-                job.task_name,
-                job.attempts + 1,
-                exception,
-            )
-        return round(backoff_wait(policy, retries_done=retries_done))
-
-
-def delivery_attempt(*, delivery_id: int) -> DeliveryFailed | None:
-    """Send a pending delivery once and record the attempt; return the ``DeliveryFailed`` to
-    raise when it failed and has attempts left (None when it is done, or was already)."""
-    delivery = (
-        Delivery.objects.select_related("subscription", "event").filter(pk=delivery_id).first()
-    )
-    if delivery is None or delivery.status != Delivery.Status.PENDING:
-        return None  # a job run twice (its worker died after the attempt), or resent and pruned
-    subscription = delivery.subscription
-    if not subscription.is_active:
-        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.FAILED, completed_at=timezone.now()
-        )
-        webhook_deliveries.labels("dropped").inc()
-        logger.info(
-            "Delivery %s dropped: subscription %s is inactive", delivery.pk, subscription.pk
-        )
-        return None
-
-    attempted_at = timezone.now()
-    try:
-        answer = delivery_post(delivery, attempted_at=attempted_at)
-    except Exception as error:
-        # Not the receiver's failure (post() returns those): a payload that cannot be built, a
-        # bug. Recorded as a failed attempt on the delivery's own schedule, so that it is tried
-        # again and, at its last attempt, failed: never left pending with no job.
-        logger.exception("Delivery %s: the attempt raised", delivery.pk)
-        answer = outbound.Answer(
-            None, f"internal error: {error.__class__.__name__}: {error}"[:1000], 0
-        )
-    succeeded = answer.status is not None and 200 <= answer.status < 300
-    attempts = delivery.attempt_count + 1
-    last = not succeeded and attempts > settings.WEBHOOKS_RETRY["retries"]
-    changes: dict[str, object] = {"attempt_count": F("attempt_count") + 1}
-    if succeeded or last:
-        changes["status"] = Delivery.Status.DELIVERED if succeeded else Delivery.Status.FAILED
-        changes["completed_at"] = timezone.now()
-    with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            attempted_at=attempted_at,
-            response_status=answer.status,
-            duration_ms=answer.duration_ms,
-            error=answer.error,
-        )
-        Delivery.objects.filter(pk=delivery.pk).update(**changes)
-
-    reason = answer.error or f"HTTP {answer.status}"
-    if succeeded:
-        webhook_deliveries.labels("delivered").inc()
-        return None
-    if last:
-        webhook_deliveries.labels("gave_up").inc()
-        logger.warning(
-            "Delivery %s failed for the last time (attempt %d): %s", delivery.pk, attempts, reason
-        )
-        return None
-    webhook_deliveries.labels("retried").inc()
-    return DeliveryFailed(delivery.pk, attempts, reason)
-
-
-def delivery_post(delivery: Delivery, *, attempted_at: datetime) -> outbound.Answer:
-    """Build ``delivery``'s body from its entity as it is now, sign it and POST it."""
-    subscription = delivery.subscription
-    body = event_body(delivery.event)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        **signature_headers(
-            secrets=subscription.signing_secrets(attempted_at),
-            message_id=str(delivery.event.id),
-            timestamp=int(time.time()),
-            body=body,
-        ),
-    }
-    return outbound.post(subscription.target_url, body=body, headers=headers)
-
+# Deliveries a sender takes in one transaction.
+SEND_BATCH = 100
+# A sender takes batches for this long, then hands over to a fresh job, so that a backlog does
+# not keep a worker's slot from the jobs queued meanwhile, nor outlast a worker's shutdown.
+SEND_BUDGET_SECONDS = 10.0
 
 # Below every other job (procrastinate takes the highest priority first, then the oldest): a
 # backlog of thousands of deliveries does not hold up the relay, an import or an account email.
-# Deliveries keep their order among themselves (one priority) and per entity (their lock).
 DELIVERY_PRIORITY = -10
 
 
-@app.task(
-    name="webhooks.deliver", queue="webhooks", retry=DeliveryRetry(), priority=DELIVERY_PRIORITY
-)
-def delivery_send_job(*, delivery_id: int) -> None:
-    """Send one delivery; a failed attempt with attempts left fails the job, to be retried."""
-    failed = delivery_attempt(delivery_id=delivery_id)
-    if failed is not None:
-        raise failed
+@dataclass(frozen=True)
+class Post:
+    url: str
+    body: bytes
+    headers: dict[str, str]
 
 
-def deliveries_enqueue(deliveries: list[Delivery]) -> None:
-    """Defer a job for each delivery, in the given order, on the current transaction; each
-    delivery's event must be loaded."""
+class Posters:
+    """Requests sent in parallel by ``threads`` threads, each with its ``outbound.Client`` (and
+    so its own connection to each receiver); with one thread, in the caller's."""
+
+    def __init__(self, threads: int) -> None:
+        self._local = threading.local()
+        self._clients: list[outbound.Client] = []
+        self._executor = (
+            ThreadPoolExecutor(threads, thread_name_prefix="webhooks-send") if threads > 1 else None
+        )
+
+    def __enter__(self) -> "Posters":
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
+        for client in self._clients:
+            client.close()
+
+    def send(self, posts: Iterable[Post]) -> list[outbound.Answer]:
+        """POST each of ``posts``; return their answers in the same order."""
+        if self._executor is None:
+            return [self._post(post) for post in posts]
+        return list(self._executor.map(self._post, posts))
+
+    def _post(self, post: Post) -> outbound.Answer:
+        client: outbound.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = outbound.Client()
+            self._clients.append(client)  # list.append is atomic
+        return client.post(post.url, body=post.body, headers=post.headers)
+
+
+def deliveries_send_batch(
+    subscription_id: int, posters: Posters, *, limit: int = SEND_BATCH
+) -> int:
+    """Send up to ``limit`` of the subscription's due deliveries once each and record the
+    attempts, in one transaction; return how many were taken.
+
+    A subscription deactivated since drops its pending deliveries instead (failed, unsent).
+    """
+    with transaction.atomic():
+        subscription = Subscription.objects.filter(pk=subscription_id).first()
+        if subscription is None:
+            return 0  # deleted, with its deliveries
+        if not subscription.is_active:
+            dropped = (
+                Delivery.objects.pending()
+                .filter(subscription=subscription)
+                .update(status=Delivery.Status.FAILED, completed_at=timezone.now())
+            )
+            if dropped:
+                webhook_deliveries.labels("dropped").inc(dropped)
+                logger.info(
+                    "%d delivery(ies) dropped: subscription %s is inactive",
+                    dropped,
+                    subscription.pk,
+                )
+            return 0
+        deliveries = list(
+            Delivery.objects.due(subscription_id)
+            .select_related("event")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        if not deliveries:
+            return 0
+        attempted_at = timezone.now()
+        prepared = _prepare(subscription, deliveries)
+        sent = iter(posters.send(post for post in prepared if isinstance(post, Post)))
+        answers = [next(sent) if isinstance(post, Post) else post for post in prepared]
+        _record(deliveries, answers, attempted_at=attempted_at)
+    return len(deliveries)
+
+
+def _prepare(
+    subscription: Subscription, deliveries: list[Delivery]
+) -> list[Post | outbound.Answer]:
+    """Return what to send for each delivery: its signed request, or, when its body could not
+    be built (a bug, not the receiver's failure), the failed attempt to record instead."""
+    bodies = event_bodies([delivery.event for delivery in deliveries])
+    secrets = subscription.signing_secrets()
+    posts: list[Post | outbound.Answer] = []
     for delivery in deliveries:
-        job_defer(delivery_send_job, lock=delivery.ordering_key, delivery_id=delivery.pk)
+        body = bodies[delivery.event_id]
+        if isinstance(body, Exception):
+            error = f"internal error: {body.__class__.__name__}: {body}"[:1000]
+            posts.append(outbound.Answer(None, error, 0))
+            continue
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            **signature_headers(
+                secrets=secrets,
+                message_id=str(delivery.event.id),
+                timestamp=int(time.time()),
+                body=body,
+            ),
+        }
+        posts.append(Post(subscription.target_url, body, headers))
+    return posts
+
+
+# A batch's outcomes in one statement (the ORM's bulk_update builds a CASE per row and field,
+# which cost more CPU than the sending).
+_OUTCOMES_SQL = """
+UPDATE webhooks_delivery AS delivery
+SET status = outcome.status, attempt_count = outcome.attempt_count,
+    next_attempt_at = outcome.next_attempt_at, completed_at = outcome.completed_at
+FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::timestamptz[], %s::timestamptz[])
+    AS outcome (id, status, attempt_count, next_attempt_at, completed_at)
+WHERE delivery.id = outcome.id
+"""
+
+
+def _record(
+    deliveries: list[Delivery], answers: list[outbound.Answer], *, attempted_at: datetime
+) -> None:
+    """Write each delivery's attempt and outcome: delivered, failed for the last time, or
+    pending until its retry (two statements for the batch)."""
+    policy = settings.WEBHOOKS_RETRY
+    now = timezone.now()
+    attempts = []
+    for delivery, answer in zip(deliveries, answers, strict=True):
+        attempts.append(
+            DeliveryAttempt(
+                delivery=delivery,
+                attempted_at=attempted_at,
+                response_status=answer.status,
+                duration_ms=answer.duration_ms,
+                error=answer.error,
+            )
+        )
+        delivery.attempt_count += 1
+        if answer.status is not None and 200 <= answer.status < 300:
+            delivery.status, delivery.completed_at = Delivery.Status.DELIVERED, now
+            webhook_deliveries.labels("delivered").inc()
+            continue
+        reason = answer.error or f"HTTP {answer.status}"
+        if delivery.attempt_count > policy["retries"]:
+            delivery.status, delivery.completed_at = Delivery.Status.FAILED, now
+            webhook_deliveries.labels("gave_up").inc()
+            logger.warning(
+                "Delivery %s failed for the last time (attempt %d): %s",
+                delivery.pk,
+                delivery.attempt_count,
+                reason,
+            )
+            continue
+        wait = backoff_wait(policy, retries_done=delivery.attempt_count - 1)
+        delivery.next_attempt_at = attempted_at + timedelta(seconds=round(wait))
+        webhook_deliveries.labels("retried").inc()
+        logger.info(
+            "Delivery %s: attempt %d failed (%s); again in %d s",
+            delivery.pk,
+            delivery.attempt_count,
+            reason,
+            round(wait),
+        )
+    DeliveryAttempt.objects.bulk_create(attempts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _OUTCOMES_SQL,
+            [
+                [delivery.pk for delivery in deliveries],
+                [delivery.status for delivery in deliveries],
+                [delivery.attempt_count for delivery in deliveries],
+                [delivery.next_attempt_at for delivery in deliveries],
+                [delivery.completed_at for delivery in deliveries],
+            ],
+        )
+
+
+@app.task(name="webhooks.send", queue="webhooks", priority=DELIVERY_PRIORITY)
+def deliveries_send_job(*, subscription_id: int, slot: int) -> None:
+    """Send the subscription's due deliveries batch by batch for up to SEND_BUDGET_SECONDS;
+    then, with more due, queue a fresh job for this slot (``senders_wake``).
+
+    Not retried: a failure leaves the deliveries pending and due, for the sweep."""
+    deadline = time.monotonic() + SEND_BUDGET_SECONDS
+    with Posters(settings.WEBHOOKS_SEND_CONCURRENCY) as posters:
+        while True:
+            taken = deliveries_send_batch(subscription_id, posters)
+            if taken < SEND_BATCH:
+                return
+            if time.monotonic() >= deadline:
+                break
+    _sender_defer(subscription_id, slot)
+
+
+def senders_wake(due: dict[int, int]) -> None:
+    """Queue sender jobs for subscriptions with deliveries due, by subscription id the number
+    due (or a lower bound): a job per ``SEND_BATCH`` up to ``WEBHOOKS_SENDERS`` (their slots),
+    on the current transaction. A slot whose job is waiting already is left as it is: that job
+    has not started, so it will see these deliveries."""
+    for subscription_id, count in due.items():
+        for slot in range(min(settings.WEBHOOKS_SENDERS, math.ceil(count / SEND_BATCH))):
+            _sender_defer(subscription_id, slot)
+
+
+def _sender_defer(subscription_id: int, slot: int) -> None:
+    try:
+        with transaction.atomic():  # a waiting job's lock refuses it: only this savepoint fails
+            job_defer(
+                deliveries_send_job,
+                queueing_lock=f"webhooks.send:{subscription_id}:{slot}",
+                subscription_id=subscription_id,
+                slot=slot,
+            )
+    except AlreadyEnqueued:
+        pass
+
+
+# Per subscription (deleted or inactive ones too, to drop theirs): how many deliveries are due,
+# counted up to a bound (the index webhooks_delivery_due).
+_DUE_SQL = """
+SELECT subscription.id, due.count
+FROM webhooks_subscription AS subscription
+CROSS JOIN LATERAL (
+    SELECT count(*) AS count FROM (
+        SELECT FROM webhooks_delivery AS delivery
+        WHERE delivery.subscription_id = subscription.id
+          AND delivery.status = 'pending' AND delivery.next_attempt_at <= statement_timestamp()
+        LIMIT %s
+    ) AS taken
+) AS due
+WHERE due.count > 0
+"""
+
+
+def deliveries_sweep() -> dict[int, int]:
+    """Wake senders for every subscription with deliveries due; return the counts woken for."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_SQL, [settings.WEBHOOKS_SENDERS * SEND_BATCH])
+        due = dict(cursor.fetchall())
+    senders_wake(due)
+    return due

@@ -6,10 +6,11 @@ from typing import ClassVar
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.core.models import TimeStampedModel
-from apps.events.models import EVENT_TYPE_CHOICES, Event
+from apps.events.models import EVENT_TYPE_CHOICES, Event, StatementTimestamp
 
 
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):
@@ -81,6 +82,22 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
     def pending(self) -> "DeliveryQuerySet":
         return self.filter(status=Delivery.Status.PENDING)
 
+    def due(self, subscription_id: int) -> "DeliveryQuerySet":
+        """Return ``subscription_id``'s pending deliveries that may be sent now: due, and each
+        the first of its entity's still pending (a later one waits for it), oldest first."""
+        earlier = Delivery.objects.pending().filter(
+            subscription_id=OuterRef("subscription_id"),
+            entity=OuterRef("entity"),
+            entity_id=OuterRef("entity_id"),
+            id__lt=OuterRef("id"),
+        )
+        return (
+            self.pending()
+            .filter(subscription_id=subscription_id, next_attempt_at__lte=StatementTimestamp())
+            .filter(~Exists(earlier))
+            .order_by("next_attempt_at", "id")
+        )
+
     def for_list(self) -> "DeliveryQuerySet":
         """Return deliveries newest first with their event and attempts (two queries)."""
         return (
@@ -97,7 +114,13 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
 
 
 class Delivery(models.Model):
-    """One event to send to one subscription, until it is delivered or given up."""
+    """One event to send to one subscription, until it is delivered or given up.
+
+    The table is the deliveries' queue (``delivery.py``): a pending delivery is sent once it is
+    due (``next_attempt_at``) and every earlier pending delivery of its entity to the same
+    subscription has ended, so a receiver gets an entity's events in order. Its entity is
+    copied from the event for that rule's index.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -109,9 +132,14 @@ class Delivery(models.Model):
     )
     # PROTECT: the upkeep deletes an event only once no delivery refers to it.
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
+    entity = models.TextField()
+    entity_id = models.BigIntegerField()
     status = models.TextField(choices=Status.choices, default=Status.PENDING)
     attempt_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(
+        default=timezone.now, help_text="When a pending delivery is sent next."
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     # A staff member's "resend" makes a fresh delivery of the same event.
     resend_of = models.ForeignKey(
@@ -130,17 +158,40 @@ class Delivery(models.Model):
                 condition=~models.Q(status="pending"),
                 name="webhooks_delivery_ended",
             ),
+            # The queue: what is due, and the earlier pending deliveries of an entity.
+            models.Index(
+                fields=["subscription", "next_attempt_at", "id"],
+                condition=models.Q(status="pending"),
+                name="webhooks_delivery_due",
+            ),
+            models.Index(
+                fields=["subscription", "entity", "entity_id", "id"],
+                condition=models.Q(status="pending"),
+                name="webhooks_delivery_queue",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="pending", completed_at__isnull=True)
+                | (~models.Q(status="pending") & models.Q(completed_at__isnull=False)),
+                name="webhooks_delivery_completed_iff_ended",
+                violation_error_message="A delivery has a completion time once it has ended.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.event} to {self.subscription_id}"
 
-    @property
-    def ordering_key(self) -> str:
-        """Return the key of the deliveries sent one at a time, in order: those of one entity
-        to one subscription (the job's procrastinate ``lock``)."""
-        event = self.event
-        return f"webhooks:{self.subscription_id}:{event.entity}:{event.entity_id}"
+    @classmethod
+    def of(cls, subscription: Subscription, event: Event, **fields: object) -> "Delivery":
+        """Return a new (unsaved) delivery of ``event`` to ``subscription``."""
+        return cls(
+            subscription=subscription,
+            event=event,
+            entity=event.entity,
+            entity_id=event.entity_id,
+            **fields,
+        )
 
 
 class DeliveryAttempt(models.Model):

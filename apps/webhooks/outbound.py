@@ -1,6 +1,7 @@
 """Outbound HTTP for webhooks, safe against server-side request forgery.
 
-A target's host is resolved once per send and every address it resolves to is checked: with
+A target's host is resolved (at most every ``RESOLVE_SECONDS`` by a ``Client``) and every address
+it resolves to is checked: with
 ``WEBHOOKS_ALLOW_PRIVATE_TARGETS`` off, a loopback, private, link-local, multicast, reserved or
 unspecified address refuses the send. The request then connects to the address checked (not to
 a second lookup, which a DNS rebinding attack could answer differently), with the URL's host in
@@ -12,17 +13,16 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# Certificates are checked against certifi's authorities (requests' own); tests point this at
-# their own authority's file.
-TLS_VERIFY: bool | str = True
+# Certificates are checked against certifi's authorities; tests point this at their own
+# authority's file.
+TLS_CA_FILE = certifi.where()
 
 
 class TargetRefused(Exception):
@@ -97,67 +97,128 @@ def is_public_address(address: str) -> bool:
     )
 
 
-class _PinnedAddressAdapter(HTTPAdapter):
-    """Connect to one given address whatever the URL's host, which still names the server in
-    the Host header (set by the caller), SNI and the certificate check."""
+# How long a target's checked addresses are used before its host is resolved and checked again.
+RESOLVE_SECONDS = 10.0
+# An answer's body is read (so that its connection can be used again) up to this many bytes; a
+# longer one is left unread and its connection closed.
+ANSWER_BODY_MAX_BYTES = 64 * 1024
 
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__(max_retries=0)
 
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
-        hostname = host_params["host"]
-        host_params["host"] = self.address
-        if host_params["scheme"] == "https":
-            pool_kwargs["server_hostname"] = hostname
-            pool_kwargs["assert_hostname"] = hostname
-        return host_params, pool_kwargs
+class Client:
+    """POSTs to webhook targets as SSRF-safe as the module says, keeping connections alive.
+
+    A target's host is resolved and checked at most every ``RESOLVE_SECONDS``, and a
+    connection is kept per scheme, host, port and checked address (a urllib3 pool of one), so
+    a sender's deliveries to one receiver go over one connection. urllib3 directly: requests'
+    sessions cost more CPU per send than the rest of a delivery. Not for use by several threads
+    at once: give each its own.
+    """
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+        self._checked: dict[str, tuple[float, list[str] | TargetRefused]] = {}
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+        """POST ``body`` to ``url`` and return what came back.
+
+        Never raises for the target's failures: a refused target, a connection error or a
+        timeout is an ``Answer`` with an error and no status.
+        """
+        started = time.monotonic()
+
+        def answer(status: int | None, error: str = "") -> Answer:
+            return Answer(status, error, round((time.monotonic() - started) * 1000))
+
+        addresses = self._addresses(url, now=started)
+        if isinstance(addresses, TargetRefused):
+            return answer(None, f"refused: {addresses}")
+        parts = urlsplit(url)
+        assert parts.hostname is not None
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        if parts.port is not None:
+            host += f":{parts.port}"
+        pool = self._pool(parts.scheme, parts.hostname, port, addresses[0])
+        try:
+            response = pool.urlopen(
+                "POST",
+                urlunsplit(("", "", parts.path or "/", parts.query, "")),
+                body=body,
+                headers={**headers, "Host": host},
+                redirect=False,
+                retries=False,
+                assert_same_host=False,
+                preload_content=False,  # the status is the answer; the body is read to a bound
+            )
+        except urllib3.exceptions.TimeoutError as error:
+            # A refused connection is a NewConnectionError, a ConnectTimeoutError for urllib3.
+            if not isinstance(error, urllib3.exceptions.NewConnectionError):
+                return answer(None, "timeout")
+            return answer(None, f"{error.__class__.__name__}: {error}"[:1000])
+        except urllib3.exceptions.HTTPError as error:
+            return answer(None, f"{error.__class__.__name__}: {error}"[:1000])
+        try:
+            if len(response.read(ANSWER_BODY_MAX_BYTES + 1)) > ANSWER_BODY_MAX_BYTES:
+                response.close()  # more than a receiver should say: not read, not kept
+            else:
+                response.release_conn()
+        except urllib3.exceptions.HTTPError:
+            response.close()  # the status came; a body cut short only costs the connection
+        return answer(response.status)
+
+    def _addresses(self, url: str, *, now: float) -> list[str] | TargetRefused:
+        """Return ``url``'s checked addresses, or why it is refused (cached for a while)."""
+        checked_at, result = self._checked.get(url, (-RESOLVE_SECONDS, []))
+        if now - checked_at >= RESOLVE_SECONDS:
+            try:
+                result = target_addresses(url)
+            except TargetRefused as error:
+                result = error
+            self._checked[url] = (now, result)
+        return result
+
+    def _pool(
+        self, scheme: str, hostname: str, port: int, address: str
+    ) -> urllib3.HTTPConnectionPool:
+        """Return the pool connecting to ``address`` (whatever the URL's host, which still
+        names the server in the Host header, SNI and the certificate check). No proxy from the
+        environment: urllib3 reads none."""
+        key = (scheme, hostname, port, address)
+        pool = self._pools.get(key)
+        if pool is None:
+            timeout = urllib3.Timeout(
+                connect=settings.WEBHOOKS_CONNECT_TIMEOUT_SECONDS,
+                read=settings.WEBHOOKS_READ_TIMEOUT_SECONDS,
+            )
+            if scheme == "https":
+                pool = urllib3.HTTPSConnectionPool(
+                    address,
+                    port,
+                    timeout=timeout,
+                    maxsize=1,
+                    server_hostname=hostname,
+                    assert_hostname=hostname,
+                    cert_reqs="CERT_REQUIRED",
+                    ca_certs=TLS_CA_FILE,
+                )
+            else:
+                pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, maxsize=1)
+            self._pools[key] = pool
+        return pool
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST ``body`` to ``url`` as SSRF-safe as the module says, and return what came back.
-
-    Never raises for the target's failures: a refused target, a connection error or a timeout
-    is an ``Answer`` with an error and no status.
-    """
-    started = time.monotonic()
-
-    def answer(status: int | None, error: str = "") -> Answer:
-        return Answer(status, error, round((time.monotonic() - started) * 1000))
-
-    try:
-        addresses = target_addresses(url)
-    except TargetRefused as error:
-        return answer(None, f"refused: {error}")
-    parts = urlsplit(url)
-    assert parts.hostname is not None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    if parts.port is not None:
-        host += f":{parts.port}"
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy, .netrc or CA bundle from the environment
-        session.mount(f"{parts.scheme}://", _PinnedAddressAdapter(addresses[0]))
-        try:
-            response = session.post(
-                url,
-                data=body,
-                headers={**headers, "Host": host},
-                timeout=(
-                    settings.WEBHOOKS_CONNECT_TIMEOUT_SECONDS,
-                    settings.WEBHOOKS_READ_TIMEOUT_SECONDS,
-                ),
-                allow_redirects=False,
-                verify=TLS_VERIFY,
-                stream=True,  # the body is never read: the status is the answer
-            )
-        except requests.Timeout:
-            return answer(None, "timeout")
-        except requests.RequestException as error:
-            return answer(None, f"{error.__class__.__name__}: {error}"[:1000])
-        response.close()
-        return answer(response.status_code)
+    """POST ``body`` to ``url`` once, on a connection of its own (``Client.post``)."""
+    with Client() as client:
+        return client.post(url, body=body, headers=headers)

@@ -94,6 +94,7 @@ class DeliverySerializer(ModelSerializer[Delivery]):
             "event",
             "status",
             "attempt_count",
+            "next_attempt_at",
             "created_at",
             "completed_at",
             "resend_of",

@@ -1,5 +1,6 @@
 """Webhook writes: subscriptions and their secrets, the relay from the outbox, resends, upkeep."""
 
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -10,13 +11,13 @@ from django.utils import timezone
 
 from apps.events.models import Event
 
-from .delivery import deliveries_enqueue
+from .delivery import senders_wake
 from .models import Delivery, Subscription
 from .outbound import TargetRefused, target_addresses
 from .signing import secret_generate
 
-# pg_advisory_xact_lock's key for the relay: one relay transaction at a time, so that the jobs of
-# one entity's deliveries are deferred in its events' order (an arbitrary constant).
+# pg_advisory_xact_lock's key for the relay: one relay transaction at a time, so that one entity's
+# deliveries are made in its events' order (an arbitrary constant).
 RELAY_LOCK = 7_420_014
 RELAY_BATCH = 1000
 
@@ -81,16 +82,17 @@ def subscription_secret_rotate(*, subscription: Subscription) -> Subscription:
 @transaction.atomic
 def events_relay_batch(*, limit: int = RELAY_BATCH) -> int:
     """Take up to ``limit`` events no relay has taken, in position order; make a delivery of
-    each for every active subscription to its type and defer their jobs; return how many
-    events were taken.
+    each for every active subscription to its type, in that order, and wake the subscriptions'
+    senders; return how many events were taken.
 
     The events are marked taken (``relayed_at``) in the transaction that defers the jobs, so an
     event is relayed once, and never skipped: an event of a transaction that commits late (with
     a lower position than some already taken) is still unmarked when it becomes visible.
     """
     with connection.cursor() as cursor:
-        # Relays wait for one another: the jobs of one entity are then deferred in the order
-        # of its events, since a later relay sees a later event only after this one commits.
+        # Relays wait for one another: the deliveries of one entity are then made in the order
+        # of its events (their ids, which senders follow), since a later relay sees a later
+        # event only after this one commits.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK])
     events = list(Event.objects.unrelayed().in_delivery_order()[:limit])
     if not events:
@@ -100,13 +102,13 @@ def events_relay_batch(*, limit: int = RELAY_BATCH) -> int:
     )
     subscriptions = list(Subscription.objects.active().order_by("id"))
     deliveries = [
-        Delivery(subscription=subscription, event=event)
+        Delivery.of(subscription, event)
         for event in events
         for subscription in subscriptions
         if event.type in subscription.event_types
     ]
     Delivery.objects.bulk_create(deliveries)
-    deliveries_enqueue(deliveries)
+    senders_wake(Counter(delivery.subscription_id for delivery in deliveries))
     return len(events)
 
 
@@ -126,11 +128,9 @@ def events_relay(*, batches: int = 10) -> int:
 def delivery_resend(*, delivery: Delivery) -> Delivery:
     """Make a fresh delivery of ``delivery``'s event to its subscription, sent after the
     entity's deliveries still waiting."""
-    resent = Delivery.objects.create(
-        subscription_id=delivery.subscription_id, event_id=delivery.event_id, resend_of=delivery
-    )
-    resent.event = delivery.event
-    deliveries_enqueue([resent])
+    resent = Delivery.of(delivery.subscription, delivery.event, resend_of=delivery)
+    resent.save()
+    senders_wake({resent.subscription_id: 1})
     return resent
 
 

@@ -1,4 +1,5 @@
-"""Webhook jobs: the relay from the outbox, deliveries (``delivery.py``) and the upkeep.
+"""Webhook jobs: the relay from the outbox, the senders (``delivery.py``) and their sweep, and
+the upkeep.
 Workers find the jobs of every app's ``tasks.py``."""
 
 import logging
@@ -8,11 +9,11 @@ from procrastinate.contrib.django import app
 
 from apps.core.jobs import job_wake_on
 
-from .delivery import delivery_send_job
+from .delivery import deliveries_send_job, deliveries_sweep
 from .services import events_relay, webhooks_prune
 
-# delivery_send_job is registered with the workers by importing it here.
-__all__ = ["delivery_send_job", "events_relay_job", "webhooks_prune_job"]
+# deliveries_send_job is registered with the workers by importing it here.
+__all__ = ["deliveries_send_job", "deliveries_sweep_job", "events_relay_job", "webhooks_prune_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,16 @@ def events_relay_job(timestamp: int) -> None:
     taken = events_relay()
     if taken:
         logger.info("Relayed %d event(s)", taken)
+
+
+# Retries fall due, and a sender that died leaves its batch pending (its row locks went with its
+# connection): every 5 seconds, senders are queued for what is due (a slot with a job waiting
+# already is left as it is).
+@app.periodic(cron="* * * * * */5")
+@app.task(name="webhooks.send_due", queue="webhooks", queueing_lock="webhooks.send_due")
+def deliveries_sweep_job(timestamp: int) -> None:
+    """Wake the senders of subscriptions with deliveries due."""
+    deliveries_sweep()
 
 
 @app.periodic(cron="40 3 * * *")

@@ -261,6 +261,11 @@ WEBHOOKS_RETRY = {
     "first_wait_seconds": env.int("WEBHOOKS_RETRY_FIRST_SECONDS", default=5),
     "max_wait_seconds": env.int("WEBHOOKS_RETRY_MAX_SECONDS", default=3 * 60 * 60),
 }
+# Sender jobs at once per subscription (each takes its own batches of due deliveries), and the
+# requests each sends at once (its connections to the receiver, kept alive): a receiver taking
+# 200 ms an answer gets at most WEBHOOKS_SENDERS x WEBHOOKS_SEND_CONCURRENCY / 0.2 s deliveries.
+WEBHOOKS_SENDERS = env.int("WEBHOOKS_SENDERS", default=4)
+WEBHOOKS_SEND_CONCURRENCY = env.int("WEBHOOKS_SEND_CONCURRENCY", default=8)
 # After a rotation, the previous secret still signs deliveries for this many hours.
 WEBHOOKS_SECRET_OVERLAP_HOURS = env.int("WEBHOOKS_SECRET_OVERLAP_HOURS", default=24)
 # Days ended deliveries (delivered or failed, with their attempts) and relayed events are kept.

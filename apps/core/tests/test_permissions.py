@@ -22,8 +22,8 @@ from apps.reviews.models import Review
 from apps.reviews.tests.factories import ReviewFactory
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
-from apps.webhooks.models import Delivery
 from apps.webhooks.tests.factories import SubscriptionFactory
+from apps.webhooks.tests.helpers import delivery_make
 
 pytestmark = pytest.mark.django_db
 
@@ -251,7 +251,7 @@ def test_write_route_permissions(
 def _a_delivery(world: World) -> list[int]:
     """Return the URL arguments of a delivery of the world's product's creation."""
     event = Event.objects.of_entity("product", world.product.pk).get()
-    delivery = Delivery.objects.create(subscription=SubscriptionFactory(), event=event)
+    delivery = delivery_make(SubscriptionFactory(), event)
     return [delivery.subscription_id, delivery.pk]
 
 

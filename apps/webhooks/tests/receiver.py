@@ -47,6 +47,8 @@ def receiver_running(path: str = "/hook") -> Iterator[Receiver]:
     state: dict[str, Receiver] = {}
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # connections kept alive, as a production server keeps them
+
         def do_POST(self) -> None:
             receiver = state["receiver"]
             length = int(self.headers.get("Content-Length") or 0)

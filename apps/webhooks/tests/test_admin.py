@@ -14,6 +14,7 @@ from apps.products.tests.factories import ProductFactory
 from apps.users.tests.factories import UserFactory
 from apps.webhooks.models import Delivery, DeliveryAttempt, Subscription
 from apps.webhooks.tests.factories import SubscriptionFactory
+from apps.webhooks.tests.helpers import delivery_make
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]{44}")
 def a_delivery(**fields: object) -> Delivery:
     product = ProductFactory()
     event = Event.objects.of_entity("product", product.pk).get()
-    delivery = Delivery.objects.create(subscription=SubscriptionFactory(), event=event, **fields)
+    delivery = delivery_make(SubscriptionFactory(), event, **fields)
     DeliveryAttempt.objects.create(delivery=delivery, response_status=500, duration_ms=30)
     return delivery
 

@@ -15,6 +15,7 @@ from apps.products.tests.factories import ProductFactory
 from apps.users.models import User
 from apps.webhooks.models import Delivery, DeliveryAttempt, Subscription
 from apps.webhooks.tests.factories import SubscriptionFactory
+from apps.webhooks.tests.helpers import delivery_make
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +198,7 @@ def test_each_action_needs_its_own_permission(
     assert changer.post(rotate).status_code == 200
     assert viewer.get(deliveries_url(subscription)).status_code == 403
     log_reader = client_for(staff_with_perms("webhooks.view_delivery"))
-    delivery = Delivery.objects.create(subscription=subscription, event=_an_event())
+    delivery = delivery_make(subscription, _an_event())
     assert log_reader.get(deliveries_url(subscription)).status_code == 200
     resend = reverse("v1:webhook-delivery-resend", args=[subscription.pk, delivery.pk])
     assert log_reader.post(resend).status_code == 403
@@ -228,7 +229,7 @@ def test_the_delivery_log_lists_attempts_in_a_fixed_number_of_queries(
 ) -> None:
     subscription = SubscriptionFactory()
     for _ in range(10):
-        delivery = Delivery.objects.create(subscription=subscription, event=_an_event())
+        delivery = delivery_make(subscription, _an_event())
         DeliveryAttempt.objects.create(delivery=delivery, response_status=500, duration_ms=12)
         DeliveryAttempt.objects.create(delivery=delivery, error="timeout", duration_ms=10000)
     SubscriptionFactory()  # another's deliveries are not listed
@@ -258,9 +259,7 @@ def test_resend_makes_a_fresh_delivery_of_the_same_event(
 ) -> None:
     settings.JOBS_RUN_ON_COMMIT = False
     subscription = SubscriptionFactory()
-    delivery = Delivery.objects.create(
-        subscription=subscription, event=_an_event(), status=Delivery.Status.FAILED
-    )
+    delivery = delivery_make(subscription, _an_event(), status=Delivery.Status.FAILED)
 
     response = manager.post(
         reverse("v1:webhook-delivery-resend", args=[subscription.pk, delivery.pk])

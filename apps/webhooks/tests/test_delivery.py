@@ -1,29 +1,29 @@
 """Sending: signatures a receiver verifies with the standardwebhooks library, the payload, the
-retry schedule against a receiver that answers 500, redirects, timeouts and refused targets."""
+retry schedule against a receiver that answers 500, redirects, timeouts and refused targets, and
+the queue's rules: one entity's deliveries in order, batches that skip each other's."""
 
 import json
+import threading
+import time
+from collections import Counter
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.db import connections, transaction
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from apps.events.models import Event
-from apps.products.models import Product
+from apps.products.models import Category, Product
 from apps.products.services import product_delete, product_update
-from apps.products.tests.factories import ProductFactory
-from apps.webhooks.delivery import (
-    DeliveryFailed,
-    DeliveryRetry,
-    delivery_attempt,
-    delivery_send_job,
-)
+from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.webhooks.models import Delivery, Subscription
+from apps.webhooks.payloads import ENTITY_DATA
 from apps.webhooks.services import subscription_secret_rotate
 from apps.webhooks.tests.factories import SubscriptionFactory
+from apps.webhooks.tests.helpers import delivery_make, due_now, send_due
 from apps.webhooks.tests.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -33,10 +33,19 @@ def product_event(product: Product) -> Event:
     return Event.objects.of_entity("product", product.pk).get()
 
 
+def category_event(category: Category) -> Event:
+    return Event.objects.of_entity("category", category.pk).get()
+
+
 def delivery_to(receiver: Receiver, event: Event, **subscription: Any) -> Delivery:
-    return Delivery.objects.create(
-        subscription=SubscriptionFactory(target_url=receiver.url, **subscription), event=event
-    )
+    return delivery_make(SubscriptionFactory(target_url=receiver.url, **subscription), event)
+
+
+def send(delivery: Delivery) -> Delivery:
+    """Send ``delivery``'s subscription's due deliveries (it among them); return it reloaded."""
+    assert send_due(delivery.subscription_id) >= 1
+    delivery.refresh_from_db()
+    return delivery
 
 
 def test_a_delivery_is_signed_as_standard_webhooks_verifies_it(
@@ -45,7 +54,7 @@ def test_a_delivery_is_signed_as_standard_webhooks_verifies_it(
     product = ProductFactory(name="Lamp")
     delivery = delivery_to(receiver, product_event(product))
 
-    assert delivery_attempt(delivery_id=delivery.pk) is None
+    send(delivery)
 
     (request,) = receiver.received
     payload = Webhook(delivery.subscription.secret).verify(request.body, request.headers)
@@ -82,7 +91,7 @@ def test_during_a_rotations_overlap_both_secrets_verify(
     expected_end = timezone.now() + timedelta(hours=settings.WEBHOOKS_SECRET_OVERLAP_HOURS)
     assert abs(subscription.previous_secret_expires_at - expected_end) < timedelta(minutes=1)
 
-    delivery_attempt(delivery_id=delivery.pk)
+    send(delivery)
 
     (request,) = receiver.received
     assert len(request.headers["webhook-signature"].split(" ")) == 2
@@ -101,7 +110,7 @@ def test_after_the_overlap_only_the_new_secret_signs(
         previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
     )
 
-    delivery_attempt(delivery_id=delivery.pk)
+    send(delivery)
 
     (request,) = receiver.received
     assert " " not in request.headers["webhook-signature"]
@@ -118,17 +127,12 @@ def test_a_receiver_answering_500_sees_the_backoff_schedule_then_the_delivery_fa
     policy = settings.WEBHOOKS_RETRY
     waits = []
 
-    while True:
-        failed = delivery_attempt(delivery_id=delivery.pk)
-        if failed is None:
-            break
-        assert isinstance(failed, DeliveryFailed)
-        # What the worker would do: ask the task's retry strategy when to run it again.
-        wait = DeliveryRetry().wait_seconds(
-            exception=failed, job=SimpleNamespace(attempts=len(waits), id=1, task_name="t")
-        )
-        assert wait is not None
-        waits.append(wait)
+    while send(delivery).status == Delivery.Status.PENDING:
+        attempt = delivery.attempts.order_by("-id").first()
+        assert attempt is not None
+        waits.append((delivery.next_attempt_at - attempt.attempted_at).total_seconds())
+        assert send_due(delivery.subscription_id) == 0  # not due before its wait
+        due_now(delivery)
 
     attempts = policy["retries"] + 1
     assert len(receiver.received) == attempts == 19
@@ -153,10 +157,11 @@ def test_a_later_success_delivers(receiver: Receiver, empty_outbox: None) -> Non
     receiver.answer = lambda received: next(statuses)
     delivery = delivery_to(receiver, product_event(ProductFactory()))
 
-    assert isinstance(delivery_attempt(delivery_id=delivery.pk), DeliveryFailed)
-    assert delivery_attempt(delivery_id=delivery.pk) is None
-    # A job run once more (its worker died after the attempt) sends nothing.
-    assert delivery_attempt(delivery_id=delivery.pk) is None
+    assert send(delivery).status == Delivery.Status.PENDING
+    due_now(delivery)
+    assert send(delivery).status == Delivery.Status.DELIVERED
+    # A sender run once more sends nothing.
+    assert send_due(delivery.subscription_id) == 0
 
     assert len(receiver.received) == 2
     delivery.refresh_from_db()
@@ -171,7 +176,7 @@ def test_a_redirect_is_not_followed_and_is_a_failed_attempt(
     receiver.location = receiver.url.replace("/hook", "/elsewhere")
     delivery = delivery_to(receiver, product_event(ProductFactory()))
 
-    assert isinstance(delivery_attempt(delivery_id=delivery.pk), DeliveryFailed)
+    assert send(delivery).status == Delivery.Status.PENDING
 
     assert [request.path for request in receiver.received] == ["/hook"]
     assert delivery.attempts.get().response_status == 302
@@ -184,7 +189,7 @@ def test_a_receiver_slower_than_the_read_timeout_is_a_failed_attempt(
     receiver.delay = 1.0
     delivery = delivery_to(receiver, product_event(ProductFactory()))
 
-    assert isinstance(delivery_attempt(delivery_id=delivery.pk), DeliveryFailed)
+    assert send(delivery).status == Delivery.Status.PENDING
 
     attempt = delivery.attempts.get()
     assert attempt.response_status is None
@@ -193,12 +198,12 @@ def test_a_receiver_slower_than_the_read_timeout_is_a_failed_attempt(
 
 
 def test_a_refused_connection_is_a_failed_attempt(empty_outbox: None) -> None:
-    delivery = Delivery.objects.create(
-        subscription=SubscriptionFactory(target_url="http://127.0.0.1:9/hook"),  # discard port
-        event=product_event(ProductFactory()),
+    delivery = delivery_make(
+        SubscriptionFactory(target_url="http://127.0.0.1:9/hook"),  # discard port
+        product_event(ProductFactory()),
     )
 
-    assert isinstance(delivery_attempt(delivery_id=delivery.pk), DeliveryFailed)
+    assert send(delivery).status == Delivery.Status.PENDING
 
     attempt = delivery.attempts.get()
     assert attempt.response_status is None
@@ -211,7 +216,7 @@ def test_a_private_target_is_refused_at_send_time_when_not_allowed(
     delivery = delivery_to(receiver, product_event(ProductFactory()))
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
 
-    assert isinstance(delivery_attempt(delivery_id=delivery.pk), DeliveryFailed)
+    assert send(delivery).status == Delivery.Status.PENDING
 
     assert receiver.received == []
     attempt = delivery.attempts.get()
@@ -228,7 +233,7 @@ def test_a_deleted_entity_sends_its_id_only(receiver: Receiver, empty_outbox: No
         receiver, Event.objects.get(type="product.deleted"), event_types=["product.deleted"]
     )
 
-    delivery_attempt(delivery_id=delivery.pk)
+    send(delivery)
 
     payload = json.loads(receiver.received[0].body)
     assert payload["type"] == "product.deleted"
@@ -244,7 +249,7 @@ def test_the_payload_is_built_when_sent_with_the_changes(
     delivery = delivery_to(receiver, product_event(product))
     product_update(product=product, description="Later")  # before the worker sends
 
-    delivery_attempt(delivery_id=delivery.pk)
+    send(delivery)
 
     payload = json.loads(receiver.received[0].body)
     assert payload["type"] == "product.updated"
@@ -258,47 +263,123 @@ def test_a_deactivated_subscriptions_waiting_delivery_is_dropped(
 ) -> None:
     delivery = delivery_to(receiver, product_event(ProductFactory()), is_active=False)
 
-    assert delivery_attempt(delivery_id=delivery.pk) is None
+    assert send_due(delivery.subscription_id) == 0
 
     assert receiver.received == []
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED
+    assert delivery.completed_at is not None
+    assert not delivery.attempts.exists()
 
 
 def test_an_unexpected_error_is_a_failed_attempt_and_ends_the_delivery_at_its_last(
     receiver: Receiver, empty_outbox: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(event: Event) -> bytes:
+    def broken(ids: list[int], request: object) -> dict[int, dict[str, Any]]:
         raise RuntimeError("no payload")
 
-    monkeypatch.setattr("apps.webhooks.delivery.event_body", broken)
+    monkeypatch.setitem(ENTITY_DATA, "product", broken)
     delivery = delivery_to(receiver, product_event(ProductFactory()))
+    category = delivery_make(delivery.subscription, category_event(CategoryFactory()))
 
-    # Retried on the delivery's schedule, as a receiver's failure is.
-    with pytest.raises(DeliveryFailed) as failed:
-        delivery_send_job(delivery_id=delivery.pk)
-    assert failed.value.attempts == 1
-    delivery.refresh_from_db()
+    # Retried on the delivery's schedule, as a receiver's failure is; the batch's other
+    # deliveries are sent.
+    send(delivery)
     assert delivery.status == Delivery.Status.PENDING
     (attempt,) = delivery.attempts.all()
     assert attempt.response_status is None
     assert attempt.error == "internal error: RuntimeError: no payload"
-    assert receiver.received == []
+    assert [json.loads(request.body)["type"] for request in receiver.received] == [
+        "category.created"
+    ]
+    category.refresh_from_db()
+    assert category.status == Delivery.Status.DELIVERED
 
-    # Its last attempt fails it: it does not stay pending with no job left.
+    # Its last attempt fails it: it does not stay pending for ever.
     Delivery.objects.filter(pk=delivery.pk).update(attempt_count=settings.WEBHOOKS_RETRY["retries"])
-    delivery_send_job(delivery_id=delivery.pk)
-    delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.FAILED
+    due_now(delivery)
+    assert send(delivery).status == Delivery.Status.FAILED
     assert delivery.completed_at is not None
 
 
-def test_a_job_that_could_not_record_its_attempt_is_never_given_up(settings: Settings) -> None:
-    retries = settings.WEBHOOKS_RETRY["retries"]
-    for attempts in (0, retries, retries * 10):
-        wait = DeliveryRetry().wait_seconds(
-            exception=ConnectionError("database unreachable"),
-            job=SimpleNamespace(attempts=attempts, id=1, task_name="webhooks.deliver"),
-        )
-        assert wait is not None
-        assert wait <= settings.WEBHOOKS_RETRY["max_wait_seconds"] * 1.1
+def test_an_entitys_later_delivery_waits_for_the_earlier_one_to_end(
+    receiver: Receiver, empty_outbox: None
+) -> None:
+    receiver.answer = lambda received: 200 if received.headers["webhook-id"] != first_id else 500
+    product, other = ProductFactory(), ProductFactory()
+    subscription = SubscriptionFactory(target_url=receiver.url)
+    first = delivery_make(subscription, product_event(product))
+    first_id = str(first.event.id)
+    later = delivery_make(subscription, first.event)  # the same entity's, made later
+    free = delivery_make(subscription, product_event(other))
+
+    # The batch takes the first of each entity only.
+    assert send_due(subscription.pk) == 2
+    assert {request.headers["webhook-id"] for request in receiver.received} == {
+        first_id,
+        str(free.event.id),
+    }
+    # The first failed: the later one is held back, though due, until the first ends.
+    assert send_due(subscription.pk) == 0
+    later.refresh_from_db()
+    assert (later.status, later.attempt_count) == (Delivery.Status.PENDING, 0)
+
+    first_id = ""  # the receiver answers 200 from now on
+    due_now(first)
+    assert send_due(subscription.pk) == 1  # the first, delivered
+    assert send_due(subscription.pk) == 1  # then the later one
+    later.refresh_from_db()
+    assert later.status == Delivery.Status.DELIVERED
+    assert len(receiver.received) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sender_skips_the_deliveries_another_holds_and_their_entitys_later_ones(
+    receiver: Receiver,
+) -> None:
+    subscription = SubscriptionFactory(target_url=receiver.url)
+    product, other = ProductFactory(), ProductFactory()
+    held = delivery_make(subscription, product_event(product))
+    behind = delivery_make(subscription, held.event)  # the same entity, later
+    free = delivery_make(subscription, product_event(other))
+    locked, release = threading.Event(), threading.Event()
+
+    def other_sender() -> None:
+        try:
+            with transaction.atomic():
+                Delivery.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_sender)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        assert send_due(subscription.pk) == 1
+    finally:
+        release.set()
+        thread.join()
+
+    assert [request.headers["webhook-id"] for request in receiver.received] == [str(free.event.id)]
+    assert Delivery.objects.pending().filter(pk__in=[held.pk, behind.pk]).count() == 2
+
+
+def test_a_batch_is_sent_in_parallel_over_connections_kept_alive(
+    receiver: Receiver, empty_outbox: None
+) -> None:
+    receiver.delay = 0.2
+    subscription = SubscriptionFactory(target_url=receiver.url)
+    for _ in range(8):
+        delivery_make(subscription, product_event(ProductFactory()))
+
+    started = time.monotonic()
+    assert send_due(subscription.pk, threads=4) == 8
+    took = time.monotonic() - started
+
+    assert took < 8 * 0.2 / 2  # four at a time: about 0.4 s, not 1.6 s
+    # Four connections, each used for two requests.
+    ports = Counter(request.peer_port for request in receiver.received)
+    assert sorted(ports.values()) == [2, 2, 2, 2]
+    assert Delivery.objects.filter(status=Delivery.Status.DELIVERED).count() == 8

@@ -43,7 +43,8 @@ def test_a_failed_delivery_holds_back_its_entitys_later_events_only(
         payload = json.loads(received.body)
         key = (payload["data"]["id"], payload["type"])
         # The held product's creation fails once; everything else is accepted.
-        status = 500 if key == (held.pk, "product.created") and not answered else 200
+        held_creation = key == (held.pk, "product.created")
+        status = 500 if held_creation and (*key, 500) not in answered else 200
         answered.append((*key, status))
         return status
 
@@ -66,17 +67,16 @@ def test_a_failed_delivery_holds_back_its_entitys_later_events_only(
             worker=worker,
         )
 
-    # The free product's delivery went while the held one waited for its retry; the held
-    # product's update went only after its creation was delivered.
-    assert answered == [
-        (held.pk, "product.created", 500),
-        (free.pk, "product.created", 200),
-        (held.pk, "product.created", 200),
-        (held.pk, "product.updated", 200),
-    ]
+    # The free product's delivery went with the held one's first attempt (one batch, sent in
+    # parallel); the held product's update went only after its creation was delivered.
+    assert sorted(answered[:2]) == sorted(
+        [(held.pk, "product.created", 500), (free.pk, "product.created", 200)]
+    )
+    assert answered[2:] == [(held.pk, "product.created", 200), (held.pk, "product.updated", 200)]
     for received in receiver.received:
         payload = Webhook(subscription.secret).verify(received.body, received.headers)
         assert received.headers["webhook-id"] == payload["id"]
     assert json.loads(receiver.received[-1].body)["data"]["name"] == "Held, then renamed"
-    retried = receiver.received[2].at - receiver.received[0].at
+    first_attempt = min(r.at for r in receiver.received[:2])
+    retried = receiver.received[2].at - first_attempt
     assert retried >= 0.9

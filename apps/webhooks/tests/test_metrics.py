@@ -8,10 +8,9 @@ from prometheus_client import REGISTRY
 
 from apps.events.models import Event
 from apps.products.tests.factories import ProductFactory
-from apps.webhooks.delivery import delivery_attempt
 from apps.webhooks.metrics import OutboxLagCollector
-from apps.webhooks.models import Delivery
 from apps.webhooks.tests.factories import SubscriptionFactory
+from apps.webhooks.tests.helpers import delivery_make, due_now, send_due
 from apps.webhooks.tests.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -27,14 +26,15 @@ def test_attempts_are_counted_by_outcome(receiver: Receiver, empty_outbox: None)
     statuses = iter([500, 200])
     receiver.answer = lambda received: next(statuses)
     product = ProductFactory()
-    delivery = Delivery.objects.create(
-        subscription=SubscriptionFactory(target_url=receiver.url),
-        event=Event.objects.of_entity("product", product.pk).get(),
+    delivery = delivery_make(
+        SubscriptionFactory(target_url=receiver.url),
+        Event.objects.of_entity("product", product.pk).get(),
     )
     retried, delivered = deliveries_counted("retried"), deliveries_counted("delivered")
 
-    delivery_attempt(delivery_id=delivery.pk)
-    delivery_attempt(delivery_id=delivery.pk)
+    send_due(delivery.subscription_id)
+    due_now(delivery)
+    send_due(delivery.subscription_id)
 
     assert deliveries_counted("retried") == retried + 1
     assert deliveries_counted("delivered") == delivered + 1

@@ -146,7 +146,7 @@ def test_https_to_the_checked_address_sends_sni_and_checks_the_hosts_certificate
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     certificate, key = make_certificate(tmp_path, "hooks.example.com")
-    monkeypatch.setattr(outbound, "TLS_VERIFY", str(certificate))
+    monkeypatch.setattr(outbound, "TLS_CA_FILE", str(certificate))
     resolving(monkeypatch, ["127.0.0.1"])
 
     with https_receiver(certificate, key) as (port, server_names):

@@ -1,11 +1,13 @@
 """The relay: events taken in position order and once, fanned out to the subscriptions
-listening to their type, each delivery's job locked per subscription and entity."""
+listening to their type, their senders woken."""
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import timezone
 from procrastinate.contrib.django import app
 from pytest_django.fixtures import Settings
 
@@ -13,19 +15,21 @@ from apps.core.jobs import job_defer
 from apps.events.models import Event
 from apps.products.services import product_update
 from apps.products.tests.factories import CategoryFactory, ProductFactory
+from apps.webhooks.delivery import SEND_BATCH, deliveries_sweep, senders_wake
 from apps.webhooks.models import Delivery
 from apps.webhooks.services import events_relay, events_relay_batch
 from apps.webhooks.tests.factories import SubscriptionFactory
+from apps.webhooks.tests.helpers import delivery_make
 from apps.webhooks.tests.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
 
-def queued_jobs() -> list[tuple[str, dict[str, int]]]:
+def queued_senders() -> list[tuple[str, dict[str, int]]]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT lock, args FROM procrastinate_jobs"
-            " WHERE task_name = 'webhooks.deliver' ORDER BY id"
+            "SELECT queueing_lock, args FROM procrastinate_jobs"
+            " WHERE task_name = 'webhooks.send' ORDER BY id"
         )
         return [(lock, json.loads(args)) for lock, args in cursor.fetchall()]
 
@@ -62,13 +66,13 @@ def test_events_fan_out_to_the_active_subscriptions_of_their_type(
         (categories.pk, "category.created", category.pk),
     }
     assert not Event.objects.unrelayed().exists()
-    # One job per delivery, in position order, locked per subscription and entity.
-    jobs = queued_jobs()
-    assert [lock for lock, _ in jobs] == [
-        f"webhooks:{categories.pk}:category:{category.pk}",
-        f"webhooks:{products.pk}:product:{first.pk}",
-        f"webhooks:{products.pk}:product:{second.pk}",
-    ]
+    # A sender for each subscription with deliveries.
+    assert sorted(queued_senders()) == sorted(
+        [
+            (f"webhooks.send:{categories.pk}:0", {"subscription_id": categories.pk, "slot": 0}),
+            (f"webhooks.send:{products.pk}:0", {"subscription_id": products.pk, "slot": 0}),
+        ]
+    )
     # Taken once: a second relay finds nothing.
     assert events_relay() == 0
     assert Delivery.objects.count() == 3
@@ -94,10 +98,12 @@ def test_one_entitys_deliveries_are_queued_in_its_events_order(
         "product.updated",
     ]
     positions = [d.event.position for d in deliveries]
-    assert positions == sorted(positions)
-    jobs = queued_jobs()
-    assert [args["delivery_id"] for _, args in jobs] == [d.pk for d in deliveries]
-    assert {lock for lock, _ in jobs} == {f"webhooks:{subscription.pk}:product:{product.pk}"}
+    assert positions == sorted(positions)  # ids (the senders' order) follow positions
+    assert {(d.entity, d.entity_id) for d in deliveries} == {("product", product.pk)}
+    # One sender waits: the later relays found its slot taken by a job not yet started.
+    assert queued_senders() == [
+        (f"webhooks.send:{subscription.pk}:0", {"subscription_id": subscription.pk, "slot": 0})
+    ]
 
 
 def test_a_batch_takes_events_in_position_order(empty_outbox: None, settings: Settings) -> None:
@@ -136,7 +142,7 @@ def test_a_rolled_back_transaction_makes_no_delivery(
 
     assert events_relay() == 0
     assert not Delivery.objects.exists()
-    assert queued_jobs() == []
+    assert queued_senders() == []
     assert receiver.received == []
 
 
@@ -204,13 +210,42 @@ def test_a_backlog_of_deliveries_does_not_hold_up_other_jobs(
 
     taken = []
     with connection.cursor() as cursor:
-        for _ in range(5):
+        for _ in range(3):
             cursor.execute("SELECT task_name FROM procrastinate_fetch_job_v2(NULL, NULL)")
             taken.append(cursor.fetchone()[0])
 
-    # The others first, in the order they came; then the deliveries, in theirs.
-    assert taken == [
-        "webhooks.events_relay",
-        "users.account_email_send",
-        *["webhooks.deliver"] * 3,
+    # The others first, in the order they came; then the deliveries' sender.
+    assert taken == ["webhooks.events_relay", "users.account_email_send", "webhooks.send"]
+
+
+def test_a_large_batch_wakes_several_senders_up_to_the_setting(
+    empty_outbox: None, settings: Settings
+) -> None:
+    settings.JOBS_RUN_ON_COMMIT = False
+    settings.WEBHOOKS_SENDERS = 3
+    subscription = SubscriptionFactory()
+
+    senders_wake({subscription.pk: SEND_BATCH + 1})
+    assert [args["slot"] for _, args in queued_senders()] == [0, 1]
+    senders_wake({subscription.pk: 10 * SEND_BATCH})  # slots 0 and 1 are waiting already
+    assert [args["slot"] for _, args in queued_senders()] == [0, 1, 2]
+
+
+def test_the_sweep_wakes_senders_for_what_is_due_only(
+    empty_outbox: None, settings: Settings
+) -> None:
+    settings.JOBS_RUN_ON_COMMIT = False
+    waiting, retrying, done = (SubscriptionFactory() for _ in range(3))
+    event = Event.objects.create(type="product.updated", entity="product", entity_id=1)
+    delivery_make(waiting, event)
+    Delivery.objects.filter(pk=delivery_make(retrying, event).pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=1)
+    )
+    Delivery.objects.filter(pk=delivery_make(done, event).pk).update(
+        status=Delivery.Status.DELIVERED, completed_at=timezone.now()
+    )
+
+    assert deliveries_sweep() == {waiting.pk: 1}
+    assert queued_senders() == [
+        (f"webhooks.send:{waiting.pk}:0", {"subscription_id": waiting.pk, "slot": 0})
     ]

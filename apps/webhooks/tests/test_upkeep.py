@@ -10,6 +10,7 @@ from apps.products.tests.factories import ProductFactory
 from apps.webhooks.models import Delivery, DeliveryAttempt
 from apps.webhooks.services import webhooks_prune
 from apps.webhooks.tests.factories import SubscriptionFactory
+from apps.webhooks.tests.helpers import delivery_make
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +24,7 @@ def test_old_ended_deliveries_and_relayed_events_go_the_rest_stays(empty_outbox:
     Event.objects.exclude(pk__in=[event.pk for event in events]).delete()
     Event.objects.filter(pk__in=[e.pk for e in events[:4]]).update(relayed_at=long_ago)
     _, old_failed, old_pending, recent = (
-        Delivery.objects.create(
-            subscription=subscription, event=event, status=status, completed_at=completed_at
-        )
+        delivery_make(subscription, event, status=status, completed_at=completed_at)
         for event, status, completed_at in [
             (events[0], Delivery.Status.DELIVERED, long_ago),
             (events[1], Delivery.Status.FAILED, long_ago),
