@@ -163,12 +163,14 @@ def processes_start(
         secret="whsec_" + "A" * 43 + "=",
     )
     environment = prod_environment(
-        DATABASE_URL=os.environ["DATABASE_URL"],
-        WEBHOOKS_ALLOW_PRIVATE_TARGETS="true",
-        WEBHOOKS_HTTPS_ONLY="false",
-        LOG_LEVEL="WARNING",
-        PROCRASTINATE_WORKER_CONCURRENCY=str(arguments.concurrency),
-        **dict(pair.split("=", 1) for pair in arguments.worker_env),
+        **{
+            "DATABASE_URL": os.environ["DATABASE_URL"],
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
+            "WEBHOOKS_HTTPS_ONLY": "false",
+            "LOG_LEVEL": "WARNING",
+            "PROCRASTINATE_WORKER_CONCURRENCY": str(arguments.concurrency),
+            **dict(pair.split("=", 1) for pair in arguments.worker_env),  # these win
+        }
     )
     worker_command = "procrastinate" if arguments.no_wake else "jobs"
     for number in range(arguments.workers):

@@ -14,6 +14,7 @@ in order, each only once the one before it was delivered or given up. The sweep
 retries, and the batch of a sender that died (its row locks went with its connection).
 """
 
+import itertools
 import logging
 import math
 import threading
@@ -118,11 +119,7 @@ def deliveries_send_batch(
                     subscription.pk,
                 )
             return 0
-        deliveries = list(
-            Delivery.objects.due(subscription_id)
-            .select_related("event")
-            .select_for_update(skip_locked=True, of=("self",))[:limit]
-        )
+        deliveries = Delivery.objects.claim(subscription_id, limit=limit)
         if not deliveries:
             return 0
         attempted_at = timezone.now()
@@ -239,10 +236,14 @@ def deliveries_send_job(*, subscription_id: int, slot: int) -> None:
     Not retried: a failure leaves the deliveries pending and due, for the sweep."""
     deadline = time.monotonic() + SEND_BUDGET_SECONDS
     with Posters(settings.WEBHOOKS_SEND_CONCURRENCY) as posters:
-        while True:
+        for batch in itertools.count():
             taken = deliveries_send_batch(subscription_id, posters)
             if taken < SEND_BATCH:
                 return
+            if batch == 0:
+                # A full batch: a backlog, which the relays, each waking senders for its own
+                # deliveries only, may not have seen whole. Wake the other slots.
+                senders_wake({subscription_id: settings.WEBHOOKS_SENDERS * SEND_BATCH})
             if time.monotonic() >= deadline:
                 break
     _sender_defer(subscription_id, slot)

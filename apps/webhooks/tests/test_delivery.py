@@ -10,7 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -383,3 +384,45 @@ def test_a_batch_is_sent_in_parallel_over_connections_kept_alive(
     ports = Counter(request.peer_port for request in receiver.received)
     assert sorted(ports.values()) == [2, 2, 2, 2]
     assert Delivery.objects.filter(status=Delivery.Status.DELIVERED).count() == 8
+
+
+def test_a_batch_takes_the_same_queries_whatever_its_size(
+    receiver: Receiver, empty_outbox: None
+) -> None:
+    subscription = SubscriptionFactory(target_url=receiver.url)
+
+    def queries_to_send(count: int) -> int:
+        for _ in range(count):
+            delivery_make(subscription, product_event(ProductFactory()))
+        with CaptureQueriesContext(connection) as queries:
+            assert send_due(subscription.pk) == count
+        return len(queries)
+
+    # The batch's transaction (a savepoint here, in the test's), the subscription, the claim
+    # (sorting off, the query, reset), the products' pages (in a savepoint), the attempts and
+    # the outcomes.
+    assert queries_to_send(2) == queries_to_send(20) == 11
+    assert Delivery.objects.filter(status=Delivery.Status.DELIVERED).count() == 22
+
+
+def test_the_claim_reads_the_queues_indexes_whatever_the_statistics(empty_outbox: None) -> None:
+    subscription = SubscriptionFactory()
+    for _ in range(30):
+        delivery_make(subscription, product_event(ProductFactory()))
+    with connection.cursor() as cursor:
+        # Statistics from a nearly empty table, as a backlog finds them.
+        cursor.execute("ANALYZE webhooks_delivery")
+    for _ in range(300):
+        delivery_make(subscription, Event.objects.filter(entity="product").first())
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert len(Delivery.objects.claim(subscription.pk, limit=100)) == 30
+    (claim,) = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("EXPLAIN " + claim)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Scan using webhooks_delivery_due" in plan, plan
+    assert "using webhooks_delivery_queue" in plan, plan
+    assert "Sort" not in plan, plan
