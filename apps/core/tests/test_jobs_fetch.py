@@ -11,7 +11,8 @@ WAITING = 2_000
 def test_a_fetch_takes_the_first_waiting_job_without_sorting_them_all(db: None) -> None:
     """The queue's table was never analyzed (as after its migration or a TRUNCATE, until
     autovacuum's first analyze; for ever where autovacuum is off, as on the CI's PostgreSQL);
-    a backlog came and went, and now 2,000 jobs with locks wait (a relay's deliveries).
+    a backlog came and went, and now 2,000 jobs with locks wait (one per entity, as webhook
+    deliveries once were).
     PL/pgSQL keeps a generic plan of the fetch after five calls; made without statistics, it
     read every waiting job, checked each one's lock and sorted them (250 ms a fetch here, 1.1 s
     with 5,000 waiting). Each fetch is planned for its call: the waiting jobs are walked in
@@ -26,11 +27,11 @@ def test_a_fetch_takes_the_first_waiting_job_without_sorting_them_all(db: None) 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE procrastinate_jobs CASCADE")  # no statistics (rolled back)
         # An earlier backlog came and went, then the one the workers now fetch from.
-        for prefix, count in [("drained", 5_000), ("webhooks:1:product:", WAITING)]:
+        for prefix, count in [("drained", 5_000), ("product:", WAITING)]:
             cursor.execute("DELETE FROM procrastinate_jobs")
             cursor.execute(
                 "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args)"
-                " SELECT 'webhooks', 'webhooks.deliver', %s || n, '{}'"
+                " SELECT 'webhooks', 'example.locked', %s || n, '{}'"
                 " FROM generate_series(1, %s) AS n",
                 [prefix, count],
             )
@@ -47,7 +48,7 @@ def test_a_fetch_takes_the_first_waiting_job_without_sorting_them_all(db: None) 
         finally:
             raw.remove_notice_handler(keep)
 
-    assert taken == [f"webhooks:1:product:{n}" for n in range(1, 9)]  # in order, each once
+    assert taken == [f"product:{n}" for n in range(1, 9)]  # in order, each once
     fetches = [plan for plan in plans if "WITH candidate AS" in plan]
     assert len(fetches) == 8
     for plan in fetches:
