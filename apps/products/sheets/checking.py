@@ -1,9 +1,12 @@
-"""Checking a sheet against itself and the catalogue, and deciding what each row does.
+"""Checking a one-variant sheet against itself and the catalogue, and deciding what each row
+does.
 
-Every row is parsed, its SKU matched to a product, its category resolved and its slug checked or
-derived; then each valid row is found new, changed or unchanged, once. The dry run reports that
-decision, and the commit writes exactly the rows it found new or changed. Checking costs a
-handful of queries whatever the number of rows.
+Every row is parsed and its category resolved as it is read, a chunk of rows at a time, and
+staged in a temporary table (``staging``); then, in SQL over that table, its SKU is matched to a
+product, its slug checked or derived, and each valid row found new, changed or unchanged, once.
+The dry run reports that decision, and the commit writes exactly the rows it found new or
+changed, from the same table. Checking holds a chunk of rows at a time, and costs a handful of
+statements (and a query per chunk) whatever the number of rows.
 """
 
 import itertools
@@ -51,26 +54,34 @@ WHERE number > first_number
 # locked in the order of the ORDER BY), before anything reads their values.
 _LOCK_PRODUCTS = """
 SELECT count(*) FROM (
-    SELECT id FROM products_product WHERE sku IN (SELECT sku FROM products_import_rows)
+    SELECT id FROM products_product WHERE sku = ANY(ARRAY(SELECT sku FROM products_import_rows))
     ORDER BY id FOR UPDATE
 ) AS locked
 """
 _MATCH_PRODUCTS = """
 UPDATE products_import_rows AS incoming
 SET product_id = product.id, variant_count = product.variant_count
-FROM products_product AS product WHERE product.sku = incoming.sku
+FROM products_product AS product
+WHERE product.sku = ANY(ARRAY(SELECT sku FROM products_import_rows))
+    AND product.sku = incoming.sku
 """
 # A new row whose SKU is that of another product's variant (not its first: the product's own
 # SKU is its first variant's, and matches the row). As it always did, every new row with such
 # a SKU is refused, if one of them is valid.
 _VARIANT_SKUS = """
 SELECT incoming.number, 'sku' AS header,
-    'SKU ' || incoming.sku || ' is a variant of the product ' || product.sku || '.' AS message
-FROM products_import_rows AS incoming
-JOIN products_variant AS variant ON variant.sku = incoming.sku
-JOIN products_product AS product ON product.id = variant.product_id
+    'SKU ' || incoming.sku || ' is a variant of the product ' || taken.product_sku || '.'
+        AS message
+FROM (
+    SELECT variant.sku, product.sku AS product_sku
+    FROM products_variant AS variant
+    JOIN products_product AS product ON product.id = variant.product_id
+    WHERE variant.sku = ANY(ARRAY(
+        SELECT sku FROM products_import_rows WHERE product_id IS NULL AND valid
+    ))
+) AS taken
+JOIN products_import_rows AS incoming ON incoming.sku = taken.sku
 WHERE incoming.product_id IS NULL
-    AND incoming.sku IN (SELECT sku FROM products_import_rows WHERE product_id IS NULL AND valid)
 """
 # Each valid row of a product: a blank cell of a column that keeps the product's value takes
 # it, and the columns of the sheet whose values differ from the product's are noted. A row that
@@ -80,7 +91,8 @@ UPDATE products_import_rows AS incoming SET {kept}
     changed = array_remove(ARRAY[{changed}]::text[], NULL),
     writes = cardinality(array_remove(ARRAY[{changed}]::text[], NULL)) > 0
 FROM products_product AS product
-WHERE product.id = incoming.product_id AND incoming.valid
+WHERE product.id = ANY(ARRAY(SELECT product_id FROM products_import_rows WHERE valid))
+    AND product.id = incoming.product_id AND incoming.valid
 """
 # The price and stock of a product of several variants are its variants' summary.
 _SUMMARY_CHANGES = """
@@ -104,9 +116,12 @@ _CHANGED_SAMPLE = f"""
 SELECT incoming.number, incoming.changed,
     {", ".join(f"incoming.{column.field}" for column in PRODUCT_COLUMNS)},
     {", ".join(f"product.{column.field}" for column in PRODUCT_COLUMNS)}
-FROM products_import_rows AS incoming
+FROM (
+    SELECT * FROM products_import_rows WHERE writes AND product_id IS NOT NULL
+    ORDER BY number LIMIT {SAMPLE_SIZE}
+) AS incoming
 JOIN products_product AS product ON product.id = incoming.product_id
-WHERE incoming.writes ORDER BY incoming.number LIMIT {SAMPLE_SIZE}
+ORDER BY incoming.number
 """  # noqa: S608 (names from the column declarations)
 
 

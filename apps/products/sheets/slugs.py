@@ -30,7 +30,10 @@ FROM (
             FILTER (WHERE holder.sku IS NULL OR holder.sku = incoming.sku)
             OVER (PARTITION BY incoming.slug) AS claimed_by
     FROM products_import_rows AS incoming
-    LEFT JOIN products_product AS holder ON holder.slug = incoming.slug
+    LEFT JOIN (
+        SELECT slug, sku FROM products_product
+        WHERE slug = ANY(ARRAY(SELECT slug FROM products_import_rows WHERE slug <> ''))
+    ) AS holder ON holder.slug = incoming.slug
     WHERE incoming.slug <> ''
 ) AS given
 WHERE claimed_by IS DISTINCT FROM number
@@ -40,17 +43,19 @@ _DERIVING = "incoming.slug = '' AND incoming.product_id IS NULL AND incoming.val
 # Each round, each row still without a slug tries its candidate: the first row (in the sheet's
 # order) of a candidate that neither a product nor another row has takes it.
 _DERIVE = """
+WITH candidate AS MATERIALIZED (
+    SELECT number, {candidate} AS slug FROM products_import_rows AS incoming WHERE {deriving}
+),
+taken AS (
+    SELECT slug FROM products_product WHERE slug = ANY(ARRAY(SELECT slug FROM candidate))
+    UNION ALL
+    SELECT slug FROM products_import_rows WHERE slug <> ''
+)
 UPDATE products_import_rows AS incoming SET slug = taker.slug
 FROM (
     SELECT DISTINCT ON (slug) number, slug
-    FROM (
-        SELECT number, {candidate} AS slug FROM products_import_rows AS incoming
-        WHERE {deriving}
-    ) AS candidate
-    WHERE NOT EXISTS (SELECT FROM products_product AS product WHERE product.slug = candidate.slug)
-        AND NOT EXISTS (
-            SELECT FROM products_import_rows AS claimed WHERE claimed.slug = candidate.slug
-        )
+    FROM candidate
+    WHERE NOT EXISTS (SELECT FROM taken WHERE taken.slug = candidate.slug)
     ORDER BY slug, number
 ) AS taker
 WHERE incoming.number = taker.number
