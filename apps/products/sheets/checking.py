@@ -38,7 +38,6 @@ from .staging import FIELDS, create_staging_table, reject, stage_rows
 # time: the rows the check holds at once.
 CHUNK_ROWS = 5_000
 
-_SLUG_POSITION = POSITION["slug"]
 _NAME_POSITION = POSITION["name"]
 
 _DUPLICATE_SKUS = """
@@ -91,7 +90,9 @@ UPDATE products_import_rows AS incoming SET {kept}
     changed = array_remove(ARRAY[{changed}]::text[], NULL),
     writes = cardinality(array_remove(ARRAY[{changed}]::text[], NULL)) > 0
 FROM products_product AS product
-WHERE product.id = ANY(ARRAY(SELECT product_id FROM products_import_rows WHERE valid))
+WHERE product.id = ANY(ARRAY(
+    SELECT product_id FROM products_import_rows WHERE valid AND product_id IS NOT NULL
+))
     AND product.id = incoming.product_id AND incoming.valid
 """
 # The price and stock of a product of several variants are its variants' summary.
@@ -160,9 +161,8 @@ def check_sheet(
         if not parser.count:
             raise ImportFileError("The file has a header row but no products.")
         report.row_count = parser.count
-        cursor.execute(
-            "ANALYZE products_import_rows"
-        )  # the statements below join it with the catalogue
+        # The statements below join it with the catalogue: the planner needs its size.
+        cursor.execute("ANALYZE products_import_rows")
 
         reject(cursor, report, _DUPLICATE_SKUS)
         if lock_products:
@@ -176,7 +176,9 @@ def check_sheet(
     return CheckedSheet(report, columns)
 
 
-def _chunks(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list[Any]]:
+def _chunks(
+    rows: Iterable[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
     iterator = iter(rows)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk

@@ -5,6 +5,11 @@ The check parses each row in Python and COPYs it, a chunk at a time, into
 products it names) are then SQL over that table, and the write reads its rows to write from it.
 The import's memory is then a chunk's rows, whatever the size of the file; the table is the
 session's, dropped with the import's transaction.
+
+The statements over it look the catalogue's rows up by ``= ANY(ARRAY(SELECT ... FROM
+products_import_rows))``, an index probe per key of the sheet: joined plainly, the planner
+hashes the staged rows and scans the whole products (or variants) table (checking 50,000 rows
+against 400,000 products took 7.1 s that way, 2.0 s this way).
 """
 
 from collections.abc import Iterable, Sequence
