@@ -23,9 +23,11 @@ attribute and option cells in ``typed_cells``), and every step below is derived 
 - ``reading``: the file's format and header row; ``csv_reader`` and ``xlsx_reader`` its rows;
 - ``checking`` (``variant_checking``): each row parsed and checked against the catalogue
   (``slugs`` for its slug), and the one decision of what it does: create, change or leave its
-  product (and variant);
-- ``writing`` (``variant_writing``): the rows to write, set-based (COPY, then UPDATEs and
-  INSERTs that also write the audit trail), in the transaction of ``importing.product_import``;
+  product (and variant); a one-variant sheet's rows are staged in a temporary table as they
+  are read (``staging``), and checked across the file there;
+- ``writing`` (``variant_writing``): the rows to write, set-based (from the staging table, or
+  COPYed, then UPDATEs and INSERTs that also write the audit trail), in the transaction of
+  ``importing.product_import``;
 - ``exporting``: products out, as the variant sheet in CSV or XLSX.
 """
 

@@ -29,7 +29,7 @@ class Column:
     header: str  # as the sheet's first row names it (any case; "-" or spaces for "_")
     cell: Cell  # how its cells parse, and how its values render as text
     field: str  # the product's database column
-    sql_type: str  # the type of its column in the import's temporary table
+    sql_type: str  # the type of its column in the import's staging table
     # A new product's value when the sheet leaves the column out (and a cell's that did not
     # parse, in a row that is then not written).
     default: Any
@@ -58,7 +58,7 @@ PRODUCT_COLUMNS = (
         "sku",
         Text("SKU", SKU_MAX_LENGTH),
         field="sku",
-        sql_type="text NOT NULL",
+        sql_type="text",
         default="",
         required=True,
         key=True,
@@ -68,7 +68,7 @@ PRODUCT_COLUMNS = (
         "name",
         Text("name", NAME_MAX_LENGTH),
         field="name",
-        sql_type="text NOT NULL",
+        sql_type="text",
         default="",
         required=True,
         searchable=True,
@@ -77,7 +77,7 @@ PRODUCT_COLUMNS = (
         "slug",
         Slug(SLUG_MAX_LENGTH),
         field="slug",
-        sql_type="text NOT NULL",
+        sql_type="text",
         default="",
         blank_keeps_current=True,
     ),
@@ -85,7 +85,7 @@ PRODUCT_COLUMNS = (
         "description",
         LongText(DESCRIPTION_MAX_LENGTH),
         field="description",
-        sql_type="text NOT NULL",
+        sql_type="text",
         default="",
         searchable=True,
     ),
@@ -93,7 +93,7 @@ PRODUCT_COLUMNS = (
         "price",
         Amount("price", "19.99", maximum=PRICE_MAX, decimal_places=PRICE_DECIMAL_PLACES),
         field="price",
-        sql_type="numeric(10, 2) NOT NULL",
+        sql_type="numeric(10, 2)",
         default=Decimal(0),
         required=True,
         audit_sql="to_jsonb({row}.{field}::text)",  # as the bulk actions store a price: text
@@ -102,21 +102,21 @@ PRODUCT_COLUMNS = (
         "stock",
         WholeNumber("stock", "12", maximum=STOCK_MAX),
         field="stock",
-        sql_type="integer NOT NULL",
+        sql_type="integer",
         default=0,
     ),
     Column(
         "is_active",
         Boolean(),
         field="is_active",
-        sql_type="boolean NOT NULL",
+        sql_type="boolean",
         default=True,
     ),
     Column(
         "category",
         CategoryReference("category (its slug or id)", CATEGORY_REFERENCE_MAX_LENGTH),
         field="category_id",
-        sql_type="bigint NOT NULL",
+        sql_type="bigint",
         default="",  # the reference as written; an id once resolved
         required=True,
         export_lookup="category__slug",

@@ -85,7 +85,7 @@ def product_import(
                     report.audit_batch = batch
             else:
                 report.new, report.changed = write_rows(
-                    checked.writes, checked.columns, created_by=created_by, batch=batch
+                    checked.columns, created_by=created_by, batch=batch
                 )
                 if report.new or report.changed:
                     report.audit_batch = batch

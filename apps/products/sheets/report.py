@@ -61,7 +61,19 @@ class ImportReport:
     def unlisted_error_count(self) -> int:
         return self.error_count - len(self.errors)
 
+    @property
+    def room_for_errors(self) -> int:
+        """Return how many more errors the report lists."""
+        return REPORTED_ERRORS_LIMIT - len(self.errors)
+
     def add_error(self, row: int, column: str, message: str) -> None:
         self.error_count += 1
         if len(self.errors) < REPORTED_ERRORS_LIMIT:
             self.errors.append(RowError(row, column, message))
+
+    def add_counted_errors(self, listed: list[RowError], *, count: int) -> None:
+        """Add ``count`` errors, of which ``listed`` (as many as there is room for) are the
+        first."""
+        assert len(listed) <= self.room_for_errors, "list only as many as there is room for"
+        self.error_count += count
+        self.errors.extend(listed)

@@ -1,8 +1,9 @@
 """Writing a checked sheet, set-based, inside the caller's transaction.
 
-The rows to write (new, or changed: decided by the check) are COPYed into a temporary table; one
-INSERT adds the words of their new text to the search lexicon; one UPDATE changes the products
-the rows name by id, and one INSERT ... ON CONFLICT adds the new ones. The UPDATE and the INSERT
+The rows to write (new, or changed: decided by the check) are those of the check's staging table
+(``staging``) that it marked ``writes``; one INSERT adds the words of their new text to the
+search lexicon; one UPDATE changes the products the rows name by id, and one INSERT ... ON
+CONFLICT adds the new ones. The UPDATE and the INSERT
 each record an audit entry per product they write, in the same statement, under one batch.
 Every column list is derived from the column declarations.
 """
@@ -17,21 +18,11 @@ from apps.users.models import User
 
 from ..models import Product
 from ..search import DEFER_LEXICON_SETTING
-from .columns import KEY, PRODUCT_COLUMNS, Column, SheetRow
+from .columns import KEY, PRODUCT_COLUMNS, Column
+from .staging import FIELDS, TABLE
 
 AUDIT_ACTION = "products.import"
 register_audit_action(AUDIT_ACTION, label="Import products")
-
-_FIELDS = ", ".join(column.field for column in PRODUCT_COLUMNS)
-
-_TEMPORARY_TABLE = f"""
-DROP TABLE IF EXISTS pg_temp.products_import_rows;
-CREATE TEMPORARY TABLE products_import_rows (
-    product_id bigint,  -- the product the row changes; NULL for a new one
-    {", ".join(f"{column.field} {column.sql_type}" for column in PRODUCT_COLUMNS)}
-) ON COMMIT DROP
-"""
-_COPY = f"COPY products_import_rows (product_id, {_FIELDS}) FROM STDIN"
 
 # The lexicon's words of the rows whose text is new, by the search trigger's rule. Each distinct
 # word is checked once, not once per row it is in (100,000 rows of 30 words: 3.5 s, not 18).
@@ -42,7 +33,7 @@ WITH words AS MATERIALIZED (
     CROSS JOIN LATERAL unnest(tsvector_to_array(
         to_tsvector('simple', {text})
     )) AS word
-    WHERE NOT EXISTS (
+    WHERE {written} AND NOT EXISTS (
         SELECT 1 FROM products_product AS product
         WHERE product.id = incoming.product_id AND {text_is_same}
     )
@@ -111,49 +102,47 @@ _RETURNING_CREATED = f"""
 """
 
 # Only the rows the check found changed, by id: their products were locked when it read them.
-_UPDATE = """
+_UPDATE = f"""
 WITH written AS (
-    UPDATE products_product AS product SET {assignments}, updated_at = %(now)s
-    FROM products_import_rows AS incoming
+    UPDATE products_product AS product SET {{assignments}}, updated_at = %(now)s
+    FROM {TABLE} AS incoming
     JOIN products_product AS previous ON previous.id = incoming.product_id
-    WHERE product.id = incoming.product_id
-    RETURNING {returning}
+    WHERE product.id = incoming.product_id AND incoming.writes
+    RETURNING {{returning}}
 ),
-entries AS ({entries}),
-audited AS ({audit})
+entries AS ({{entries}}),
+audited AS ({{audit}})
 SELECT count(*) FROM written
-"""
+"""  # noqa: S608 (the staging table's name)
 # The new rows. ON CONFLICT covers a product created with one of their SKUs since the check, by
 # another writer: the one case decided here rather than by the check, which never saw it
 # (audited with its values after only, since those before were never read).
-_INSERT = """
+_INSERT = f"""
 WITH written AS (
     INSERT INTO products_product AS product (
-        {fields},
+        {FIELDS},
         created_by_id, created_at, updated_at, rating_1_count, rating_2_count,
         rating_3_count, rating_4_count, rating_5_count, review_count, rating_sum
     )
-    SELECT {incoming}, %(created_by)s, %(now)s, %(now)s, 0, 0, 0, 0, 0, 0, 0
-    FROM products_import_rows AS incoming
-    WHERE incoming.product_id IS NULL
-    ON CONFLICT ({key}) DO UPDATE SET {assignments}, updated_at = %(now)s WHERE {differs}
-    RETURNING {returning}, (xmax = 0) AS inserted
+    SELECT {{incoming}}, %(created_by)s, %(now)s, %(now)s, 0, 0, 0, 0, 0, 0, 0
+    FROM {TABLE} AS incoming
+    WHERE incoming.product_id IS NULL AND incoming.writes
+    ON CONFLICT ({KEY.field}) DO UPDATE SET {{assignments}}, updated_at = %(now)s
+        WHERE {{differs}}
+    RETURNING {{returning}}, (xmax = 0) AS inserted
 ),
-entries AS ({entries}),
-audited AS ({audit})
+entries AS ({{entries}}),
+audited AS ({{audit}})
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
-"""
+"""  # noqa: S608 (names from the column declarations)
 
 
 def write_rows(
-    rows: list[SheetRow],
-    columns: tuple[Column, ...],
-    *,
-    created_by: User | None,
-    batch: uuid.UUID,
+    columns: tuple[Column, ...], *, created_by: User | None, batch: uuid.UUID
 ) -> tuple[int, int]:
-    """Create or change the products of ``rows`` (checked; each new, or changed in the sheet's
-    ``columns``), auditing each under ``batch``; return how many were created and changed."""
+    """Create or change the products of the staged rows that the check marked to write (each
+    new, or changed in the sheet's ``columns``), auditing each under ``batch``; return how
+    many were created and changed."""
     assigned = [column for column in columns if not column.key]
     parameters = {
         "now": timezone.now(),
@@ -162,18 +151,11 @@ def write_rows(
     }
     audit = {"entries": _AUDIT_ENTRIES, "audit": audit_insert_sql(source="entries")}
     with connection.cursor() as cursor:
-        cursor.execute(_TEMPORARY_TABLE)
-        # COPY through psycopg directly: Django's cursor has no COPY of its own.
-        with cursor.cursor.copy(_COPY) as copy:
-            for row in rows:
-                copy.write_row((row.product_id, *row.values))
-        cursor.execute("ANALYZE products_import_rows")  # the joins below need its size
-
         # The search trigger still writes each row's search document, but leaves the lexicon
         # to this one INSERT: row by row, it was most of the time of a large import (100,000
         # new products of 30-word descriptions: about 18 of 35 CPU seconds).
         cursor.execute("SELECT set_config(%s, 'on', true)", [DEFER_LEXICON_SETTING])
-        cursor.execute(lexicon_insert(columns))
+        cursor.execute(lexicon_insert(columns, written="incoming.writes"))
         cursor.execute(
             _UPDATE.format(
                 assignments=_assignments(assigned, "incoming"),
@@ -185,9 +167,7 @@ def write_rows(
         (changed,) = cursor.fetchone()
         cursor.execute(
             _INSERT.format(
-                fields=_FIELDS,
                 incoming=", ".join(f"incoming.{column.field}" for column in PRODUCT_COLUMNS),
-                key=KEY.field,
                 assignments=_assignments(assigned, "EXCLUDED"),
                 differs=_differs(assigned, "EXCLUDED"),
                 returning=_RETURNING_CREATED,
@@ -198,7 +178,7 @@ def write_rows(
         created, changed_meanwhile = cursor.fetchone()
         # Later writes of the same transaction (an enclosing one) fill the lexicon themselves.
         cursor.execute("SELECT set_config(%s, 'off', true)", [DEFER_LEXICON_SETTING])
-        cursor.execute("DROP TABLE pg_temp.products_import_rows")
+        cursor.execute(f"DROP TABLE pg_temp.{TABLE}")
     return created, changed + changed_meanwhile
 
 
@@ -212,14 +192,16 @@ def _differs(columns: list[Column], source: str) -> str:
     return f"({products}) IS DISTINCT FROM ({incoming})"
 
 
-def lexicon_insert(columns: tuple[Column, ...], table: str = "products_import_rows") -> str:
-    """Return the INSERT of the lexicon's words of the rows of ``table`` whose text is new
-    (``table`` has the product's id or NULL, and its searchable columns)."""
+def lexicon_insert(columns: tuple[Column, ...], table: str = TABLE, written: str = "true") -> str:
+    """Return the INSERT of the lexicon's words of the rows of ``table`` (those for which the
+    SQL ``written`` holds) whose text is new (``table`` has the product's id or NULL, and its
+    searchable columns)."""
     searchable = [column for column in PRODUCT_COLUMNS if column.searchable]
     # A text column the sheet leaves out keeps the product's text, and its words with it.
     compared = [column for column in searchable if column in columns]
     return _LEXICON_INSERT.format(
         table=table,
+        written=written,
         text=" || ' ' || ".join(f"incoming.{column.field}" for column in searchable),
         text_is_same=" AND ".join(
             f"product.{column.field} = incoming.{column.field}" for column in compared

@@ -3,6 +3,7 @@
 import io
 import threading
 import time
+import tracemalloc
 import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
@@ -21,9 +22,11 @@ from apps.products.sheets import (
     HEADERS,
     ImportFileError,
     ImportReport,
+    checking,
     detect_format,
     product_import,
 )
+from apps.products.sheets.report import REPORTED_ERRORS_LIMIT
 from apps.products.tests.factories import CategoryFactory, ProductFactory
 from apps.products.tests.helpers import Row, csv_bytes
 from apps.users.models import User
@@ -459,7 +462,112 @@ def test_dry_run_queries_do_not_grow_with_the_rows(category: Category) -> None:
 
     assert (small_report.new, small_report.changed) == (25, 25)
     assert (large_report.new, large_report.changed) == (250, 250)
-    assert len(large_queries) == len(small_queries) <= 6
+    # A fixed number: the statements over the staged rows, and one category query per chunk of
+    # CHUNK_ROWS rows (one chunk here).
+    assert len(large_queries) == len(small_queries) <= 21
+
+
+def test_checks_across_rows_find_rows_read_in_different_chunks(
+    category: Category, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows are parsed and staged two at a time: each pair below is a chunk of its own.
+    monkeypatch.setattr(checking, "CHUNK_ROWS", 2)
+    ProductFactory(sku="OLD", slug="lamp")
+    data = csv_bytes(
+        [
+            ["A-1", "Lamp", "", "", "1", "1", "true", "lamps"],
+            ["A-2", "Lamp", "shade", "", "1", "1", "true", "lamps"],
+            ["A-3", "Lamp", "", "", "1", "1", "true", "no-such-category"],
+            ["A-1", "Lamp", "", "", "1", "1", "true", "lamps"],
+            ["A-4", "Lamp", "shade", "", "1", "1", "true", "lamps"],
+            ["A-5", "Lamp", "", "", "1", "1", "true", "lamps"],
+        ]
+    )
+
+    report = run(data)
+
+    assert [(error.row, error.column, error.message) for error in report.errors] == [
+        (4, "category", "No category has the slug or id “no-such-category”."),
+        (5, "sku", "SKU A-1 is also on row 2."),
+        (6, "slug", "Slug shade is also on row 3."),
+    ]
+    assert (report.row_count, report.new, report.invalid) == (6, 3, 3)
+
+
+def test_a_sheet_read_in_many_chunks_is_written_as_one(
+    category: Category, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checking, "CHUNK_ROWS", 100)
+    existing = ProductFactory.create_batch(500, category=category, price=Decimal("5.00"))
+    rows: list[Row] = [
+        [product.sku, product.name, "", product.description, "6.00", "1", "true", "lamps"]
+        for product in existing
+    ]
+    # The same name for every new row: each derives a slug of its own, across the chunks.
+    rows += [[f"NEW-{n}", "Lamp", "", "", "1.00", "1", "true", "lamps"] for n in range(500)]
+    data = csv_bytes(rows)
+
+    report = run(data, commit=True)
+
+    assert report.committed, report.errors[:5]
+    assert (report.row_count, report.new, report.changed, report.unchanged) == (1000, 500, 500, 0)
+    # The sample is the first new and the first changed rows, in the sheet's order.
+    assert [sample.row for sample in report.samples] == list(range(2, 22)) + list(range(502, 522))
+    assert report.samples[0].changes["price"] == ("5.00", "6.00")
+    assert set(Product.objects.values_list("price", flat=True)) == {Decimal("6.00"), Decimal(1)}
+    slugs = Product.objects.filter(sku__startswith="NEW-").values_list("slug", flat=True)
+    assert len(set(slugs)) == 500
+    assert "lamp" in slugs and "lamp-new-499" in slugs
+
+    again = run(data, commit=True)
+
+    assert (again.new, again.changed, again.unchanged, again.audit_batch) == (0, 0, 1000, None)
+
+
+def test_every_error_is_counted_and_the_first_are_listed_in_the_sheets_order(
+    category: Category,
+) -> None:
+    # Each pair of rows: the second repeats the first's SKU (a check over the staged rows) and
+    # has a bad price (found as it is read).
+    rows: list[Row] = []
+    for n in range(300):
+        rows.append([f"A-{n}", "Lamp", "", "", "1", "1", "true", "lamps"])
+        rows.append([f"A-{n}", "Lamp", "", "", "-1", "1", "true", "lamps"])
+
+    report = run(csv_bytes(rows))
+
+    assert (report.error_count, report.invalid) == (600, 300)
+    assert len(report.errors) == REPORTED_ERRORS_LIMIT
+    listed = [(error.row, error.column) for error in report.errors]
+    assert listed == sorted(listed, key=lambda found: (found[0], ["sku", "price"].index(found[1])))
+
+
+def test_the_check_holds_a_chunk_of_rows_not_the_whole_file(
+    category: Category, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checking, "CHUNK_ROWS", 500)
+    description = "A lamp of oak and linen, warm and bright, for a desk or a small table."
+
+    def peak_bytes(rows: int) -> int:
+        data = csv_bytes(
+            [
+                [f"M{rows}-{n}", "Lamp", "", description, "1.00", "1", "true", "lamps"]
+                for n in range(rows)
+            ]
+        )
+        tracemalloc.start()
+        try:
+            report = run(data)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            assert (report.new, report.error_count) == (rows, 0)
+
+    small, large = peak_bytes(2_000), peak_bytes(8_000)
+
+    # Four times the rows: about the same peak (it was four times larger when the check kept
+    # every row).
+    assert large < small * 1.5, (small, large)
 
 
 def test_the_command_checks_then_imports(category: Category, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
