@@ -164,12 +164,13 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
         "entity_id",
         "status",
         "attempt_count",
+        "next_attempt_at",
         "created_at",
         "completed_at",
     ]
     list_filter = ["status", "subscription"]
     list_select_related = ["subscription", "event"]
-    search_fields = ["=event__entity_id"]
+    search_fields = ["=entity_id"]
     search_help_text = "An entity's id."
     fields = DELIVERY_FIELDS
     readonly_fields = DELIVERY_FIELDS

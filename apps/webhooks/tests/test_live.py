@@ -77,6 +77,9 @@ def test_a_failed_delivery_holds_back_its_entitys_later_events_only(
         payload = Webhook(subscription.secret).verify(received.body, received.headers)
         assert received.headers["webhook-id"] == payload["id"]
     assert json.loads(receiver.received[-1].body)["data"]["name"] == "Held, then renamed"
+    # Production's logs: one JSON object per line, the worker's start too.
+    logged = [json.loads(line) for line in worker.log_text().splitlines()]
+    assert "Launching a worker on all queues" in [line["message"] for line in logged]
     first_attempt = min(r.at for r in receiver.received[:2])
     retried = receiver.received[2].at - first_attempt
     assert retried >= 0.9

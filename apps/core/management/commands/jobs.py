@@ -7,19 +7,27 @@ but hears no wake-up, so a woken job waits for its periodic run (the webhook rel
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
-from procrastinate import App, cli
+from procrastinate import App
 from procrastinate.contrib.django.management.commands import procrastinate
 
 from apps.core.jobs import jobs_wake_listen
 
+logger = logging.getLogger(__name__)
+
 
 async def worker_woken(app: App, **options: Any) -> None:
-    """Run procrastinate's worker with the wake-up listener beside it, stopped with it."""
-    listener = asyncio.create_task(jobs_wake_listen(app, queues=options.get("queues")))
+    """Run procrastinate's worker with the wake-up listener beside it, stopped with it.
+
+    As procrastinate's ``worker`` command does, but its first line logged (a JSON line in
+    production) rather than printed to stderr as plain text."""
+    queues = options.get("queues")
+    listener = asyncio.create_task(jobs_wake_listen(app, queues=queues))
+    logger.info("Launching a worker on %s", ", ".join(queues) if queues else "all queues")
     try:
-        await cli.worker_(app=app, **options)
+        await app.run_worker_async(**options)
     finally:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
