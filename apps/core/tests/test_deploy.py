@@ -216,9 +216,14 @@ def test_compose_runs_the_worker_make_run_runs_and_lets_it_finish_its_jobs() -> 
         "manage.py",
         *WORKER_HEALTHCHECK_COMMAND,
     ]
-    # The same image and environment as the app: one build, one set of variables.
+    # The same image and environment as the app: one build, one set of variables; and the
+    # port of its own metrics (docs/deploy.md, "Job workers' metrics").
     assert (worker["build"], worker["image"]) == (app["build"], app["image"])
-    assert worker["environment"] == app["environment"]
+    assert worker["environment"] == {
+        **app["environment"],
+        "JOBS_METRICS_PORT": "${JOBS_METRICS_PORT:-9100}",
+    }
+    assert "ports" not in worker  # scraped inside the compose network only
     # Tables migrated before it starts; Redis up, for the cache generations its writes start.
     assert worker["depends_on"] == {
         "db": {"condition": "service_healthy"},

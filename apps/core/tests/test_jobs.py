@@ -225,6 +225,7 @@ def test_every_periodic_job_is_registered_on_a_schedule() -> None:
         "users.login_records_prune": "30 3 * * *",
         "reviews.rating_figures_check": "0 4 * * *",
         "webhooks.events_relay": "* * * * * */5",  # every 5 s (croniter's sixth field)
+        "webhooks.send_due": "* * * * * */5",
         "webhooks.prune": "40 3 * * *",
         "products.import_uploads_prune": "50 3 * * *",
     }

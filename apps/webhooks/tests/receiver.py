@@ -52,10 +52,16 @@ def receiver_running(path: str = "/hook") -> Iterator[Receiver]:
         def do_POST(self) -> None:
             receiver = state["receiver"]
             length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender went (a worker killed mid-batch) before its request's end: not a
+                # request a server would take, nor answer.
+                self.close_connection = True
+                return
             received = Received(
                 self.path,
                 {name.lower(): value for name, value in self.headers.items()},
-                self.rfile.read(length),
+                body,
                 time.monotonic(),
                 self.client_address[1],
             )
