@@ -28,6 +28,8 @@ from apps.webhooks.services import (
     SUBSCRIPTION_CHANGE_ACTION,
     SUBSCRIPTION_DELETE_ACTION,
     SUBSCRIPTION_ROTATE_SECRET_ACTION,
+    subscription_secret_rotate,
+    subscription_update,
 )
 from apps.webhooks.tests.factories import SubscriptionFactory
 from apps.webhooks.tests.test_api import LIST, MANAGE, detail
@@ -404,3 +406,27 @@ def test_catalogue_managers_read_the_entries_in_the_trail(client: Client) -> Non
     assert "hooks@example.com" in content
     assert f"- → {TARGET}" in content
     assert "- → product.created, product.deleted" in content
+
+
+# --- the services -----------------------------------------------------------------------------
+
+
+def test_a_change_audits_and_writes_against_the_stored_row_not_a_stale_instance() -> None:
+    stored = SubscriptionFactory(target_url=TARGET, description="ERP")
+    stale = Subscription.objects.get(pk=stored.pk)
+    # Meanwhile, someone else renames it and rotates its secret.
+    subscription_update(subscription=stored, user=None, description="ERP (new)")
+    rotated = subscription_secret_rotate(subscription=stored, user=None).secret
+
+    subscription_update(subscription=stale, user=None, target_url=MOVED)
+
+    fresh = Subscription.objects.get(pk=stored.pk)
+    # The rotation is kept: only the changed field was written.
+    assert (fresh.target_url, fresh.description, fresh.secret) == (MOVED, "ERP (new)", rotated)
+    assert trail(stored.pk)[-1] == (
+        SUBSCRIPTION_CHANGE_ACTION,
+        None,
+        MOVED,
+        {"target_url": TARGET},
+        {"target_url": MOVED},
+    )
