@@ -357,10 +357,13 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 
 def _shown(value: Any) -> str:
-    """Return a stored before/after value as text: a related object by its name."""
+    """Return a stored before/after value as text: a related object by its name, a list as its
+    items separated by commas."""
     if isinstance(value, Mapping) and "name" in value:
         return str(value["name"])
-    return "-" if value is None or value == "" else str(value)
+    if isinstance(value, list) and value:
+        return ", ".join(_shown(item) for item in value)
+    return "-" if value is None or value in ("", []) else str(value)
 
 
 AUDIT_ENTRY_FIELDS = (

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,9 +17,11 @@ from .models import EVENT_TYPE_CHOICES, Delivery, DeliveryAttempt, Subscription
 from .services import (
     delivery_resend,
     subscription_create,
+    subscription_delete,
     subscription_secret_rotate,
     subscription_target_check,
     subscription_update,
+    subscriptions_delete,
 )
 
 SUBSCRIPTION_FIELDS = ("target_url", "event_types", "description", "is_active")
@@ -61,6 +64,9 @@ class SubscriptionForm(forms.ModelForm[Subscription]):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
+    """Subscriptions, written through the services, which audit every change (never a
+    secret); Django's history logs them too."""
+
     form = SubscriptionForm
     list_display = ["target_url", "event_type_list", "is_active", "created_at"]
     list_filter = ["is_active"]
@@ -79,13 +85,19 @@ class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
     def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in SUBSCRIPTION_FIELDS}
         if change:
-            subscription_update(subscription=obj, **fields)
-            return
-        created = subscription_create(**fields)
+            saved = subscription_update(subscription=obj, user=request.user, **fields)
+        else:
+            saved = subscription_create(user=request.user, **fields)
         # The admin goes on with the instance it built (logging, the answer): make it the row.
         for field in Subscription._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(created, field.attname))
+            setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Subscription) -> None:
+        subscription_delete(subscription=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        subscriptions_delete(selection=queryset, user=request.user)
 
     def response_add(
         self, request: HttpRequest, obj: Subscription, post_url_continue: str | None = None
@@ -133,8 +145,10 @@ class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
             return HttpResponseRedirect(
                 reverse("admin:webhooks_subscription_change", args=[subscription.pk])
             )
-        subscription = subscription_secret_rotate(subscription=subscription)
-        self.log_change(request, subscription, [{"changed": {"fields": ["secret"]}}])
+        # The audit entry (the service's) and the history's in one transaction, as a save's.
+        with transaction.atomic():
+            subscription = subscription_secret_rotate(subscription=subscription, user=request.user)
+            self.log_change(request, subscription, [{"changed": {"fields": ["secret"]}}])
         return self.secret_response(request, subscription, created=False)
 
 

@@ -26,6 +26,7 @@ from .serializers import (
 from .services import (
     delivery_resend,
     subscription_create,
+    subscription_delete,
     subscription_secret_rotate,
     subscription_update,
 )
@@ -53,8 +54,9 @@ def _field_labels(names: list[str]) -> list[str]:
 class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
     """Webhook subscriptions (docs/webhooks.md), for staff with the ``webhooks`` permissions
     on subscriptions. The secret that signs deliveries is shown once: in the answer to the
-    creation, and to each rotation. Every change is logged in the subscription's admin
-    history, in the change's transaction, as the admin's own changes are."""
+    creation, and to each rotation. Every change is audited with its values by the services
+    (never a secret), and logged in the subscription's admin history, in the change's
+    transaction, as the admin's own changes are."""
 
     permission_classes = [SubscriptionPermission]
     lookup_value_regex = ID_PATH_PATTERN
@@ -71,7 +73,9 @@ class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
 
     @transaction.atomic
     def perform_create(self, serializer: BaseSerializer[Subscription]) -> None:
-        serializer.instance = subscription_create(**serializer.validated_data)
+        serializer.instance = subscription_create(
+            user=self.request.user, **serializer.validated_data
+        )
         subscription_history_log(self.request, serializer.instance, ADDITION, [{"added": {}}])
 
     @transaction.atomic
@@ -79,7 +83,9 @@ class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
         assert serializer.instance is not None
         fields = serializer.validated_data
         before = {name: getattr(serializer.instance, name) for name in fields}
-        serializer.instance = subscription_update(subscription=serializer.instance, **fields)
+        serializer.instance = subscription_update(
+            subscription=serializer.instance, user=self.request.user, **fields
+        )
         changed = [name for name in fields if fields[name] != before[name]]
         # As the admin does, a save that changed nothing is logged too ("No fields changed.").
         message = [{"changed": {"fields": _field_labels(changed)}}] if changed else []
@@ -89,7 +95,7 @@ class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
     def perform_destroy(self, instance: Subscription) -> None:
         # Logged before the row goes, as the admin does: the entry keeps its id and name.
         subscription_history_log(self.request, instance, DELETION, "")
-        instance.delete()
+        subscription_delete(subscription=instance, user=self.request.user)
 
     @extend_schema(request=None, responses=SubscriptionSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -98,7 +104,9 @@ class SubscriptionViewSet(viewsets.ModelViewSet[Subscription]):
         keeps signing beside it until ``previous_secret_expires_at``
         (``WEBHOOKS_SECRET_OVERLAP_HOURS``)."""
         with transaction.atomic():
-            subscription = subscription_secret_rotate(subscription=self.get_object())
+            subscription = subscription_secret_rotate(
+                subscription=self.get_object(), user=request.user
+            )
             # The field's name, as the admin's rotation logs it; the secret itself never.
             subscription_history_log(
                 request, subscription, CHANGE, [{"changed": {"fields": ["secret"]}}]

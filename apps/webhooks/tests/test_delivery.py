@@ -86,7 +86,7 @@ def test_during_a_rotations_overlap_both_secrets_verify(
     delivery = delivery_to(receiver, product_event(ProductFactory()))
     subscription = delivery.subscription
     old_secret = subscription.secret
-    subscription_secret_rotate(subscription=subscription)
+    subscription_secret_rotate(subscription=subscription, user=None)
     assert subscription.secret != old_secret
     assert subscription.previous_secret_expires_at is not None
     expected_end = timezone.now() + timedelta(hours=settings.WEBHOOKS_SECRET_OVERLAP_HOURS)
@@ -106,7 +106,7 @@ def test_after_the_overlap_only_the_new_secret_signs(
     delivery = delivery_to(receiver, product_event(ProductFactory()))
     subscription = delivery.subscription
     old_secret = subscription.secret
-    subscription_secret_rotate(subscription=subscription)
+    subscription_secret_rotate(subscription=subscription, user=None)
     Subscription.objects.filter(pk=subscription.pk).update(
         previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
     )
