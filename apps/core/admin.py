@@ -11,6 +11,7 @@ from django.contrib.admin.sites import AdminSite
 from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.db.models import QuerySet
@@ -379,6 +380,19 @@ AUDIT_ENTRY_FIELDS = (
 )
 
 
+# The trail's objects whose own pages hold what only their managers may read.
+AUDIT_RESTRICTED_MODELS = [("webhooks", "subscription")]
+
+
+def _content_types_hidden_from(user: Any) -> list[int]:
+    """Return the ids of the restricted models' content types ``user`` may not view."""
+    return [
+        ContentType.objects.get_by_natural_key(app_label, model).pk
+        for app_label, model in AUDIT_RESTRICTED_MODELS
+        if not user.has_perm(f"{app_label}.view_{model}")
+    ]
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     """Browse the audit trail. Nobody adds, changes or deletes an entry, superusers included."""
@@ -407,6 +421,19 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     actions = []
     fields = AUDIT_ENTRY_FIELDS
     readonly_fields = AUDIT_ENTRY_FIELDS
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:
+        """The entries of the objects the user may see: a Review moderator reads the trail of
+        reviews, not of webhook subscriptions (whose target URLs may carry a receiver's
+        token)."""
+        entries = super().get_queryset(request)
+        hidden = _content_types_hidden_from(request.user)
+        return entries.exclude(content_type__in=hidden) if hidden else entries
+
+    def has_view_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        if not super().has_view_permission(request, obj):
+            return False
+        return obj is None or obj.content_type_id not in _content_types_hidden_from(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
