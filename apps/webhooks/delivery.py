@@ -54,6 +54,8 @@ DELIVERY_PRIORITY = -10
 
 @dataclass(frozen=True)
 class Post:
+    """One signed request of a delivery, to send."""
+
     url: str
     body: bytes
     headers: dict[str, str]

@@ -1,12 +1,12 @@
 """Outbound HTTP for webhooks, safe against server-side request forgery.
 
-A target's host is resolved (at most every ``RESOLVE_SECONDS`` by a ``Client``) and every address
-it resolves to is checked: with
-``WEBHOOKS_ALLOW_PRIVATE_TARGETS`` off, a loopback, private, link-local, multicast, reserved or
-unspecified address refuses the send. The request then connects to the address checked (not to
-a second lookup, which a DNS rebinding attack could answer differently), with the URL's host in
-the ``Host`` header and, for https, in SNI and the certificate check. No redirect is followed,
-no proxy from the environment is used, and both the connection and the answer have timeouts.
+A target's host is resolved and every address it resolves to is checked (by a ``Client`` at
+most every ``RESOLVE_SECONDS``): with ``WEBHOOKS_ALLOW_PRIVATE_TARGETS`` off, a loopback,
+private, link-local, multicast, reserved or unspecified address refuses the send. The request
+then connects to the address checked (not to a second lookup, which a DNS rebinding attack could
+answer differently), with the URL's host in the ``Host`` header and, for https, in SNI and the
+certificate check. No redirect is followed, no proxy from the environment is used, and both the
+connection and the answer have timeouts.
 """
 
 import ipaddress

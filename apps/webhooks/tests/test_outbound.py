@@ -94,6 +94,32 @@ def test_the_request_goes_to_the_address_checked_with_the_urls_host(
     assert request.headers["host"] == f"hooks.example.com:{port}"
 
 
+def test_a_client_keeps_its_checked_address_for_a_while_then_checks_again(
+    monkeypatch: pytest.MonkeyPatch, receiver: Receiver, settings: Any
+) -> None:
+    port = receiver.url.split(":")[2].split("/")[0]
+    url = f"http://hooks.example.com:{port}/hook"
+    # The host moves to a private address after the first lookup.
+    looked_up = resolving(monkeypatch, ["127.0.0.1"], ["10.0.0.7"])
+    now = [1000.0]
+    monkeypatch.setattr(outbound.time, "monotonic", lambda: now[0])
+
+    with outbound.Client() as client:
+        first = client.post(url, body=b"{}", headers={})
+        now[0] += outbound.RESOLVE_SECONDS - 1
+        second = client.post(url, body=b"{}", headers={})  # the checked address, still
+        settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+        now[0] += 1
+        third = client.post(url, body=b"{}", headers={})  # resolved and checked again
+
+    assert (first.status, second.status) == (200, 200)
+    assert third.status is None
+    assert third.error.startswith("refused: ") and "10.0.0.7" in third.error
+    assert looked_up == ["hooks.example.com", "hooks.example.com"]
+    # One connection for both requests sent.
+    assert len({request.peer_port for request in receiver.received}) == 1
+
+
 def test_credentials_and_other_schemes_are_refused() -> None:
     for url in ("http://user:pass@example.com/", "file:///etc/passwd", "gopher://x/", "http:///x"):
         with pytest.raises(TargetRefused):
