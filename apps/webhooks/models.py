@@ -119,14 +119,15 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         """
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_sort = off")
-            try:
-                return list(
-                    self.due(subscription_id)
-                    .select_related("event")
-                    .select_for_update(skip_locked=True, of=("self",))[:limit]
-                )
-            finally:
-                cursor.execute("RESET enable_sort")
+            # A failed query aborts the transaction, which undoes the SET LOCAL: no finally,
+            # whose RESET would then fail and hide the query's error.
+            claimed = list(
+                self.due(subscription_id)
+                .select_related("event")
+                .select_for_update(skip_locked=True, of=("self",))[:limit]
+            )
+            cursor.execute("RESET enable_sort")
+        return claimed
 
     def for_list(self) -> "DeliveryQuerySet":
         """Return deliveries newest first with their event and attempts (two queries)."""
